@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS terraform_vm_config, products, categories;

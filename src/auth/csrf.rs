@@ -1,0 +1,62 @@
+//! CSRF protection for every state-changing request, whatever its route: the session's
+//! token must come back in the `X-CSRF-Token` header (htmx) or the `csrf_token` form
+//! field. The form body is read here and put back for the handler.
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::HttpMessage;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::web::BytesMut;
+use futures_util::StreamExt;
+use subtle::ConstantTimeEq;
+
+use super::session;
+use crate::error::AppError;
+
+/// Forms here are small; a larger body is refused rather than buffered.
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "X-CSRF-Token";
+
+pub async fn verify(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let expected = session::expected_csrf_token(&req.get_session());
+    let mut provided = req.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if provided.is_none() && is_form {
+        let mut payload = req.take_payload();
+        let mut body = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            body.extend_from_slice(&chunk?);
+            if body.len() > MAX_FORM_BYTES {
+                return Err(actix_web::error::ErrorPayloadTooLarge("form too large"));
+            }
+        }
+        let body = body.freeze();
+        provided = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .ok()
+            .and_then(|fields| fields.into_iter().find(|(k, _)| k == FIELD).map(|(_, v)| v));
+        req.set_payload(Payload::from(body));
+    }
+    let valid = match (expected, provided) {
+        (Some(expected), Some(provided)) => bool::from(expected.as_bytes().ct_eq(provided.as_bytes())),
+        _ => false,
+    };
+    if !valid {
+        tracing::warn!(path = req.path(), "refused a request without a valid CSRF token");
+        return Ok(req.error_response(AppError::Csrf));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}

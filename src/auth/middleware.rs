@@ -1,0 +1,67 @@
+//! The authentication middleware: on every request it checks the session against the
+//! database (user active, organisation active, session version current, timeouts) and
+//! puts a [`CurrentUser`] into the request. Anything but the public paths without a
+//! signed-in user is redirected to the sign-in page: deny by default.
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+
+use super::permissions::{CurrentUser, PermissionSet};
+use super::session::{self, Flash, SessionCheck};
+use crate::db::main::users;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// Paths anyone may reach without signing in.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico") || path.starts_with("/static/")
+}
+
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.path().starts_with("/static/") {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let session = req.get_session();
+    match session::check(&session) {
+        SessionCheck::Anonymous => {}
+        SessionCheck::Expired => {
+            session::sign_out(&session, Some(Flash::info("Your session has expired. Please sign in again.")));
+        }
+        SessionCheck::Active { user, version } => {
+            let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
+            let row = match state.pools.main.get().await {
+                Ok(mut conn) => users::load_session_user(&mut conn, user).await.map_err(AppError::from),
+                Err(e) => Err(AppError::from(e)),
+            };
+            match row {
+                Ok(Some(row)) if row.is_active && row.org_status == "active" && row.session_version == version => {
+                    let permissions = PermissionSet::from_codes(row.permissions.iter().map(String::as_str));
+                    req.extensions_mut().insert(CurrentUser {
+                        id: row.id,
+                        organisation_id: row.organisation_id,
+                        email: row.email,
+                        name: row.name,
+                        organisation_name: row.org_name,
+                        roles: row.roles,
+                        permissions,
+                    });
+                }
+                Ok(_) => session::sign_out(&session, Some(Flash::info("Your session has ended. Please sign in again."))),
+                Err(e) => return Ok(req.error_response(e)),
+            }
+        }
+    }
+    let signed_in = req.extensions().contains::<CurrentUser>();
+    if !signed_in && !is_public(req.path()) {
+        let next = req.uri().to_string();
+        let next = (req.method() == actix_web::http::Method::GET).then_some(next);
+        return Ok(req.error_response(AppError::Unauthenticated { next }));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}

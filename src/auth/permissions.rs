@@ -1,0 +1,149 @@
+//! Permissions, never role names, decide what a person may do. Deny by default: a
+//! handler states the permission it needs as an extractor, `Require<perm::X>`, and the
+//! request is refused (403) before the handler runs when the user lacks it.
+
+use std::future::{Ready, ready};
+use std::marker::PhantomData;
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+
+use crate::domain::ids::{OrganisationId, UserId};
+use crate::error::AppError;
+
+macro_rules! permissions {
+    ($($variant:ident = $code:literal,)*) => {
+        /// The fifteen permissions of DESIGN.md §4.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Permission { $($variant),* }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant),*];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Permission::$variant => $code),* }
+            }
+
+            pub fn from_code(code: &str) -> Option<Permission> {
+                match code { $($code => Some(Permission::$variant),)* _ => None }
+            }
+        }
+
+        /// Marker types naming one permission each, for `Require<perm::X>`.
+        pub mod perm {
+            $(
+                pub struct $variant;
+                impl super::PermissionMarker for $variant {
+                    const PERMISSION: super::Permission = super::Permission::$variant;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    CatalogView = "catalog.view",
+    QuoteCreate = "quote.create",
+    QuoteAccept = "quote.accept",
+    QuoteViewAll = "quote.view_all",
+    WalletView = "wallet.view",
+    WalletCredit = "wallet.credit",
+    TransactionsViewAll = "transactions.view_all",
+    OrgManage = "org.manage",
+    UserManage = "user.manage",
+    RoleManage = "role.manage",
+    ActivityView = "activity.view",
+    AlertsView = "alerts.view",
+    OpsLogsView = "ops_logs.view",
+    PricingManage = "pricing.manage",
+    CardsManage = "cards.manage",
+}
+
+pub trait PermissionMarker {
+    const PERMISSION: Permission;
+}
+
+/// A set of permissions as bits (fifteen fit in a u32).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PermissionSet(u32);
+
+impl PermissionSet {
+    /// Unknown codes (a permission added to the database but not to the code) are ignored.
+    pub fn from_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> Self {
+        PermissionSet(codes.into_iter().filter_map(Permission::from_code).fold(0, |bits, p| bits | 1 << p as u32))
+    }
+
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & (1 << p as u32) != 0
+    }
+}
+
+/// The signed-in person, put into the request by the authentication middleware after
+/// checking the session against the database.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub organisation_id: OrganisationId,
+    pub email: String,
+    pub name: String,
+    pub organisation_name: String,
+    pub roles: Vec<String>,
+    pub permissions: PermissionSet,
+}
+
+impl CurrentUser {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(p)
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<CurrentUser>().cloned().ok_or_else(|| AppError::Unauthenticated {
+            next: Some(req.uri().to_string()),
+        }))
+    }
+}
+
+/// The current user, known to hold permission `P`.
+pub struct Require<P: PermissionMarker> {
+    pub user: CurrentUser,
+    _permission: PhantomData<P>,
+}
+
+impl<P: PermissionMarker> FromRequest for Require<P> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(match CurrentUser::from_request(req, payload).into_inner() {
+            Ok(user) if user.can(P::PERMISSION) => Ok(Require { user, _permission: PhantomData }),
+            Ok(_) => Err(AppError::Forbidden),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifteen_permissions_round_trip_their_codes() {
+        assert_eq!(Permission::ALL.len(), 15);
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_code(p.code()), Some(*p));
+        }
+    }
+
+    #[test]
+    fn sets_hold_what_they_are_given() {
+        let set = PermissionSet::from_codes(["catalog.view", "wallet.view", "no.such"]);
+        assert!(set.contains(Permission::CatalogView));
+        assert!(set.contains(Permission::WalletView));
+        assert!(!set.contains(Permission::WalletCredit));
+        assert!(!PermissionSet::default().contains(Permission::CatalogView));
+    }
+}

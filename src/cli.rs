@@ -1,0 +1,417 @@
+//! The `portal` command: `serve` (the default), `migrate`, `seed --demo`, `user create`,
+//! `org create`, `wallet credit`. Every sub-command finds the databases the way `serve`
+//! does, checks its arguments before touching anything, prints a clear error and exits
+//! non-zero on bad input (2) or failure (1), and applies all of its change or none.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use rust_decimal::Decimal;
+
+use crate::config::{DatabaseUrls, Settings};
+use crate::db::cluster::{self, Cluster, ClusterOptions};
+use crate::db::main::organisations::{self, CreateOrganisationError, NewOrganisation, Organisation};
+use crate::db::main::users::{self, NewUser};
+use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
+use crate::db::{Pools, migrate};
+use crate::domain::email::Email;
+use crate::domain::ids::OrganisationId;
+use crate::domain::money::{format_zar, parse_amount};
+use crate::domain::password::NewPassword;
+use crate::startup::{self, AppState};
+use crate::{auth, seed, telemetry};
+
+#[derive(Parser)]
+#[command(name = "portal", version, about = "Cloud and network reseller portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default). Starts a private PostgreSQL cluster when no database URL is set.
+    Serve,
+    /// Create (private cluster) and migrate the three databases, then exit.
+    Migrate,
+    /// Load data into the databases.
+    Seed {
+        /// The demo data set (organisations, users, catalogs, price tables, quotes).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage organisation wallets.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user in an organisation with one role.
+    Create(UserCreate),
+}
+
+#[derive(Args)]
+struct UserCreate {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    /// Role name: customer, staff, admin, or one made in the browser.
+    #[arg(long)]
+    role: String,
+    /// Organisation name (or id).
+    #[arg(long)]
+    org: String,
+    /// At least 12 characters. Without it a temporary password is printed once and
+    /// must be changed at the first sign-in.
+    #[arg(long)]
+    password: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organisation (and its empty wallet).
+    Create(OrgCreate),
+}
+
+#[derive(Args)]
+struct OrgCreate {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    registration_number: Option<String>,
+    /// South African VAT number: 10 digits starting with 4.
+    #[arg(long)]
+    vat_number: Option<String>,
+    #[arg(long)]
+    billing_email: Option<String>,
+    /// The reseller itself (its staff and admins belong to it).
+    #[arg(long)]
+    operator: bool,
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Record a top-up (EFT received) on an organisation's wallet.
+    Credit(WalletCredit),
+}
+
+#[derive(Args)]
+struct WalletCredit {
+    /// Organisation name (or id).
+    #[arg(long)]
+    org: String,
+    /// Amount in rand, e.g. 1500.00 (positive, at most two decimals).
+    #[arg(long)]
+    amount: String,
+    /// Bank reference of the payment.
+    #[arg(long)]
+    reference: String,
+    /// Makes a retried command safe: the same key credits once. Default: a new key.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+}
+
+/// The largest single top-up accepted (a typo guard, not a business limit).
+pub const MAX_CREDIT: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 2);
+
+/// Bad input: the message and exit code 2.
+struct Invalid(String);
+
+fn invalid(message: impl Into<String>) -> Invalid {
+    Invalid(message.into())
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    telemetry::init();
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Err(Invalid(message)) = check_arguments(&command) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+    match run(command, settings) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything that can be checked without a database, checked before one is started.
+fn check_arguments(command: &Command) -> Result<(), Invalid> {
+    match command {
+        Command::Seed { demo: false } => Err(invalid("say which data to load: `portal seed --demo`")),
+        Command::User(UserCommand::Create(args)) => {
+            let email = Email::parse(&args.email).map_err(|e| invalid(format!("--email: {e}")))?;
+            check_name("--name", &args.name)?;
+            check_name("--role", &args.role)?;
+            check_name("--org", &args.org)?;
+            if let Some(password) = &args.password {
+                NewPassword::parse(password, email.as_str()).map_err(|e| invalid(format!("--password: {e}")))?;
+            }
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create(args)) => {
+            check_name("--name", &args.name)?;
+            if let Some(vat) = &args.vat_number {
+                check_vat_number(vat)?;
+            }
+            if let Some(email) = &args.billing_email {
+                Email::parse(email).map_err(|e| invalid(format!("--billing-email: {e}")))?;
+            }
+            Ok(())
+        }
+        Command::Wallet(WalletCommand::Credit(args)) => {
+            check_name("--org", &args.org)?;
+            check_credit_amount(&args.amount)?;
+            check_name("--reference", &args.reference)?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
+    let len = value.trim().chars().count();
+    if len == 0 {
+        return Err(invalid(format!("{flag} must not be empty")));
+    }
+    if len > 200 {
+        return Err(invalid(format!("{flag} has at most 200 characters")));
+    }
+    Ok(())
+}
+
+fn check_vat_number(vat: &str) -> Result<(), Invalid> {
+    let vat = vat.trim();
+    if vat.len() == 10 && vat.starts_with('4') && vat.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(invalid("--vat-number: a South African VAT number has 10 digits and starts with 4"))
+    }
+}
+
+fn check_credit_amount(raw: &str) -> Result<Decimal, Invalid> {
+    let amount = parse_amount(raw).map_err(|e| invalid(format!("--amount: {e}")))?;
+    if amount <= Decimal::ZERO {
+        return Err(invalid("--amount: must be more than zero"));
+    }
+    if amount > MAX_CREDIT {
+        return Err(invalid(format!("--amount: at most {} in one top-up", format_zar(MAX_CREDIT))));
+    }
+    Ok(amount)
+}
+
+/// Where the databases are: the configured servers, or the private cluster (started
+/// here, or reused when a `portal serve` already runs on the data folder).
+struct Databases {
+    urls: DatabaseUrls,
+    cluster: Option<Cluster>,
+}
+
+impl Databases {
+    /// Must run on the main thread: the private server lives as long as this thread.
+    fn open(settings: &Settings) -> anyhow::Result<Databases> {
+        match &settings.database_urls {
+            Some(urls) => Ok(Databases { urls: urls.clone(), cluster: None }),
+            None => {
+                let cluster = Cluster::start(&settings.data_dir, &ClusterOptions { durable: true })?;
+                Ok(Databases { urls: cluster.database_urls(), cluster: Some(cluster) })
+            }
+        }
+    }
+
+    /// Creates (private cluster only) and migrates the three databases.
+    async fn prepare(&self) -> anyhow::Result<()> {
+        if let Some(cluster) = &self.cluster {
+            let created =
+                cluster.create_databases(&[cluster::DB_MAIN, cluster::DB_AAS, cluster::DB_ENETWORKS], None).await?;
+            if !created.is_empty() {
+                tracing::info!(?created, "databases created");
+            }
+        }
+        migrate::run_all(&self.urls).await
+    }
+
+    fn close(self) {
+        if let Some(cluster) = self.cluster {
+            cluster.stop();
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    let databases = Databases::open(&settings)?;
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async {
+        databases.prepare().await?;
+        let pools = Pools::new(&databases.urls, 16);
+        match command {
+            Command::Serve => serve(&settings, pools, databases.cluster.is_some()).await,
+            Command::Migrate => {
+                println!("The three databases are migrated.");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Seed { .. } => {
+                let seeded = seed::seed_demo(&pools).await?;
+                println!("Demo data loaded into {seeded} of 3 databases (the others already had it).");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::User(UserCommand::Create(args)) => user_create(&pools, args).await,
+            Command::Org(OrgCommand::Create(args)) => org_create(&pools, args).await,
+            Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&pools, args).await,
+        }
+    });
+    databases.close();
+    result
+}
+
+async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyhow::Result<ExitCode> {
+    let listener = TcpListener::bind(&settings.addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e}); set PORTAL_ADDR to a free address", settings.addr))?;
+    if private_cluster && seed::is_empty(&pools).await? {
+        let seeded = seed::seed_demo(&pools).await?;
+        tracing::info!(seeded, "first start: demo data loaded");
+    }
+    let key = settings.session_key_bytes()?;
+    let address = listener.local_addr()?;
+    println!("\nReseller portal: http://{address}/");
+    if seed::has_demo_users(&pools).await? {
+        println!("Demo sign-ins (password {}):", seed::DEMO_PASSWORD);
+        for (email, who) in seed::DEMO_SIGN_INS {
+            println!("  {email:<22} {who}");
+        }
+    }
+    println!("Stop with Ctrl-C.\n");
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let state = AppState { pools, vat_rate: settings.vat_rate };
+    startup::run(state, listener, &key, workers)?.await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Finds an organisation by name, or by id when the argument is a number.
+async fn find_org(pools: &Pools, name_or_id: &str) -> anyhow::Result<Option<Organisation>> {
+    let mut conn = pools.main.get().await?;
+    if let Some(org) = organisations::find_by_name(&mut conn, name_or_id).await? {
+        return Ok(Some(org));
+    }
+    match name_or_id.trim().parse::<i64>() {
+        Ok(id) => Ok(organisations::find_by_id(&mut conn, OrganisationId(id)).await?),
+        Err(_) => Ok(None),
+    }
+}
+
+fn refuse(message: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {message}");
+    Ok(ExitCode::from(2))
+}
+
+async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode> {
+    let email = Email::parse(&args.email).map_err(anyhow::Error::msg)?;
+    let Some(org) = find_org(pools, &args.org).await? else {
+        return refuse(format!("--org: no organisation named {:?}", args.org));
+    };
+    let (password, temporary) = match args.password {
+        Some(p) => (p, false),
+        None => (temporary_password(), true),
+    };
+    let hash = auth::password::hash_blocking(password.clone()).await?;
+    let mut conn = pools.main.get().await?;
+    let new = NewUser {
+        organisation_id: org.id,
+        email: email.as_str(),
+        name: args.name.trim(),
+        password_hash: &hash,
+        must_change_password: temporary,
+    };
+    match users::create(&mut conn, &new, args.role.trim()).await {
+        Ok(id) => {
+            println!("Created user #{id} {} in {} with role {}.", email.as_str(), org.name, args.role.trim());
+            if temporary {
+                println!("Temporary password (shown once; it must be changed at first sign-in): {password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(users::CreateUserError::Database(e)) => Err(e.into()),
+        Err(e) => refuse(e),
+    }
+}
+
+fn temporary_password() -> String {
+    use rand::Rng;
+    // No look-alike characters (0/O, 1/l/I): people copy these by hand.
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+async fn org_create(pools: &Pools, args: OrgCreate) -> anyhow::Result<ExitCode> {
+    let mut conn = pools.main.get().await?;
+    let new = NewOrganisation {
+        name: args.name.trim(),
+        registration_number: args.registration_number.as_deref().map(str::trim),
+        vat_number: args.vat_number.as_deref().map(str::trim),
+        billing_email: args.billing_email.as_deref().map(str::trim),
+        is_operator: args.operator,
+    };
+    match organisations::create(&mut conn, &new).await {
+        Ok(id) => {
+            println!("Created organisation #{id} {}.", new.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CreateOrganisationError::NameTaken) => refuse(format!("--name: an organisation named {:?} already exists", new.name)),
+        Err(CreateOrganisationError::Database(e)) => Err(e.into()),
+    }
+}
+
+async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<ExitCode> {
+    let amount = check_credit_amount(&args.amount).map_err(|Invalid(m)| anyhow::anyhow!(m))?;
+    let Some(org) = find_org(pools, &args.org).await? else {
+        return refuse(format!("--org: no organisation named {:?}", args.org));
+    };
+    let key = args.idempotency_key.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
+    let mut conn = pools.main.get().await?;
+    let credit = NewCredit {
+        organisation_id: org.id,
+        amount,
+        reference: args.reference.trim(),
+        description: "Top-up recorded with `portal wallet credit`",
+        idempotency_key: &key,
+        created_by: None,
+        ip: None,
+    };
+    match wallets::credit(&mut conn, &credit).await {
+        Ok(CreditOutcome::Credited(tx)) => {
+            println!("Credited {} to {}; the balance is now {}.", format_zar(amount), org.name, format_zar(tx.balance_after));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(CreditOutcome::AlreadyRecorded(tx)) => {
+            println!(
+                "This top-up was already recorded (transaction #{}); nothing changed. Balance after it: {}.",
+                tx.id,
+                format_zar(tx.balance_after)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(wallets::CreditError::Database(e)) => Err(e.into()),
+        Err(e) => refuse(e),
+    }
+}

@@ -1,0 +1,148 @@
+//! Typed settings from the environment (a `.env` file may set them; see the README).
+//! Secrets are wrapped so that they never print in logs or debug output.
+
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+use secrecy::{ExposeSecret, SecretString};
+
+/// The three database URLs, or none: with none, a private cluster is started.
+#[derive(Clone, Debug)]
+pub struct DatabaseUrls {
+    pub main: SecretString,
+    pub aas: SecretString,
+    pub enetworks: SecretString,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub addr: String,
+    pub data_dir: PathBuf,
+    pub database_urls: Option<DatabaseUrls>,
+    /// `PORTAL_SESSION_KEY`; when unset a development key is kept in the data folder.
+    pub session_key: Option<SecretString>,
+    /// VAT in percent (15 in South Africa).
+    pub vat_rate: Decimal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "set all three of DATABASE_URL_MAIN, DATABASE_URL_AAS and DATABASE_URL_ENETWORKS, or none of them (missing: {0})"
+    )]
+    PartialDatabaseUrls(String),
+    #[error("PORTAL_SESSION_KEY must be at least 64 bytes long (it has {0})")]
+    ShortSessionKey(usize),
+    #[error("PORTAL_VAT_RATE must be a percentage between 0 and 100, such as 15 (got {0:?})")]
+    VatRate(String),
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let names = ["DATABASE_URL_MAIN", "DATABASE_URL_AAS", "DATABASE_URL_ENETWORKS"];
+        let urls: Vec<Option<String>> = names.iter().map(|n| get(n)).collect();
+        let database_urls = match urls.as_slice() {
+            [Some(main), Some(aas), Some(enetworks)] => Some(DatabaseUrls {
+                main: main.clone().into(),
+                aas: aas.clone().into(),
+                enetworks: enetworks.clone().into(),
+            }),
+            [None, None, None] => None,
+            _ => {
+                let missing: Vec<&str> = names
+                    .iter()
+                    .zip(&urls)
+                    .filter(|(_, url)| url.is_none())
+                    .map(|(name, _)| *name)
+                    .collect();
+                return Err(ConfigError::PartialDatabaseUrls(missing.join(", ")));
+            }
+        };
+        let session_key = match get("PORTAL_SESSION_KEY") {
+            Some(key) if key.len() < 64 => return Err(ConfigError::ShortSessionKey(key.len())),
+            key => key.map(SecretString::from),
+        };
+        let vat_rate = match get("PORTAL_VAT_RATE") {
+            None => Decimal::from(15),
+            Some(raw) => match raw.trim().parse::<Decimal>() {
+                Ok(rate) if rate >= Decimal::ZERO && rate <= Decimal::ONE_HUNDRED => rate,
+                _ => return Err(ConfigError::VatRate(raw)),
+            },
+        };
+        Ok(Settings {
+            addr: get("PORTAL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            data_dir: PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| "./.portal".to_owned())),
+            database_urls,
+            session_key,
+            vat_rate,
+        })
+    }
+
+    /// The cookie key: the configured one, or a development key generated once and kept
+    /// (mode 0600) in the data folder, so sessions survive a restart.
+    pub fn session_key_bytes(&self) -> std::io::Result<Vec<u8>> {
+        if let Some(key) = &self.session_key {
+            return Ok(key.expose_secret().as_bytes().to_vec());
+        }
+        use base64::Engine as _;
+        use std::os::unix::fs::OpenOptionsExt;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let path = self.data_dir.join("session.key");
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(key) = engine.decode(text.trim())
+            && key.len() >= 64
+        {
+            return Ok(key);
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let key: [u8; 64] = rand::random();
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        std::io::Write::write_all(&mut file, engine.encode(key).as_bytes())?;
+        Ok(key.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn defaults_with_nothing_set() {
+        let s = Settings::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./.portal"));
+        assert!(s.database_urls.is_none());
+        assert_eq!(s.vat_rate, Decimal::from(15));
+    }
+
+    #[test]
+    fn partial_urls_are_refused_naming_the_missing_ones() {
+        let err = Settings::from_lookup(lookup(&[("DATABASE_URL_MAIN", "postgres://x/main")])).unwrap_err();
+        assert!(err.to_string().contains("DATABASE_URL_AAS, DATABASE_URL_ENETWORKS"), "{err}");
+    }
+
+    #[test]
+    fn short_session_key_and_bad_vat_are_refused() {
+        assert!(matches!(
+            Settings::from_lookup(lookup(&[("PORTAL_SESSION_KEY", "short")])),
+            Err(ConfigError::ShortSessionKey(5))
+        ));
+        assert!(matches!(
+            Settings::from_lookup(lookup(&[("PORTAL_VAT_RATE", "fifteen")])),
+            Err(ConfigError::VatRate(_))
+        ));
+    }
+}

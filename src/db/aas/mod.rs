@@ -1,0 +1,3 @@
+//! The AAS database: categories, products and VM templates (cloud services).
+
+pub mod schema;

@@ -1,0 +1,3 @@
+//! The E-Networks database: the five network providers' price tables.
+
+pub mod schema;

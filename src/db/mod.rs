@@ -1,0 +1,83 @@
+//! Database access: one pool per database, each behind its own newtype so a catalog
+//! query can never run on the main pool (or the other way round). No SQL spans two.
+
+pub mod aas;
+pub mod cluster;
+pub mod enetworks;
+pub mod main;
+pub mod migrate;
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseUrls;
+
+pub type PooledConn = Object<AsyncPgConnection>;
+
+/// How long a request waits for a connection (or for a new one to be made) before it
+/// is answered with 503.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+macro_rules! pool_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(Pool<AsyncPgConnection>);
+
+        impl $name {
+            pub fn new(url: &str, max_size: usize) -> Self {
+                Self(build_pool(url, max_size))
+            }
+
+            pub async fn get(&self) -> Result<PooledConn, PoolError> {
+                self.0.get().await
+            }
+        }
+    };
+}
+
+pool_newtype!(
+    /// organisations, users, roles, quotes, wallets, logs, alerts.
+    MainPool
+);
+pool_newtype!(
+    /// categories, products, VM templates.
+    AasPool
+);
+pool_newtype!(
+    /// the five network providers' price tables.
+    EnetworksPool
+);
+
+fn build_pool(url: &str, max_size: usize) -> Pool<AsyncPgConnection> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .build()
+        .expect("a pool with a runtime and timeouts always builds")
+}
+
+#[derive(Clone)]
+pub struct Pools {
+    pub main: MainPool,
+    pub aas: AasPool,
+    pub enetworks: EnetworksPool,
+}
+
+impl Pools {
+    pub fn new(urls: &DatabaseUrls, max_size: usize) -> Self {
+        Pools {
+            main: MainPool::new(urls.main.expose_secret(), max_size),
+            aas: AasPool::new(urls.aas.expose_secret(), max_size),
+            enetworks: EnetworksPool::new(urls.enetworks.expose_secret(), max_size),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Money: ZAR amounts as exact decimals, one rounding rule, one display format.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Rounds to cents, half away from zero: the portal's one rounding rule.
+pub fn round_cents(amount: Decimal) -> Decimal {
+    amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `R 12 345.67`: a space between thousands, two decimals, a minus sign before the R.
+/// The only place an amount becomes text for people.
+pub fn format_zar(amount: Decimal) -> String {
+    let rounded = round_cents(amount);
+    let text = format!("{:.2}", rounded.abs());
+    let (whole, cents) = text.split_once('.').unwrap_or((&text, "00"));
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
+    format!("{sign}R {grouped}.{cents}")
+}
+
+/// Parses an amount typed by a person (`1234.5`, `1 234.50`, `R1,234.50` is refused:
+/// commas are ambiguous). At most two decimals; the result is exact.
+pub fn parse_amount(input: &str) -> Result<Decimal, &'static str> {
+    let cleaned: String = input.trim().trim_start_matches(['R', 'r']).chars().filter(|c| !c.is_whitespace()).collect();
+    if cleaned.is_empty() {
+        return Err("enter an amount");
+    }
+    if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+        return Err("use digits and a decimal point only, e.g. 1500.00");
+    }
+    let amount: Decimal = cleaned.parse().map_err(|_| "not a valid amount, e.g. 1500.00")?;
+    if amount.scale() > 2 && amount.normalize().scale() > 2 {
+        return Err("at most two decimals (cents)");
+    }
+    Ok(amount.round_dp(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(round_cents(dec!(1.005)), dec!(1.01));
+        assert_eq!(round_cents(dec!(1.004)), dec!(1.00));
+        assert_eq!(round_cents(dec!(-1.005)), dec!(-1.01));
+        assert_eq!(round_cents(dec!(2.675)), dec!(2.68));
+    }
+
+    #[test]
+    fn formats_with_space_thousands() {
+        assert_eq!(format_zar(dec!(12345.67)), "R 12 345.67");
+        assert_eq!(format_zar(dec!(0)), "R 0.00");
+        assert_eq!(format_zar(dec!(999.5)), "R 999.50");
+        assert_eq!(format_zar(dec!(1000)), "R 1 000.00");
+        assert_eq!(format_zar(dec!(1234567.891)), "R 1 234 567.89");
+        assert_eq!(format_zar(dec!(-50.1)), "-R 50.10");
+        assert_eq!(format_zar(dec!(-0.001)), "R 0.00");
+    }
+
+    #[test]
+    fn parses_typed_amounts() {
+        assert_eq!(parse_amount(" 1 500.5 "), Ok(dec!(1500.50)));
+        assert_eq!(parse_amount("R250"), Ok(dec!(250)));
+        assert_eq!(parse_amount("1.230"), Ok(dec!(1.23)));
+        assert!(parse_amount("").is_err());
+        assert!(parse_amount("1,500").is_err());
+        assert!(parse_amount("1.234").is_err());
+        assert!(parse_amount("abc").is_err());
+        assert!(parse_amount("1e5").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Cloud and network reseller portal: catalogs, quotes and a prepaid wallet over
+//! three PostgreSQL databases. `main.rs` only hands over to [`cli`].
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;
+pub mod templates;

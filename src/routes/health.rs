@@ -1,0 +1,43 @@
+//! `/healthz`: the process is up. `/readyz`: all three databases answer.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use diesel_async::RunQueryDsl;
+
+use crate::db::PooledConn;
+use crate::startup::AppState;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok\n")
+}
+
+async fn ping(conn: Result<PooledConn, impl std::fmt::Display>) -> Result<(), String> {
+    let mut conn = conn.map_err(|e| e.to_string())?;
+    let query = diesel::sql_query("SELECT 1").execute(&mut conn);
+    match tokio::time::timeout(Duration::from_secs(2), query).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".into()),
+    }
+}
+
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let pools = &state.pools;
+    let (main, aas, enetworks) =
+        tokio::join!(ping(pools.main.get().await), ping(pools.aas.get().await), ping(pools.enetworks.get().await));
+    let mut body = String::new();
+    let mut ready = true;
+    for (name, result) in [("main", main), ("aas", aas), ("enetworks", enetworks)] {
+        match result {
+            Ok(()) => body.push_str(&format!("{name}: ok\n")),
+            Err(e) => {
+                ready = false;
+                tracing::warn!(database = name, error = %e, "readiness check failed");
+                body.push_str(&format!("{name}: unavailable\n"));
+            }
+        }
+    }
+    let mut response = if ready { HttpResponse::Ok() } else { HttpResponse::ServiceUnavailable() };
+    response.content_type("text/plain").body(body)
+}

@@ -1,0 +1,89 @@
+//! Demo data in the production shape (DESIGN.md §8): 11 organisations, 18 users, the
+//! AAS catalog (10 categories, 39 products, 24 VM templates) and the five network
+//! providers' price tables, one funded wallet and a few quotes in each state.
+//!
+//! Each database's part runs in one transaction, under an advisory lock, and only on a
+//! database that holds none of its rows yet: seeding twice changes nothing.
+
+use diesel::sql_types::{Bool, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+use crate::auth::password;
+use crate::db::Pools;
+
+const MAIN_SQL: &str = include_str!("main.sql");
+const AAS_SQL: &str = include_str!("aas.sql");
+const ENETWORKS_SQL: &str = include_str!("enetworks.sql");
+
+/// The demo users' password (demo data only; stated in the README).
+pub const DEMO_PASSWORD: &str = "demo-password-123";
+/// The sign-ins printed at start-up.
+pub const DEMO_SIGN_INS: [(&str, &str); 3] = [
+    ("admin@demo.test", "admin"),
+    ("staff@demo.test", "staff"),
+    ("customer@demo.test", "customer, Acme Logistics"),
+];
+/// The placeholder main.sql writes for every password, replaced by one real hash.
+const PASSWORD_PLACEHOLDER: &str = "seed:demo-password";
+const SEED_LOCK_KEY: i64 = 0x7365_6564;
+
+#[derive(diesel::QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = Bool)]
+    flag: bool,
+}
+
+/// Runs `sql` unless `guard` (an EXISTS query) finds the database already seeded.
+/// Returns whether it ran.
+async fn seed_one(conn: &mut AsyncPgConnection, guard: &str, sql: &str, password_hash: Option<&str>) -> anyhow::Result<bool> {
+    let ran = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})")).execute(conn).await?;
+            let seeded: Flag = diesel::sql_query(format!("SELECT EXISTS ({guard}) AS flag")).get_result(conn).await?;
+            if seeded.flag {
+                return Ok(false);
+            }
+            conn.batch_execute(sql).await?;
+            if let Some(hash) = password_hash {
+                diesel::sql_query("UPDATE users SET password_hash = $1 WHERE password_hash = $2")
+                    .bind::<Text, _>(hash)
+                    .bind::<Text, _>(PASSWORD_PLACEHOLDER)
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(true)
+        })
+        .await?;
+    Ok(ran)
+}
+
+/// Seeds whichever of the three databases has no data yet; returns how many it seeded.
+pub async fn seed_demo(pools: &Pools) -> anyhow::Result<usize> {
+    let mut seeded = 0;
+    let mut aas = pools.aas.get().await?;
+    seeded += usize::from(seed_one(&mut aas, "SELECT 1 FROM categories", AAS_SQL, None).await?);
+    let mut enetworks = pools.enetworks.get().await?;
+    seeded += usize::from(seed_one(&mut enetworks, "SELECT 1 FROM dfa_magellan", ENETWORKS_SQL, None).await?);
+    // One hash for all demo users: they share the demo password anyway.
+    let hash = password::hash_blocking(DEMO_PASSWORD.to_owned()).await?;
+    let mut main = pools.main.get().await?;
+    seeded += usize::from(seed_one(&mut main, "SELECT 1 FROM organisations", MAIN_SQL, Some(&hash)).await?);
+    Ok(seeded)
+}
+
+/// Whether the demo sign-ins exist (so that start-up prints them).
+pub async fn has_demo_users(pools: &Pools) -> anyhow::Result<bool> {
+    let mut main = pools.main.get().await?;
+    let found: Flag = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = $1) AS flag")
+        .bind::<Text, _>(DEMO_SIGN_INS[0].0)
+        .get_result(&mut main)
+        .await?;
+    Ok(found.flag)
+}
+
+/// Whether the main database holds no organisation at all: a first start.
+pub async fn is_empty(pools: &Pools) -> anyhow::Result<bool> {
+    let mut main = pools.main.get().await?;
+    let found: Flag = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM organisations) AS flag").get_result(&mut main).await?;
+    Ok(!found.flag)
+}

@@ -1,0 +1,74 @@
+//! Builds the actix application: shared state, middleware order, routes. Tests bind
+//! port 0 and call [`run`] just as `portal serve` does.
+
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use rust_decimal::Decimal;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{csrf, middleware::authenticate};
+use crate::db::Pools;
+use crate::routes;
+
+/// Shared by every request: the three pools and the settings handlers need.
+pub struct AppState {
+    pub pools: Pools,
+    pub vat_rate: Decimal,
+}
+
+pub const SESSION_COOKIE: &str = "portal_session";
+
+/// Strict headers on every response. No inline script or style anywhere, so the CSP
+/// allows only this origin's files.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add(("Cache-Control", "no-store"))
+}
+
+pub fn run(state: AppState, listener: TcpListener, session_key: &[u8], workers: usize) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let key = Key::from(session_key);
+    let server = HttpServer::new(move || {
+        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name(SESSION_COOKIE.to_owned())
+            .cookie_secure(true)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(BrowserSession::default())
+            .build();
+        // Registered inside-out: a request meets headers, logging, session,
+        // authentication, then CSRF, then the handler.
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(1 << 20))
+            .configure(routes::configure)
+            .wrap(from_fn(csrf::verify))
+            .wrap(from_fn(authenticate))
+            .wrap(sessions)
+            .wrap(TracingLogger::default())
+            .wrap(security_headers())
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,87 @@
+//! What every page's layout needs (the user, the navigation their permissions allow,
+//! the CSRF token for its forms, a flash message), gathered by one extractor.
+
+use std::future::{Ready, ready};
+
+use actix_session::SessionExt;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+
+use crate::auth::permissions::{CurrentUser, Permission};
+use crate::auth::session::{self, Flash};
+
+/// A navigation entry: shown when the user holds any of `needs` (empty: any signed-in user).
+pub struct NavEntry {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub needs: &'static [Permission],
+}
+
+pub const NAV: &[NavEntry] = &[
+    NavEntry { href: "/", label: "Dashboard", needs: &[] },
+    NavEntry { href: "/catalog", label: "Catalog", needs: &[Permission::CatalogView] },
+    NavEntry {
+        href: "/quotes",
+        label: "Quotes",
+        needs: &[Permission::QuoteCreate, Permission::QuoteAccept, Permission::QuoteViewAll],
+    },
+    NavEntry { href: "/wallet", label: "Wallet", needs: &[Permission::WalletView] },
+    NavEntry { href: "/transactions", label: "Transactions", needs: &[Permission::TransactionsViewAll] },
+    NavEntry { href: "/admin/organisations", label: "Organisations", needs: &[Permission::OrgManage] },
+    NavEntry { href: "/admin/users", label: "Users", needs: &[Permission::UserManage] },
+    NavEntry { href: "/admin/roles", label: "Roles", needs: &[Permission::RoleManage] },
+    NavEntry { href: "/admin/activity", label: "Activity", needs: &[Permission::ActivityView] },
+    NavEntry { href: "/alerts", label: "Alerts", needs: &[Permission::AlertsView] },
+];
+
+impl NavEntry {
+    pub fn allows(&self, user: &CurrentUser) -> bool {
+        self.needs.is_empty() || self.needs.iter().any(|p| user.can(*p))
+    }
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+pub struct Page {
+    pub user: Option<CurrentUser>,
+    pub nav: Vec<NavItem>,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+}
+
+impl Page {
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.name.as_str())
+    }
+
+    pub fn organisation_name(&self) -> &str {
+        self.user.as_ref().map_or("", |u| u.organisation_name.as_str())
+    }
+}
+
+impl FromRequest for Page {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let user = req.extensions().get::<CurrentUser>().cloned();
+        let path = req.path();
+        let nav = match &user {
+            Some(user) => NAV
+                .iter()
+                .filter(|entry| entry.allows(user))
+                .map(|entry| NavItem {
+                    href: entry.href,
+                    label: entry.label,
+                    active: path == entry.href || (entry.href != "/" && path.starts_with(entry.href)),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        ready(Ok(Page { user, nav, csrf_token: session::csrf_token(&session), flash: session::take_flash(&session) }))
+    }
+}
