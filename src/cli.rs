@@ -110,7 +110,7 @@ struct WalletCredit {
     #[arg(long)]
     org: String,
     /// Amount in rand, e.g. 1500.00 (positive, at most two decimals).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     amount: String,
     /// Bank reference of the payment.
     #[arg(long)]
@@ -233,7 +233,8 @@ impl Databases {
         match &settings.database_urls {
             Some(urls) => Ok(Databases { urls: urls.clone(), cluster: None }),
             None => {
-                let cluster = Cluster::start(&settings.data_dir, &ClusterOptions { durable: true })?;
+                let options = ClusterOptions { durable: true, bin_dir: settings.pg_bin.clone() };
+                let cluster = Cluster::start(&settings.data_dir, &options)?;
                 Ok(Databases { urls: cluster.database_urls(), cluster: Some(cluster) })
             }
         }
@@ -377,7 +378,9 @@ async fn org_create(pools: &Pools, args: OrgCreate) -> anyhow::Result<ExitCode> 
             println!("Created organisation #{id} {}.", new.name);
             Ok(ExitCode::SUCCESS)
         }
-        Err(CreateOrganisationError::NameTaken) => refuse(format!("--name: an organisation named {:?} already exists", new.name)),
+        Err(CreateOrganisationError::NameTaken) => {
+            refuse(format!("--name: an organisation named {:?} already exists", new.name))
+        }
         Err(CreateOrganisationError::Database(e)) => Err(e.into()),
     }
 }
@@ -400,7 +403,12 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
     };
     match wallets::credit(&mut conn, &credit).await {
         Ok(CreditOutcome::Credited(tx)) => {
-            println!("Credited {} to {}; the balance is now {}.", format_zar(amount), org.name, format_zar(tx.balance_after));
+            println!(
+                "Credited {} to {}; the balance is now {}.",
+                format_zar(amount),
+                org.name,
+                format_zar(tx.balance_after)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Ok(CreditOutcome::AlreadyRecorded(tx)) => {

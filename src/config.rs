@@ -23,6 +23,9 @@ pub struct Settings {
     pub session_key: Option<SecretString>,
     /// VAT in percent (15 in South Africa).
     pub vat_rate: Decimal,
+    /// `PORTAL_PG_BIN`: the folder holding `initdb` and `postgres` for the private
+    /// cluster; when unset they are looked up in PATH and the usual package folders.
+    pub pg_bin: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,12 +56,8 @@ impl Settings {
             }),
             [None, None, None] => None,
             _ => {
-                let missing: Vec<&str> = names
-                    .iter()
-                    .zip(&urls)
-                    .filter(|(_, url)| url.is_none())
-                    .map(|(name, _)| *name)
-                    .collect();
+                let missing: Vec<&str> =
+                    names.iter().zip(&urls).filter(|(_, url)| url.is_none()).map(|(name, _)| *name).collect();
                 return Err(ConfigError::PartialDatabaseUrls(missing.join(", ")));
             }
         };
@@ -79,6 +78,7 @@ impl Settings {
             database_urls,
             session_key,
             vat_rate,
+            pg_bin: get("PORTAL_PG_BIN").map(PathBuf::from),
         })
     }
 
@@ -100,12 +100,7 @@ impl Settings {
         }
         std::fs::create_dir_all(&self.data_dir)?;
         let key: [u8; 64] = rand::random();
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
         std::io::Write::write_all(&mut file, engine.encode(key).as_bytes())?;
         Ok(key.to_vec())
     }

@@ -96,7 +96,10 @@ impl ResponseError for AppError {
             }
             AppError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
-                ("Something went wrong", "An unexpected error occurred and has been logged. Nothing was changed; please try again.")
+                (
+                    "Something went wrong",
+                    "An unexpected error occurred and has been logged. Nothing was changed; please try again.",
+                )
             }
         };
         let status = self.status_code();

@@ -3,8 +3,8 @@
 //! field. The form body is read here and put back for the handler.
 
 use actix_session::SessionExt;
-use actix_web::body::{BoxBody, MessageBody};
 use actix_web::HttpMessage;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;

@@ -52,7 +52,9 @@ pub async fn authenticate(
                         permissions,
                     });
                 }
-                Ok(_) => session::sign_out(&session, Some(Flash::info("Your session has ended. Please sign in again."))),
+                Ok(_) => {
+                    session::sign_out(&session, Some(Flash::info("Your session has ended. Please sign in again.")))
+                }
                 Err(e) => return Ok(req.error_response(e)),
             }
         }

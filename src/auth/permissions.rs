@@ -101,9 +101,12 @@ impl FromRequest for CurrentUser {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(req.extensions().get::<CurrentUser>().cloned().ok_or_else(|| AppError::Unauthenticated {
-            next: Some(req.uri().to_string()),
-        }))
+        ready(
+            req.extensions()
+                .get::<CurrentUser>()
+                .cloned()
+                .ok_or_else(|| AppError::Unauthenticated { next: Some(req.uri().to_string()) }),
+        )
     }
 }
 

@@ -78,13 +78,18 @@ pub fn check(session: &Session) -> SessionCheck {
     let created = session.get::<i64>(CREATED).ok().flatten().unwrap_or(0);
     let seen = session.get::<i64>(SEEN).ok().flatten().unwrap_or(0);
     let now = Utc::now().timestamp();
-    if now - created > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS {
+    if timed_out(created, seen, now) {
         return SessionCheck::Expired;
     }
     if now - seen >= SEEN_RESOLUTION_SECS {
         let _ = session.insert(SEEN, now);
     }
     SessionCheck::Active { user: UserId(uid), version }
+}
+
+/// Idle for more than 30 minutes, or started more than 12 hours ago.
+fn timed_out(created: i64, seen: i64, now: i64) -> bool {
+    now - created > ABSOLUTE_TIMEOUT_SECS || now - seen > IDLE_TIMEOUT_SECS
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -114,4 +119,19 @@ pub fn take_flash(session: &Session) -> Option<Flash> {
         session.remove(FLASH);
     }
     flash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timed_out;
+
+    #[test]
+    fn idle_and_absolute_timeouts() {
+        let start = 1_000_000;
+        assert!(!timed_out(start, start, start + 29 * 60));
+        assert!(timed_out(start, start, start + 31 * 60), "idle for 31 minutes");
+        let active_all_day = start + 12 * 3600 + 60;
+        assert!(timed_out(start, active_all_day - 10, active_all_day), "12 hours since sign-in, however active");
+        assert!(!timed_out(start, start + 11 * 3600, start + 11 * 3600 + 60));
+    }
 }

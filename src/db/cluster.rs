@@ -33,7 +33,9 @@ pub enum ClusterError {
          DATABASE_URL_MAIN, DATABASE_URL_AAS and DATABASE_URL_ENETWORKS to use existing servers"
     )]
     BinariesMissing,
-    #[error("running as root needs a `postgres` OS user to own the private cluster (PostgreSQL refuses to run as root)")]
+    #[error(
+        "running as root needs a `postgres` OS user to own the private cluster (PostgreSQL refuses to run as root)"
+    )]
     NoPostgresUser,
     #[error(
         "the `postgres` OS user cannot reach {0}: give it search permission (chmod o+x) or set PORTAL_DATA_DIR to a folder it can reach"
@@ -47,9 +49,12 @@ pub enum ClusterError {
     Io(#[from] std::io::Error),
 }
 
+#[derive(Default)]
 pub struct ClusterOptions {
     /// fsync on (serve) or off (tests, where speed matters and nothing must survive).
     pub durable: bool,
+    /// Where `initdb` and `postgres` are; `None`: PATH, then the usual package folders.
+    pub bin_dir: Option<PathBuf>,
 }
 
 pub struct Cluster {
@@ -75,7 +80,7 @@ impl Cluster {
             tracing::info!(pgdata = %pgdata.display(), "reusing the PostgreSQL server already running");
             return Ok(Cluster { pgdata, log, child: None });
         }
-        let bin = find_server_binaries()?;
+        let bin = find_server_binaries(options.bin_dir.as_deref())?;
         let owner = server_owner()?;
         if !pgdata.join("PG_VERSION").exists() {
             init(&bin, &pgdata, &log, owner)?;
@@ -195,12 +200,15 @@ fn server_ready(pgdata: &Path) -> bool {
 
 /// `initdb` and `postgres` from PATH, or from the usual package folders (Debian keeps
 /// them out of PATH, in /usr/lib/postgresql/<version>/bin); the newest version wins.
-fn find_server_binaries() -> Result<PathBuf, ClusterError> {
+fn find_server_binaries(configured: Option<&Path>) -> Result<PathBuf, ClusterError> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|d| has_both(d)) {
-            return Ok(dir);
-        }
+    if let Some(dir) = configured {
+        return if has_both(dir) { Ok(dir.to_owned()) } else { Err(ClusterError::BinariesMissing) };
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|d| has_both(d))
+    {
+        return Ok(dir);
     }
     let mut candidates: Vec<(u32, PathBuf)> = Vec::new();
     for (root, prefix) in [("/usr/lib/postgresql", ""), ("/usr", "pgsql-"), ("/opt/homebrew/opt", "postgresql@")] {
@@ -259,9 +267,8 @@ fn check_reachable(pgdata: &Path, uid: u32, gid: u32) -> Result<(), ClusterError
     for dir in pgdata.ancestors().skip(1) {
         let meta = fs::metadata(dir)?;
         let mode = meta.mode();
-        let ok = mode & 0o001 != 0
-            || (meta.uid() == uid && mode & 0o100 != 0)
-            || (meta.gid() == gid && mode & 0o010 != 0);
+        let ok =
+            mode & 0o001 != 0 || (meta.uid() == uid && mode & 0o100 != 0) || (meta.gid() == gid && mode & 0o010 != 0);
         if !ok {
             return Err(ClusterError::Unreachable(dir.to_owned()));
         }
@@ -269,7 +276,12 @@ fn check_reachable(pgdata: &Path, uid: u32, gid: u32) -> Result<(), ClusterError
     Ok(())
 }
 
-fn spawn_as(mut cmd: Command, owner: Option<(u32, u32)>, log: &Path, die_with_parent: bool) -> Result<Child, ClusterError> {
+fn spawn_as(
+    mut cmd: Command,
+    owner: Option<(u32, u32)>,
+    log: &Path,
+    die_with_parent: bool,
+) -> Result<Child, ClusterError> {
     let out = fs::OpenOptions::new().create(true).append(true).open(log)?;
     // Its own process group: a Ctrl-C in the terminal reaches only the portal, which
     // drains its requests before stopping the server.

@@ -34,14 +34,11 @@ pub async fn run(url: &str, migrations: EmbeddedMigrations) -> anyhow::Result<us
 
 /// Migrates all three databases.
 pub async fn run_all(urls: &DatabaseUrls) -> anyhow::Result<()> {
-    for (name, url, set) in [
-        ("main", &urls.main, MAIN),
-        ("aas", &urls.aas, AAS),
-        ("enetworks", &urls.enetworks, ENETWORKS),
-    ] {
-        let applied = run(url.expose_secret(), set)
-            .await
-            .map_err(|e| e.context(format!("migrating the {name} database")))?;
+    for (name, url, set) in
+        [("main", &urls.main, MAIN), ("aas", &urls.aas, AAS), ("enetworks", &urls.enetworks, ENETWORKS)]
+    {
+        let applied =
+            run(url.expose_secret(), set).await.map_err(|e| e.context(format!("migrating the {name} database")))?;
         if applied > 0 {
             tracing::info!(database = name, applied, "migrations applied");
         }

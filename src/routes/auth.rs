@@ -94,7 +94,9 @@ pub async fn login(
     if form.password.is_empty() {
         again.password_error = Some("enter your password");
     }
-    let Ok(email) = email else { return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY))) };
+    let Ok(email) = email else {
+        return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    };
     if again.password_error.is_some() {
         return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
@@ -110,7 +112,9 @@ pub async fn login(
         ..Default::default()
     };
     let refuse = |again: LoginPage, message: String| {
-        Ok(Either::Right(LoginPage { error: Some(message), ..again }.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+        Ok(Either::Right(
+            LoginPage { error: Some(message), ..again }.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY),
+        ))
     };
 
     let Some(user) = user else {

@@ -18,11 +18,8 @@ const ENETWORKS_SQL: &str = include_str!("enetworks.sql");
 /// The demo users' password (demo data only; stated in the README).
 pub const DEMO_PASSWORD: &str = "demo-password-123";
 /// The sign-ins printed at start-up.
-pub const DEMO_SIGN_INS: [(&str, &str); 3] = [
-    ("admin@demo.test", "admin"),
-    ("staff@demo.test", "staff"),
-    ("customer@demo.test", "customer, Acme Logistics"),
-];
+pub const DEMO_SIGN_INS: [(&str, &str); 3] =
+    [("admin@demo.test", "admin"), ("staff@demo.test", "staff"), ("customer@demo.test", "customer, Acme Logistics")];
 /// The placeholder main.sql writes for every password, replaced by one real hash.
 const PASSWORD_PLACEHOLDER: &str = "seed:demo-password";
 const SEED_LOCK_KEY: i64 = 0x7365_6564;
@@ -35,7 +32,12 @@ struct Flag {
 
 /// Runs `sql` unless `guard` (an EXISTS query) finds the database already seeded.
 /// Returns whether it ran.
-async fn seed_one(conn: &mut AsyncPgConnection, guard: &str, sql: &str, password_hash: Option<&str>) -> anyhow::Result<bool> {
+async fn seed_one(
+    conn: &mut AsyncPgConnection,
+    guard: &str,
+    sql: &str,
+    password_hash: Option<&str>,
+) -> anyhow::Result<bool> {
     let ran = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})")).execute(conn).await?;
@@ -84,6 +86,7 @@ pub async fn has_demo_users(pools: &Pools) -> anyhow::Result<bool> {
 /// Whether the main database holds no organisation at all: a first start.
 pub async fn is_empty(pools: &Pools) -> anyhow::Result<bool> {
     let mut main = pools.main.get().await?;
-    let found: Flag = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM organisations) AS flag").get_result(&mut main).await?;
+    let found: Flag =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM organisations) AS flag").get_result(&mut main).await?;
     Ok(!found.flag)
 }

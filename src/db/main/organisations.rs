@@ -40,22 +40,22 @@ pub async fn create(
     org: &NewOrganisation<'_>,
 ) -> Result<OrganisationId, CreateOrganisationError> {
     conn.transaction(async |conn| {
-            let id: OrganisationId = diesel::insert_into(organisations::table)
-                .values(org)
-                .returning(organisations::id)
-                .get_result(conn)
-                .await
-                .map_err(|e| match e {
-                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                        CreateOrganisationError::NameTaken
-                    }
-                    e => e.into(),
-                })?;
-            diesel::insert_into(organisation_wallets::table)
-                .values(organisation_wallets::organisation_id.eq(id))
-                .execute(conn)
-                .await?;
-            Ok(id)
+        let id: OrganisationId = diesel::insert_into(organisations::table)
+            .values(org)
+            .returning(organisations::id)
+            .get_result(conn)
+            .await
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                    CreateOrganisationError::NameTaken
+                }
+                e => e.into(),
+            })?;
+        diesel::insert_into(organisation_wallets::table)
+            .values(organisation_wallets::organisation_id.eq(id))
+            .execute(conn)
+            .await?;
+        Ok(id)
     })
     .await
 }

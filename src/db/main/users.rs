@@ -165,29 +165,27 @@ pub enum CreateUserError {
 /// Creates a user holding one role, in one transaction: all of it or nothing.
 pub async fn create(conn: &mut AsyncPgConnection, user: &NewUser<'_>, role: &str) -> Result<UserId, CreateUserError> {
     conn.transaction(async |conn| {
-            let role_id: RoleId = roles::table
-                .filter(diesel::dsl::sql::<Bool>("lower(name) = lower(").bind::<Text, _>(role).sql(")"))
-                .select(roles::id)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| CreateUserError::UnknownRole(role.to_owned()))?;
-            let id: UserId = diesel::insert_into(users::table)
-                .values(user)
-                .returning(users::id)
-                .get_result(conn)
-                .await
-                .map_err(|e| match e {
+        let role_id: RoleId = roles::table
+            .filter(diesel::dsl::sql::<Bool>("lower(name) = lower(").bind::<Text, _>(role).sql(")"))
+            .select(roles::id)
+            .first(conn)
+            .await
+            .optional()?
+            .ok_or_else(|| CreateUserError::UnknownRole(role.to_owned()))?;
+        let id: UserId =
+            diesel::insert_into(users::table).values(user).returning(users::id).get_result(conn).await.map_err(
+                |e| match e {
                     diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
                         CreateUserError::EmailTaken
                     }
                     e => e.into(),
-                })?;
-            diesel::insert_into(user_roles::table)
-                .values((user_roles::user_id.eq(id), user_roles::role_id.eq(role_id)))
-                .execute(conn)
-                .await?;
-            Ok(id)
+                },
+            )?;
+        diesel::insert_into(user_roles::table)
+            .values((user_roles::user_id.eq(id), user_roles::role_id.eq(role_id)))
+            .execute(conn)
+            .await?;
+        Ok(id)
     })
     .await
 }

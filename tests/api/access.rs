@@ -1,0 +1,167 @@
+//! Deny by default: anonymous visitors are sent to sign in, each role sees only its
+//! navigation, a missing permission is a 403, and every response carries the headers.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{ADMIN, CUSTOMER, STAFF, spawn_app};
+
+/// Every page of DESIGN.md §6 (ids are examples).
+const GET_ROUTES: &[&str] = &[
+    "/",
+    "/catalog",
+    "/catalog/compute",
+    "/catalog/vm",
+    "/catalog/network",
+    "/quotes/new/vm",
+    "/quotes/new/network",
+    "/quotes",
+    "/quotes/1",
+    "/wallet",
+    "/transactions",
+    "/transactions.csv",
+    "/admin/organisations",
+    "/admin/organisations/1",
+    "/admin/users",
+    "/admin/users/1",
+    "/admin/roles",
+    "/admin/activity",
+    "/alerts",
+];
+
+const POST_ROUTES: &[&str] = &[
+    "/logout",
+    "/quotes/vm",
+    "/quotes/service",
+    "/quotes/network",
+    "/quotes/1/accept",
+    "/quotes/1/decline",
+    "/admin/organisations",
+    "/admin/organisations/1",
+    "/admin/organisations/1/credit",
+    "/admin/users",
+    "/admin/users/1",
+    "/admin/roles",
+    "/alerts/1/read",
+];
+
+#[actix_web::test]
+async fn anonymous_visitors_are_sent_to_sign_in_from_every_route() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    for path in GET_ROUTES {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "GET {path}");
+        let expected = format!("/login?next={}", path.replace('/', "%2F"));
+        assert_eq!(page.location(), expected, "GET {path}");
+    }
+    for path in POST_ROUTES {
+        let page = browser.post_raw(path, &[("csrf_token", "none")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "POST {path}");
+        assert_eq!(page.location(), "/login", "POST {path}");
+    }
+    for public in ["/login", "/healthz", "/readyz", "/static/app.css"] {
+        assert_eq!(browser.get(public).await.status, StatusCode::OK, "{public} is public");
+    }
+}
+
+#[actix_web::test]
+async fn each_role_sees_only_its_navigation() {
+    let app = spawn_app().await;
+    let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
+    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts"]));
+    let staff = app.signed_in(STAFF).await.get("/").await.nav();
+    assert_eq!(staff, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Alerts"]));
+    let admin = app.signed_in(ADMIN).await.get("/").await.nav();
+    assert_eq!(
+        admin,
+        nav(&[
+            "Dashboard",
+            "Catalog",
+            "Quotes",
+            "Wallet",
+            "Transactions",
+            "Organisations",
+            "Users",
+            "Roles",
+            "Activity",
+            "Alerts"
+        ])
+    );
+}
+
+#[actix_web::test]
+async fn a_missing_permission_is_refused_with_403() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    for path in ["/transactions", "/admin/organisations", "/admin/users", "/admin/roles", "/admin/activity"] {
+        let page = customer.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
+        assert!(page.body.contains("Not allowed"));
+    }
+    assert_eq!(customer.get("/wallet").await.status, StatusCode::OK);
+    let staff = app.signed_in(STAFF).await;
+    assert_eq!(staff.get("/transactions").await.status, StatusCode::OK);
+    for path in ["/admin/users", "/admin/roles", "/admin/activity"] {
+        assert_eq!(staff.get(path).await.status, StatusCode::FORBIDDEN, "staff GET {path}");
+    }
+    let admin = app.signed_in(ADMIN).await;
+    for path in ["/admin/users", "/admin/roles", "/admin/activity", "/transactions"] {
+        assert_eq!(admin.get(path).await.status, StatusCode::OK, "admin GET {path}");
+    }
+}
+
+#[actix_web::test]
+async fn unknown_pages_are_a_styled_404() {
+    let app = spawn_app().await;
+    let page = app.signed_in(CUSTOMER).await.get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("Not found"));
+    assert!(page.body.contains("/static/app.css"));
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let anonymous = app.browser();
+    let customer = app.signed_in(CUSTOMER).await;
+    let pages = vec![
+        anonymous.get("/login").await,
+        anonymous.get("/").await,
+        anonymous.get("/healthz").await,
+        anonymous.get("/static/app.css").await,
+        customer.get("/").await,
+        customer.get("/no/such/page").await,
+        customer.get("/admin/users").await,
+        customer.post_raw("/logout", &[]).await,
+    ];
+    for page in pages {
+        let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'"), "{} {csp}", page.status);
+        assert!(!csp.contains("unsafe-inline"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "same-origin");
+        assert_eq!(header("x-frame-options"), "DENY");
+    }
+    let cookie = app.browser().get("/login").await;
+    let set_cookie = cookie.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+}
+
+#[actix_web::test]
+async fn pages_have_no_inline_script() {
+    let app = spawn_app().await;
+    let page = app.signed_in(ADMIN).await.get("/").await;
+    let html = page.html();
+    let scripts = scraper::Selector::parse("script").unwrap();
+    for script in html.select(&scripts) {
+        assert!(script.value().attr("src").is_some_and(|src| src.starts_with("/static/")));
+        assert!(script.text().collect::<String>().trim().is_empty());
+    }
+    let handlers = ["onclick", "onload", "onerror", "onsubmit"];
+    assert!(!handlers.iter().any(|h| page.body.contains(h)));
+}

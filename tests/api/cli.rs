@@ -1,0 +1,189 @@
+//! The `portal` command: bad input is refused before anything starts, with a clear
+//! message and exit code 2; good input changes the databases exactly once.
+
+use std::process::{Command, Output};
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use portal::db::main::schema::{organisation_wallets, organisations, users};
+use rust_decimal::Decimal;
+use secrecy::ExposeSecret;
+
+use crate::helpers::{TestApp, spawn_app};
+
+/// Runs `portal` in an empty folder with no configuration but `env`.
+fn portal(args: &[&str], env: &[(&str, &str)]) -> (Output, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("portal-cli-{}-{}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data_dir = dir.join("data");
+    let output = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .args(args)
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PORTAL_DATA_DIR", &data_dir)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (output, data_dir)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn bad_arguments_are_refused_before_anything_starts() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["seed"], "portal seed --demo"),
+        (
+            &["user", "create", "--email", "not-an-email", "--name", "X", "--role", "customer", "--org", "Acme"],
+            "--email",
+        ),
+        (
+            &["user", "create", "--email", "a@b.co", "--name", " ", "--role", "customer", "--org", "Acme"],
+            "--name must not be empty",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--email",
+                "a@b.co",
+                "--name",
+                "A",
+                "--role",
+                "customer",
+                "--org",
+                "Acme",
+                "--password",
+                "short",
+            ],
+            "--password: use at least 12 characters",
+        ),
+        (&["org", "create", "--name", "Umoya", "--vat-number", "12345"], "10 digits and starts with 4"),
+        (&["org", "create", "--name", "Umoya", "--billing-email", "nope"], "--billing-email"),
+        (&["wallet", "credit", "--org", "Acme", "--amount", "-5", "--reference", "EFT"], "more than zero"),
+        (&["wallet", "credit", "--org", "Acme", "--amount", "abc", "--reference", "EFT"], "--amount"),
+        (&["wallet", "credit", "--org", "Acme", "--amount", "1.234", "--reference", "EFT"], "two decimals"),
+        (&["wallet", "credit", "--org", "Acme", "--amount", "100000000000000000000", "--reference", "EFT"], "at most"),
+        (&["wallet", "credit", "--org", "Acme", "--amount", "10", "--reference", ""], "--reference must not be empty"),
+    ];
+    for (args, message) in cases {
+        let (output, data_dir) = portal(args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(message), "{args:?}: {}", stderr(&output));
+        assert!(!data_dir.exists(), "{args:?} started nothing");
+    }
+    let (output, _) = portal(&["frobnicate"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let (output, _) = portal(&["migrate"], &[("DATABASE_URL_MAIN", "postgresql://x/y")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("missing: DATABASE_URL_AAS, DATABASE_URL_ENETWORKS"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_missing_postgresql_server_is_named_with_what_to_install() {
+    let (output, _) = portal(&["migrate"], &[("PORTAL_PG_BIN", "/nonexistent")]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("PostgreSQL server programs (initdb, postgres) were not found"), "{message}");
+    assert!(message.contains("apt-get install postgresql"), "{message}");
+}
+
+fn db_env(app: &TestApp) -> Vec<(&'static str, String)> {
+    let urls = &app.db.urls;
+    vec![
+        ("DATABASE_URL_MAIN", urls.main.expose_secret().to_owned()),
+        ("DATABASE_URL_AAS", urls.aas.expose_secret().to_owned()),
+        ("DATABASE_URL_ENETWORKS", urls.enetworks.expose_secret().to_owned()),
+    ]
+}
+
+fn run(app: &TestApp, args: &[&str]) -> Output {
+    let env = db_env(app);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    portal(args, &env).0
+}
+
+async fn acme_balance(app: &TestApp) -> Decimal {
+    let mut conn = app.main_conn().await;
+    let acme = organisations::table.filter(organisations::name.eq("Acme Logistics")).select(organisations::id);
+    organisation_wallets::table
+        .filter(organisation_wallets::organisation_id.eq_any(acme))
+        .select(organisation_wallets::balance)
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn org_and_user_create_apply_all_or_nothing() {
+    let app = spawn_app().await;
+    let output = run(&app, &["org", "create", "--name", "Umoya Wind Farms", "--vat-number", "4123456780"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Created organisation"));
+    let again = run(&app, &["org", "create", "--name", "umoya wind farms"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("already exists"));
+
+    let args =
+        ["user", "create", "--email", "lwazi@umoya.test", "--name", "Lwazi Khumalo", "--org", "Umoya Wind Farms"];
+    let bad_role = run(&app, &[&args[..], &["--role", "overlord"]].concat());
+    assert_eq!(bad_role.status.code(), Some(2));
+    assert!(stderr(&bad_role).contains("no role named \"overlord\""), "{}", stderr(&bad_role));
+    let mut conn = app.main_conn().await;
+    let lwazi = users::table.filter(users::email.eq("lwazi@umoya.test"));
+    assert_eq!(lwazi.count().get_result::<i64>(&mut conn).await.unwrap(), 0, "nothing half-applied");
+    let bad_org = run(&app, &[&args[..6], &["--org", "Nobody Ltd", "--role", "customer"]].concat());
+    assert_eq!(bad_org.status.code(), Some(2));
+    assert!(stderr(&bad_org).contains("no organisation named"));
+
+    let created = run(&app, &[&args[..], &["--role", "customer"]].concat());
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(stdout(&created).contains("Temporary password"));
+    let must_change: bool = users::table
+        .filter(users::email.eq("lwazi@umoya.test"))
+        .select(users::must_change_password)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert!(must_change);
+    let duplicate = run(&app, &[&args[..], &["--role", "customer"]].concat());
+    assert_eq!(duplicate.status.code(), Some(2));
+    assert!(stderr(&duplicate).contains("already exists"));
+}
+
+#[actix_web::test]
+async fn wallet_credit_with_the_same_key_credits_once() {
+    let app = spawn_app().await;
+    let before = acme_balance(&app).await;
+    let args = ["wallet", "credit", "--org", "acme logistics", "--amount", "1 500.50", "--reference", "EFT 123"];
+    let first = run(&app, &[&args[..], &["--idempotency-key", "k-1"]].concat());
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stdout(&first).contains("Credited R 1 500.50 to Acme Logistics"), "{}", stdout(&first));
+    let retry = run(&app, &[&args[..], &["--idempotency-key", "k-1"]].concat());
+    assert!(retry.status.success());
+    assert!(stdout(&retry).contains("already recorded"));
+    assert_eq!(acme_balance(&app).await, before + Decimal::new(150050, 2));
+    let unknown = run(&app, &["wallet", "credit", "--org", "Nobody", "--amount", "5", "--reference", "x"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[actix_web::test]
+async fn migrate_and_seed_twice_change_nothing() {
+    let app = spawn_app().await;
+    let migrate = run(&app, &["migrate"]);
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    let seed = run(&app, &["seed", "--demo"]);
+    assert!(seed.status.success(), "{}", stderr(&seed));
+    assert!(stdout(&seed).contains("into 0 of 3"), "{}", stdout(&seed));
+    let mut conn = app.main_conn().await;
+    let orgs: i64 = organisations::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(orgs, 11);
+}
