@@ -17,7 +17,7 @@ use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
 use crate::domain::ids::OrganisationId;
-use crate::domain::money::{format_zar, parse_amount};
+use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::password::NewPassword;
 use crate::startup::{self, AppState};
 use crate::{auth, seed, telemetry};
@@ -120,9 +120,6 @@ struct WalletCredit {
     idempotency_key: Option<String>,
 }
 
-/// The largest single top-up accepted (a typo guard, not a business limit).
-pub const MAX_CREDIT: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 2);
-
 /// Bad input: the message and exit code 2.
 struct Invalid(String);
 
@@ -210,14 +207,7 @@ fn check_vat_number(vat: &str) -> Result<(), Invalid> {
 }
 
 fn check_credit_amount(raw: &str) -> Result<Decimal, Invalid> {
-    let amount = parse_amount(raw).map_err(|e| invalid(format!("--amount: {e}")))?;
-    if amount <= Decimal::ZERO {
-        return Err(invalid("--amount: must be more than zero"));
-    }
-    if amount > MAX_CREDIT {
-        return Err(invalid(format!("--amount: at most {} in one top-up", format_zar(MAX_CREDIT))));
-    }
-    Ok(amount)
+    parse_top_up(raw).map_err(|e| invalid(format!("--amount: {e}")))
 }
 
 /// Where the databases are: the configured servers, or the private cluster (started

@@ -19,11 +19,7 @@ pub struct NavEntry {
 pub const NAV: &[NavEntry] = &[
     NavEntry { href: "/", label: "Dashboard", needs: &[] },
     NavEntry { href: "/catalog", label: "Catalog", needs: &[Permission::CatalogView] },
-    NavEntry {
-        href: "/quotes",
-        label: "Quotes",
-        needs: &[Permission::QuoteCreate, Permission::QuoteAccept, Permission::QuoteViewAll],
-    },
+    NavEntry { href: "/quotes", label: "Quotes", needs: QUOTE_READERS },
     NavEntry { href: "/wallet", label: "Wallet", needs: &[Permission::WalletView] },
     NavEntry { href: "/transactions", label: "Transactions", needs: &[Permission::TransactionsViewAll] },
     NavEntry { href: "/admin/organisations", label: "Organisations", needs: &[Permission::OrgManage] },
@@ -36,6 +32,23 @@ pub const NAV: &[NavEntry] = &[
 impl NavEntry {
     pub fn allows(&self, user: &CurrentUser) -> bool {
         self.needs.is_empty() || self.needs.iter().any(|p| user.can(*p))
+    }
+}
+
+/// Who may open the quotes pages (the list, one quote).
+pub const QUOTE_READERS: &[Permission] = &[Permission::QuoteCreate, Permission::QuoteAccept, Permission::QuoteViewAll];
+
+/// One `<option>` of a select box, with whether the submitted form chose it.
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl SelectOption {
+    pub fn new(value: impl ToString, label: impl Into<String>, chosen: &str) -> SelectOption {
+        let value = value.to_string();
+        SelectOption { selected: value == chosen.trim(), value, label: label.into() }
     }
 }
 

@@ -94,6 +94,11 @@ impl CurrentUser {
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.contains(p)
     }
+
+    /// For pages open to holders of any of several permissions.
+    pub fn require_any(&self, needs: &[Permission]) -> Result<(), AppError> {
+        if needs.iter().any(|p| self.can(*p)) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
 }
 
 impl FromRequest for CurrentUser {

@@ -33,4 +33,4 @@ macro_rules! id_newtype {
     )*};
 }
 
-id_newtype!(OrganisationId, UserId, RoleId, WalletId);
+id_newtype!(OrganisationId, UserId, RoleId, WalletId, QuoteId, TransactionId, TemplateId, AlertId);

@@ -5,4 +5,5 @@ pub mod email;
 pub mod ids;
 pub mod money;
 pub mod password;
+pub mod pricing;
 pub mod time;

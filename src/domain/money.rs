@@ -26,19 +26,34 @@ pub fn format_zar(amount: Decimal) -> String {
 
 /// Parses an amount typed by a person (`1234.5`, `1 234.50`, `R1,234.50` is refused:
 /// commas are ambiguous). At most two decimals; the result is exact.
-pub fn parse_amount(input: &str) -> Result<Decimal, &'static str> {
+pub fn parse_amount(input: &str) -> Result<Decimal, String> {
     let cleaned: String = input.trim().trim_start_matches(['R', 'r']).chars().filter(|c| !c.is_whitespace()).collect();
     if cleaned.is_empty() {
-        return Err("enter an amount");
+        return Err("enter an amount".into());
     }
     if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
-        return Err("use digits and a decimal point only, e.g. 1500.00");
+        return Err("use digits and a decimal point only, e.g. 1500.00".into());
     }
-    let amount: Decimal = cleaned.parse().map_err(|_| "not a valid amount, e.g. 1500.00")?;
+    let amount: Decimal = cleaned.parse().map_err(|_| "not a valid amount, e.g. 1500.00".to_owned())?;
     if amount.scale() > 2 && amount.normalize().scale() > 2 {
-        return Err("at most two decimals (cents)");
+        return Err("at most two decimals (cents)".into());
     }
     Ok(amount.round_dp(2))
+}
+
+/// The largest single top-up accepted: a typo guard, not a business limit.
+pub const MAX_TOP_UP: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 2);
+
+/// A top-up amount: positive, at most two decimals, at most [`MAX_TOP_UP`].
+pub fn parse_top_up(input: &str) -> Result<Decimal, String> {
+    let amount = parse_amount(input)?;
+    if amount <= Decimal::ZERO {
+        return Err("must be more than zero".into());
+    }
+    if amount > MAX_TOP_UP {
+        return Err(format!("at most {} in one top-up", format_zar(MAX_TOP_UP)));
+    }
+    Ok(amount)
 }
 
 #[cfg(test)]
@@ -75,5 +90,15 @@ mod tests {
         assert!(parse_amount("1.234").is_err());
         assert!(parse_amount("abc").is_err());
         assert!(parse_amount("1e5").is_err());
+    }
+
+    #[test]
+    fn top_ups_are_positive_and_bounded() {
+        assert_eq!(parse_top_up("10000000"), Ok(dec!(10000000)));
+        assert_eq!(parse_top_up("0.01"), Ok(dec!(0.01)));
+        assert!(parse_top_up("0").is_err());
+        assert!(parse_top_up("-5").is_err());
+        assert!(parse_top_up("10000000.01").unwrap_err().contains("R 10 000 000.00"));
+        assert!(parse_top_up("100000000000000000000").is_err());
     }
 }

@@ -1,8 +1,10 @@
 //! Sign-in and sign-out. Every attempt, failure and sign-out is written to the activity log.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+
+use super::{client_ip, see_other};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
@@ -32,10 +34,6 @@ pub struct LoginPage {
 #[derive(Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 pub async fn login_form(
@@ -101,7 +99,7 @@ pub async fn login(
         return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
 
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
     let user = users::find_for_login(&mut conn, email.as_str()).await?;
     let mut log = NewActivity {
@@ -171,7 +169,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
     users::bump_session_version(&mut conn, user.id).await?;
     activity::record(

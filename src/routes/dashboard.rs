@@ -6,10 +6,15 @@ use askama_web::WebTemplate;
 
 use crate::auth::{CurrentUser, Permission};
 use crate::db::main::{alerts, quotes, wallets};
+use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
+use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::Page;
+
+/// How many open quotes and alerts the dashboard lists.
+const LATEST: i64 = 5;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
@@ -18,6 +23,17 @@ pub struct DashboardPage {
     balance: Option<String>,
     open_quotes: Option<i64>,
     unread_alerts: Option<i64>,
+    /// (id, number, title, amount due, valid until)
+    pending: Vec<(QuoteId, String, String, String, String)>,
+    alerts: Vec<AlertView>,
+}
+
+pub struct AlertView {
+    level: String,
+    title: String,
+    body: String,
+    is_read: bool,
+    when: String,
 }
 
 pub async fn show(user: CurrentUser, page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
@@ -26,13 +42,35 @@ pub async fn show(user: CurrentUser, page: Page, state: web::Data<AppState>) -> 
         true => wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance)),
         false => None,
     };
-    let open_quotes = match user.can(Permission::QuoteCreate) || user.can(Permission::QuoteAccept) {
-        true => Some(quotes::count_open(&mut conn, user.organisation_id).await?),
-        false => None,
+    let (open_quotes, pending) = match user.can(Permission::QuoteCreate) || user.can(Permission::QuoteAccept) {
+        true => {
+            let count = quotes::count_open(&mut conn, user.organisation_id).await?;
+            let latest = quotes::open(&mut conn, user.organisation_id, LATEST).await?;
+            let latest = latest
+                .into_iter()
+                .map(|q| (q.id, q.number, q.title, format_zar(q.amount_due), format_sast(q.valid_until)))
+                .collect();
+            (Some(count), latest)
+        }
+        false => (None, Vec::new()),
     };
-    let unread_alerts = match user.can(Permission::AlertsView) {
-        true => Some(alerts::count_unread(&mut conn, user.organisation_id, user.id).await?),
-        false => None,
+    let (unread_alerts, alerts) = match user.can(Permission::AlertsView) {
+        true => {
+            let count = alerts::count_unread(&mut conn, user.organisation_id, user.id).await?;
+            let latest = alerts::latest(&mut conn, user.organisation_id, user.id, LATEST).await?;
+            let latest = latest
+                .into_iter()
+                .map(|a| AlertView {
+                    level: a.level,
+                    title: a.title,
+                    body: a.body,
+                    is_read: a.is_read,
+                    when: format_sast(a.created_at),
+                })
+                .collect();
+            (Some(count), latest)
+        }
+        false => (None, Vec::new()),
     };
-    Ok(DashboardPage { page, balance, open_quotes, unread_alerts })
+    Ok(DashboardPage { page, balance, open_quotes, unread_alerts, pending, alerts })
 }

@@ -3,11 +3,17 @@
 
 mod assets;
 mod auth;
+mod catalog;
 mod dashboard;
 mod health;
+mod organisations;
+mod quotes;
 mod soon;
+mod transactions;
+mod wallet;
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::AppError;
 
@@ -18,7 +24,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::get().to(auth::login_form))
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
-        .route("/", web::get().to(dashboard::show));
+        .route("/", web::get().to(dashboard::show))
+        .route("/catalog/vm", web::get().to(catalog::vm_templates))
+        .route("/quotes", web::get().to(quotes::list))
+        .route("/quotes/new/vm", web::get().to(quotes::new_vm))
+        .route("/quotes/vm", web::post().to(quotes::create_vm))
+        .route("/quotes/{id}", web::get().to(quotes::show))
+        .route("/quotes/{id}/accept", web::post().to(quotes::accept))
+        .route("/quotes/{id}/decline", web::post().to(quotes::decline))
+        .route("/wallet", web::get().to(wallet::show))
+        .route("/transactions", web::get().to(transactions::list))
+        .route("/transactions.csv", web::get().to(transactions::csv))
+        .route("/admin/organisations/{id}", web::get().to(organisations::show))
+        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit));
     soon::configure(cfg);
-    cfg.default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }));
+    cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
+}
+
+/// The client's address for the activity log: the TCP peer (no proxy header is trusted).
+fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// `303 See Other`: where a successful POST sends the browser.
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// An htmx request wants the fragment, not the page.
+fn is_htmx(req: &HttpRequest) -> bool {
+    req.headers().contains_key("HX-Request")
 }

@@ -12,9 +12,6 @@ use crate::templates::{NAV, Page};
 
 const PLANNED: &[(&str, &str)] = &[
     ("/catalog", "Both catalogs: cloud services and VM templates, fibre and bandwidth from five providers."),
-    ("/quotes", "Your VM, service and network quotes: build, compare, accept."),
-    ("/wallet", "Your organisation's prepaid balance and its transactions."),
-    ("/transactions", "Every organisation's transactions, with filters and CSV export."),
     ("/admin/organisations", "Organisations, their status and wallets."),
     ("/admin/users", "Users, their roles and access."),
     ("/admin/roles", "Roles and the permission matrix."),

@@ -216,7 +216,7 @@ CREATE UNIQUE INDEX wallet_transactions_one_debit_per_quote ON wallet_transactio
 CREATE UNIQUE INDEX wallet_transactions_one_refund_per_quote ON wallet_transactions (quote_id) WHERE kind = 'refund';
 CREATE INDEX wallet_transactions_wallet_idx ON wallet_transactions (wallet_id, id DESC);
 CREATE INDEX wallet_transactions_created_idx ON wallet_transactions (created_at DESC, id DESC);
-CREATE INDEX wallet_transactions_org_created_idx ON wallet_transactions (organisation_id, created_at DESC, id DESC);
+CREATE INDEX wallet_transactions_org_idx ON wallet_transactions (organisation_id, id DESC);
 
 -- Append-only: the ledger and the audit trail are never updated or deleted.
 CREATE FUNCTION forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$

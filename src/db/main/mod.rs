@@ -1,6 +1,7 @@
 //! The main database: organisations, people and permissions, quotes, the wallet ledger,
 //! logs and alerts. Query functions take a connection and return `QueryResult`.
 
+pub mod acceptance;
 pub mod activity;
 pub mod alerts;
 pub mod organisations;

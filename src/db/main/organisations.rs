@@ -73,3 +73,12 @@ pub async fn find_by_name(conn: &mut AsyncPgConnection, name: &str) -> QueryResu
 pub async fn find_by_id(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Option<Organisation>> {
     organisations::table.find(id).select(Organisation::as_select()).first(conn).await.optional()
 }
+
+/// Every organisation's id and name, by name: for filter lists.
+pub async fn names(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrganisationId, String)>> {
+    organisations::table
+        .order(organisations::name.asc())
+        .select((organisations::id, organisations::name))
+        .load(conn)
+        .await
+}

@@ -1,12 +1,246 @@
-//! Quotes and their snapshot lines.
+//! Quotes and their snapshot lines. A line copies what it was priced from (catalog,
+//! item, SKU, description, cost, margin, unit price), so later catalog changes never
+//! change an issued quote.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
 
-use super::schema::quotes;
-use crate::domain::ids::OrganisationId;
+use super::schema::{organisations, quote_lines, quotes, vm_quotes};
+use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::pricing::{PricedLine, Totals};
 
-/// Pending quotes of an organisation that have not passed their validity.
+/// How long a new quote stays valid.
+pub const VALIDITY_DAYS: i64 = 30;
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = quotes)]
+pub struct Quote {
+    pub id: QuoteId,
+    pub number: String,
+    pub organisation_id: OrganisationId,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub term_months: Option<i32>,
+    pub site_address: Option<String>,
+    pub site_suburb: Option<String>,
+    pub valid_until: DateTime<Utc>,
+    pub vat_rate: Decimal,
+    pub once_off_subtotal: Decimal,
+    pub monthly_subtotal: Decimal,
+    pub once_off_vat: Decimal,
+    pub monthly_vat: Decimal,
+    pub once_off_total: Decimal,
+    pub monthly_total: Decimal,
+    pub amount_due: Decimal,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub declined_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A pending quote past its validity is expired, whether or not anything has
+/// written that down: no background job is needed for correctness.
+pub fn effective_status(status: &str, valid_until: DateTime<Utc>, now: DateTime<Utc>) -> &str {
+    if status == "pending" && valid_until <= now { "expired" } else { status }
+}
+
+impl Quote {
+    pub fn status_now(&self) -> &str {
+        effective_status(&self.status, self.valid_until, Utc::now())
+    }
+}
+
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = quote_lines)]
+pub struct QuoteLine {
+    pub line_no: i32,
+    pub sku: String,
+    pub description: String,
+    pub billing: String,
+    pub unit_price: Decimal,
+    pub quantity: i32,
+    pub amount: Decimal,
+}
+
+/// The VM configuration a quote line provisions.
+#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(table_name = vm_quotes)]
+pub struct VmSpec {
+    pub template_id: Option<i64>,
+    pub name: String,
+    pub vcpu: i32,
+    pub ram_gb: i32,
+    pub disk_gb: i32,
+    pub disk_type: String,
+    pub os: String,
+    pub count: i32,
+}
+
+pub struct NewQuote<'a> {
+    pub organisation_id: OrganisationId,
+    pub created_by: UserId,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub term_months: Option<i32>,
+    pub site_address: Option<&'a str>,
+    pub site_suburb: Option<&'a str>,
+    pub vat_rate: Decimal,
+    pub totals: Totals,
+}
+
+pub struct NewLine {
+    pub catalog: &'static str,
+    pub item_kind: &'static str,
+    pub item_id: i64,
+    pub sku: String,
+    pub description: String,
+    pub priced: PricedLine,
+    pub vm: Option<VmSpec>,
+}
+
+/// Creates a pending quote with its lines (and VM configurations) in one transaction.
+pub async fn create(conn: &mut AsyncPgConnection, quote: &NewQuote<'_>, lines: &[NewLine]) -> QueryResult<QuoteId> {
+    conn.transaction(async |conn| {
+        let t = &quote.totals;
+        let id: QuoteId = diesel::insert_into(quotes::table)
+            .values((
+                quotes::organisation_id.eq(quote.organisation_id),
+                quotes::created_by.eq(quote.created_by),
+                quotes::kind.eq(quote.kind),
+                quotes::title.eq(quote.title),
+                quotes::term_months.eq(quote.term_months),
+                quotes::site_address.eq(quote.site_address),
+                quotes::site_suburb.eq(quote.site_suburb),
+                quotes::valid_until.eq(Utc::now() + chrono::Duration::days(VALIDITY_DAYS)),
+                quotes::vat_rate.eq(quote.vat_rate),
+                quotes::once_off_subtotal.eq(t.once_off_subtotal),
+                quotes::monthly_subtotal.eq(t.monthly_subtotal),
+                quotes::once_off_vat.eq(t.once_off_vat),
+                quotes::monthly_vat.eq(t.monthly_vat),
+                quotes::once_off_total.eq(t.once_off_total),
+                quotes::monthly_total.eq(t.monthly_total),
+                quotes::amount_due.eq(t.amount_due),
+            ))
+            .returning(quotes::id)
+            .get_result(conn)
+            .await?;
+        for (no, line) in (1..).zip(lines) {
+            let p = &line.priced;
+            let line_id: i64 = diesel::insert_into(quote_lines::table)
+                .values((
+                    quote_lines::quote_id.eq(id),
+                    quote_lines::line_no.eq(no),
+                    quote_lines::catalog.eq(line.catalog),
+                    quote_lines::item_kind.eq(line.item_kind),
+                    quote_lines::item_id.eq(line.item_id),
+                    quote_lines::sku.eq(&line.sku),
+                    quote_lines::description.eq(&line.description),
+                    quote_lines::billing.eq(p.billing.as_str()),
+                    quote_lines::unit_cost.eq(p.unit_cost),
+                    quote_lines::margin_pct.eq(p.margin_pct),
+                    quote_lines::unit_price.eq(p.unit_price),
+                    quote_lines::quantity.eq(p.quantity),
+                    quote_lines::amount.eq(p.amount),
+                ))
+                .returning(quote_lines::id)
+                .get_result(conn)
+                .await?;
+            if let Some(vm) = &line.vm {
+                diesel::insert_into(vm_quotes::table)
+                    .values((vm_quotes::quote_id.eq(id), vm_quotes::quote_line_id.eq(line_id), vm))
+                    .execute(conn)
+                    .await?;
+            }
+        }
+        Ok(id)
+    })
+    .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<Option<Quote>> {
+    quotes::table.find(id).select(Quote::as_select()).first(conn).await.optional()
+}
+
+pub async fn lines(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<Vec<QuoteLine>> {
+    quote_lines::table
+        .filter(quote_lines::quote_id.eq(id))
+        .order(quote_lines::line_no.asc())
+        .select(QuoteLine::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn vm_specs(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<Vec<(i64, VmSpec)>> {
+    vm_quotes::table
+        .filter(vm_quotes::quote_id.eq(id))
+        .order(vm_quotes::id.asc())
+        .select((vm_quotes::id, VmSpec::as_select()))
+        .load(conn)
+        .await
+}
+
+/// A row of the quotes list.
+#[derive(Queryable, Debug)]
+pub struct QuoteSummary {
+    pub id: QuoteId,
+    pub number: String,
+    pub organisation_name: String,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub valid_until: DateTime<Utc>,
+    pub amount_due: Decimal,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Newest first; one organisation's (or every organisation's) quotes, `limit` at a
+/// time, continuing below `before` (keyset paging).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    organisation: Option<OrganisationId>,
+    before: Option<QuoteId>,
+    limit: i64,
+) -> QueryResult<Vec<QuoteSummary>> {
+    let mut query = quotes::table
+        .inner_join(organisations::table)
+        .select((
+            quotes::id,
+            quotes::number,
+            organisations::name,
+            quotes::kind,
+            quotes::status,
+            quotes::title,
+            quotes::valid_until,
+            quotes::amount_due,
+            quotes::created_at,
+        ))
+        .order(quotes::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(org) = organisation {
+        query = query.filter(quotes::organisation_id.eq(org));
+    }
+    if let Some(before) = before {
+        query = query.filter(quotes::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// Pending quotes of an organisation that have not passed their validity, newest first.
+pub async fn open(conn: &mut AsyncPgConnection, org: OrganisationId, limit: i64) -> QueryResult<Vec<Quote>> {
+    quotes::table
+        .filter(quotes::organisation_id.eq(org))
+        .filter(quotes::status.eq("pending"))
+        .filter(quotes::valid_until.gt(diesel::dsl::now))
+        .order(quotes::id.desc())
+        .limit(limit)
+        .select(Quote::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn count_open(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<i64> {
     quotes::table
         .filter(quotes::organisation_id.eq(org))

@@ -8,8 +8,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::activity::{self, NewActivity};
-use super::schema::{organisation_wallets, wallet_transactions};
-use crate::domain::ids::{OrganisationId, UserId, WalletId};
+use super::alerts::{self, NewAlert};
+use super::schema::{organisation_wallets, quotes, wallet_transactions};
+use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId, WalletId};
+use crate::domain::money::format_zar;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = organisation_wallets)]
@@ -18,6 +20,7 @@ pub struct Wallet {
     pub organisation_id: OrganisationId,
     pub balance: Decimal,
     pub low_balance_threshold: Decimal,
+    pub low_balance_alerted: bool,
 }
 
 pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
@@ -32,7 +35,7 @@ pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId)
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = wallet_transactions)]
 pub struct Transaction {
-    pub id: i64,
+    pub id: TransactionId,
     pub kind: String,
     pub amount: Decimal,
     pub balance_after: Decimal,
@@ -121,6 +124,22 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
             ))
             .execute(conn)
             .await?;
+        if wallet.low_balance_alerted && balance_after >= wallet.low_balance_threshold {
+            rearm_low_balance_alert(conn, wallet.id).await?;
+        }
+        alerts::raise(
+            conn,
+            &NewAlert {
+                organisation_id: Some(credit.organisation_id),
+                level: "info",
+                kind: "topup",
+                title: format!("Top-up of {} received", format_zar(credit.amount)),
+                body: format!("Reference {}. The balance is now {}.", credit.reference, format_zar(balance_after)),
+                link: Some("/wallet".into()),
+                dedupe_key: Some(format!("topup:{}", tx.id)),
+            },
+        )
+        .await?;
         activity::record(
             conn,
             &NewActivity {
@@ -141,4 +160,169 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
         Ok(CreditOutcome::Credited(tx))
     })
     .await
+}
+
+/// Raises the low-balance alert when a debit takes the balance under the threshold,
+/// once per crossing: the flag stays set until a credit lifts the balance again.
+pub async fn alert_if_low(conn: &mut AsyncPgConnection, wallet: &Wallet, balance_after: Decimal) -> QueryResult<()> {
+    if wallet.low_balance_alerted || balance_after >= wallet.low_balance_threshold {
+        return Ok(());
+    }
+    diesel::update(organisation_wallets::table.find(wallet.id))
+        .set(organisation_wallets::low_balance_alerted.eq(true))
+        .execute(conn)
+        .await?;
+    alerts::raise(
+        conn,
+        &NewAlert {
+            organisation_id: Some(wallet.organisation_id),
+            level: "warning",
+            kind: "low_balance",
+            title: format!("Balance below {}", format_zar(wallet.low_balance_threshold)),
+            body: format!("The wallet holds {}. Top up to keep accepting quotes.", format_zar(balance_after)),
+            link: Some("/wallet".into()),
+            dedupe_key: None,
+        },
+    )
+    .await
+}
+
+async fn rearm_low_balance_alert(conn: &mut AsyncPgConnection, wallet: WalletId) -> QueryResult<()> {
+    diesel::update(organisation_wallets::table.find(wallet))
+        .set(organisation_wallets::low_balance_alerted.eq(false))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A ledger row as the wallet page shows it.
+#[derive(Queryable, Debug)]
+pub struct LedgerRow {
+    pub id: TransactionId,
+    pub kind: String,
+    pub direction: i16,
+    pub amount: Decimal,
+    pub balance_after: Decimal,
+    pub reference: String,
+    pub description: String,
+    pub quote_id: Option<QuoteId>,
+    pub quote_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An organisation's ledger, newest first, `limit` rows below `before` (keyset paging).
+pub async fn ledger(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    before: Option<TransactionId>,
+    limit: i64,
+) -> QueryResult<Vec<LedgerRow>> {
+    let mut query = wallet_transactions::table
+        .left_join(quotes::table)
+        .filter(wallet_transactions::organisation_id.eq(org))
+        .order(wallet_transactions::id.desc())
+        .limit(limit)
+        .select((
+            wallet_transactions::id,
+            wallet_transactions::kind,
+            wallet_transactions::direction,
+            wallet_transactions::amount,
+            wallet_transactions::balance_after,
+            wallet_transactions::reference,
+            wallet_transactions::description,
+            wallet_transactions::quote_id,
+            quotes::number.nullable(),
+            wallet_transactions::created_at,
+        ))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(wallet_transactions::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// The filters of the staff transaction history (and its CSV export).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub organisation: Option<OrganisationId>,
+    pub kind: Option<&'static str>,
+    /// Inclusive lower bound.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub until: Option<DateTime<Utc>>,
+    /// Matched case-insensitively anywhere in the reference or description.
+    pub text: Option<String>,
+    /// Keyset cursor: only rows older than this one.
+    pub after: Option<TransactionId>,
+}
+
+#[derive(Queryable, Debug)]
+pub struct HistoryRow {
+    pub id: TransactionId,
+    pub created_at: DateTime<Utc>,
+    pub organisation_id: OrganisationId,
+    pub organisation_name: String,
+    pub kind: String,
+    pub direction: i16,
+    pub amount: Decimal,
+    pub balance_after: Decimal,
+    pub quote_id: Option<QuoteId>,
+    pub quote_number: Option<String>,
+    pub reference: String,
+    pub description: String,
+    pub created_by: Option<String>,
+}
+
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Every organisation's transactions matching `filter`, newest first, `limit` at a time.
+pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit: i64) -> QueryResult<Vec<HistoryRow>> {
+    use super::schema::{organisations, users};
+    let mut query = wallet_transactions::table
+        .inner_join(organisations::table)
+        .left_join(quotes::table)
+        .left_join(users::table)
+        .order(wallet_transactions::id.desc())
+        .limit(limit)
+        .select((
+            wallet_transactions::id,
+            wallet_transactions::created_at,
+            wallet_transactions::organisation_id,
+            organisations::name,
+            wallet_transactions::kind,
+            wallet_transactions::direction,
+            wallet_transactions::amount,
+            wallet_transactions::balance_after,
+            wallet_transactions::quote_id,
+            quotes::number.nullable(),
+            wallet_transactions::reference,
+            wallet_transactions::description,
+            users::email.nullable(),
+        ))
+        .into_boxed();
+    if let Some(org) = filter.organisation {
+        query = query.filter(wallet_transactions::organisation_id.eq(org));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(wallet_transactions::kind.eq(kind));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(wallet_transactions::created_at.ge(from));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(wallet_transactions::created_at.lt(until));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = like_pattern(text);
+        query = query.filter(
+            wallet_transactions::reference.ilike(pattern.clone()).or(wallet_transactions::description.ilike(pattern)),
+        );
+    }
+    if let Some(after) = filter.after {
+        query = query.filter(wallet_transactions::id.lt(after));
+    }
+    query.load(conn).await
 }

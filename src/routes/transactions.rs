@@ -1,0 +1,324 @@
+//! `/transactions` and `/transactions.csv`: every organisation's ledger for staff, with
+//! filters (`org`, `kind`, `from`, `to`, `q`) and keyset paging (`after`). The CSV
+//! export streams in batches through a small channel: memory stays flat however many
+//! rows match.
+
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{CustomizeResponder, Either, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Africa::Johannesburg;
+use serde::Deserialize;
+
+use crate::auth::{Require, perm};
+use crate::db::main::organisations;
+use crate::db::main::wallets::{self, HistoryFilter, HistoryRow};
+use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
+use crate::domain::money::format_zar;
+use crate::domain::time::format_sast;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, SelectOption};
+
+const PAGE_SIZE: i64 = 50;
+const CSV_BATCH: i64 = 1000;
+const KINDS: [&str; 4] = ["credit", "debit", "refund", "adjustment"];
+const MAX_QUERY_CHARS: usize = 100;
+
+/// The filter form as typed; kept as text so bad input comes back as it was.
+#[derive(Deserialize, Default, Clone)]
+pub struct FilterForm {
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+}
+
+#[derive(Default)]
+pub struct FilterErrors {
+    org: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+}
+
+impl FilterErrors {
+    fn any(&self) -> bool {
+        self.org.is_some() || self.kind.is_some() || self.from.is_some() || self.to.is_some() || self.q.is_some()
+    }
+}
+
+/// Start of a South African calendar day, as an instant.
+fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
+    Johannesburg
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .expect("South Africa has no daylight saving time")
+        .with_timezone(&Utc)
+}
+
+fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| "use a date like 2026-11-24".to_owned())
+}
+
+impl FilterForm {
+    fn parse(&self) -> Result<HistoryFilter, FilterErrors> {
+        let mut errors = FilterErrors::default();
+        let organisation = match self.org.trim() {
+            "" => None,
+            raw => raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("choose an organisation".into())).ok(),
+        };
+        let kind = match self.kind.trim() {
+            "" => None,
+            raw => {
+                let kind = KINDS.iter().find(|k| **k == raw).copied();
+                if kind.is_none() {
+                    errors.kind = Some("choose credit, debit, refund or adjustment".into());
+                }
+                kind
+            }
+        };
+        let from = parse_date(&self.from).map_err(|e| errors.from = Some(e)).ok().flatten();
+        let to = parse_date(&self.to).map_err(|e| errors.to = Some(e)).ok().flatten();
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            errors.to = Some("the end date is before the start date".into());
+        }
+        let text = self.q.trim();
+        if text.chars().count() > MAX_QUERY_CHARS {
+            errors.q = Some(format!("search for at most {MAX_QUERY_CHARS} characters"));
+        }
+        // A malformed cursor is ignored: it only ever comes from our own links.
+        let after = self.after.trim().parse().ok().map(TransactionId);
+        if errors.any() {
+            return Err(errors);
+        }
+        Ok(HistoryFilter {
+            organisation,
+            kind,
+            from: from.map(sast_midnight),
+            until: to.map(|d| sast_midnight(d + chrono::Days::new(1))),
+            text: (!text.is_empty()).then(|| text.to_owned()),
+            after,
+        })
+    }
+
+    /// The query string of these filters (without the cursor), for links.
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string([
+            ("org", self.org.trim()),
+            ("kind", self.kind.trim()),
+            ("from", self.from.trim()),
+            ("to", self.to.trim()),
+            ("q", self.q.trim()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
+pub struct HistoryView {
+    id: TransactionId,
+    when: String,
+    organisation_id: OrganisationId,
+    organisation: String,
+    kind: String,
+    amount: String,
+    balance_after: String,
+    quote: Option<(QuoteId, String)>,
+    reference: String,
+    description: String,
+}
+
+impl From<HistoryRow> for HistoryView {
+    fn from(row: HistoryRow) -> Self {
+        HistoryView {
+            id: row.id,
+            when: format_sast(row.created_at),
+            organisation_id: row.organisation_id,
+            organisation: row.organisation_name,
+            kind: row.kind,
+            amount: format_zar(row.amount * rust_decimal::Decimal::from(row.direction)),
+            balance_after: format_zar(row.balance_after),
+            quote: row.quote_id.zip(row.quote_number),
+            reference: row.reference,
+            description: row.description,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "transactions.html")]
+pub struct TransactionsPage {
+    page: Page,
+    form: FilterForm,
+    errors: FilterErrors,
+    organisations: Vec<SelectOption>,
+    kinds: Vec<SelectOption>,
+    rows: Vec<HistoryView>,
+    next: Option<String>,
+    csv_link: String,
+}
+
+pub async fn list(
+    _: Require<perm::TransactionsViewAll>,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Query<FilterForm>,
+) -> Result<Either<TransactionsPage, CustomizeResponder<TransactionsPage>>, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pools.main.get().await?;
+    let organisations = organisations::names(&mut conn).await?;
+    let filters = form.query_string();
+    let mut view = TransactionsPage {
+        page,
+        csv_link: format!("/transactions.csv?{filters}"),
+        form: form.clone(),
+        errors: FilterErrors::default(),
+        organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
+        kinds: KINDS.iter().map(|k| SelectOption::new(k, *k, &form.kind)).collect(),
+        rows: Vec::new(),
+        next: None,
+    };
+    match form.parse() {
+        Ok(filter) => {
+            let rows = wallets::history(&mut conn, &filter, PAGE_SIZE).await?;
+            if rows.len() as i64 == PAGE_SIZE {
+                view.next = rows.last().map(|r| format!("/transactions?{filters}&after={}", r.id));
+            }
+            view.rows = rows.into_iter().map(HistoryView::from).collect();
+            Ok(Either::Left(view))
+        }
+        Err(errors) => {
+            view.errors = errors;
+            Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+        }
+    }
+}
+
+/// One CSV cell: quoted when needed, and a leading `= + - @` (or tab, CR) defused
+/// with an apostrophe so that a spreadsheet shows text instead of running a formula.
+pub fn csv_cell(value: &str) -> String {
+    let defused = match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_owned(),
+    };
+    if defused.contains([',', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
+}
+
+const CSV_HEADER: &str =
+    "id,created_at,organisation,kind,amount,direction,balance_after,quote,reference,description,created_by\r\n";
+
+fn csv_row(row: &HistoryRow, out: &mut String) {
+    let cells = [
+        row.id.to_string(),
+        row.created_at.with_timezone(&Johannesburg).to_rfc3339(),
+        csv_cell(&row.organisation_name),
+        row.kind.clone(),
+        row.amount.to_string(),
+        if row.direction > 0 { "in".to_owned() } else { "out".to_owned() },
+        row.balance_after.to_string(),
+        csv_cell(row.quote_number.as_deref().unwrap_or("")),
+        csv_cell(&row.reference),
+        csv_cell(&row.description),
+        csv_cell(row.created_by.as_deref().unwrap_or("")),
+    ];
+    out.push_str(&cells.join(","));
+    out.push_str("\r\n");
+}
+
+pub async fn csv(
+    _: Require<perm::TransactionsViewAll>,
+    state: web::Data<AppState>,
+    form: web::Query<FilterForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut filter = match form.parse() {
+        Ok(filter) => filter,
+        Err(_) => {
+            return Ok(HttpResponse::UnprocessableEntity()
+                .content_type("text/plain; charset=utf-8")
+                .body("The filters are not valid; correct them on the transactions page."));
+        }
+    };
+    // Take the connection before answering, so that a busy pool is a clean 503.
+    let mut conn = state.pools.main.get().await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, actix_web::Error>>(2);
+    actix_web::rt::spawn(async move {
+        if tx.send(Ok(Bytes::from_static(CSV_HEADER.as_bytes()))).await.is_err() {
+            return;
+        }
+        loop {
+            let rows = match wallets::history(&mut conn, &filter, CSV_BATCH).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export failed");
+                    let _ = tx.send(Err(actix_web::error::ErrorInternalServerError("export failed"))).await;
+                    return;
+                }
+            };
+            let Some(last) = rows.last() else { return };
+            filter.after = Some(last.id);
+            let mut chunk = String::with_capacity(rows.len() * 160);
+            for row in &rows {
+                csv_row(row, &mut chunk);
+            }
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return; // the client went away
+            }
+            if (rows.len() as i64) < CSV_BATCH {
+                return;
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let filename = format!("transactions-{}.csv", Utc::now().with_timezone(&Johannesburg).format("%Y%m%d-%H%M"));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))
+        .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=SUM(A1:A9)"), "'=SUM(A1:A9)");
+        assert_eq!(csv_cell("+27 11"), "'+27 11");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@cmd"), "'@cmd");
+        assert_eq!(csv_cell("=1,2"), "\"'=1,2\"");
+    }
+
+    #[test]
+    fn filters_parse_dates_in_south_african_time() {
+        let form = FilterForm { from: "2026-11-01".into(), to: "2026-11-30".into(), ..Default::default() };
+        let filter = form.parse().ok().unwrap();
+        assert_eq!(filter.from.unwrap().to_rfc3339(), "2026-10-31T22:00:00+00:00");
+        assert_eq!(filter.until.unwrap().to_rfc3339(), "2026-11-30T22:00:00+00:00");
+        let backwards = FilterForm { from: "2026-11-30".into(), to: "2026-11-01".into(), ..Default::default() };
+        assert!(backwards.parse().err().unwrap().to.is_some());
+        let bad = FilterForm { kind: "theft".into(), from: "yesterday".into(), org: "x".into(), ..Default::default() };
+        let errors = bad.parse().err().unwrap();
+        assert!(errors.kind.is_some() && errors.from.is_some() && errors.org.is_some());
+    }
+}
