@@ -13,6 +13,7 @@ use crate::config::{DatabaseUrls, Settings};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
 use crate::db::main::organisations::{self, CreateOrganisationError, NewOrganisation, Organisation};
 use crate::db::main::users::{self, NewUser};
+use crate::db::main::verify;
 use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
@@ -102,6 +103,8 @@ struct OrgCreate {
 enum WalletCommand {
     /// Record a top-up (EFT received) on an organisation's wallet.
     Credit(WalletCredit),
+    /// Check every wallet against its ledger; exits 1 naming each wallet that fails.
+    Verify,
 }
 
 #[derive(Args)]
@@ -269,6 +272,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Command::User(UserCommand::Create(args)) => user_create(&pools, args).await,
             Command::Org(OrgCommand::Create(args)) => org_create(&pools, args).await,
             Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&pools, args).await,
+            Command::Wallet(WalletCommand::Verify) => wallet_verify(&pools).await,
         }
     });
     databases.close();
@@ -412,4 +416,27 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
         Err(wallets::CreditError::Database(e)) => Err(e.into()),
         Err(e) => refuse(e),
     }
+}
+
+async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
+    let mut conn = pools.main.get().await?;
+    let checks = verify::check_all(&mut conn).await?;
+    let mut failed = 0;
+    for check in &checks {
+        let problems = check.problems();
+        if problems.is_empty() {
+            println!(
+                "ok    wallet {} ({}): balance {} = ledger of {} transactions",
+                check.wallet_id,
+                check.organisation,
+                format_zar(check.balance),
+                check.transactions
+            );
+        } else {
+            failed += 1;
+            println!("FAIL  wallet {} ({}): {}", check.wallet_id, check.organisation, problems.join("; "));
+        }
+    }
+    println!("{} wallets checked, {failed} failed.", checks.len());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

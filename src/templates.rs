@@ -38,6 +38,22 @@ impl NavEntry {
 /// Who may open the quotes pages (the list, one quote).
 pub const QUOTE_READERS: &[Permission] = &[Permission::QuoteCreate, Permission::QuoteAccept, Permission::QuoteViewAll];
 
+/// A message fragment (`"enter an amount"`, as the CLI prints it after a flag) as a
+/// sentence for a form: capitalised, with a full stop.
+pub fn sentence(fragment: &str) -> String {
+    let mut chars = fragment.trim().chars();
+    match chars.next() {
+        Some(first) => {
+            let mut text: String = first.to_uppercase().chain(chars).collect();
+            if !text.ends_with(['.', '!', '?']) {
+                text.push('.');
+            }
+            text
+        }
+        None => String::new(),
+    }
+}
+
 /// One `<option>` of a select box, with whether the submitted form chose it.
 pub struct SelectOption {
     pub value: String,
@@ -96,5 +112,17 @@ impl FromRequest for Page {
             None => Vec::new(),
         };
         ready(Ok(Page { user, nav, csrf_token: session::csrf_token(&session), flash: session::take_flash(&session) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence;
+
+    #[test]
+    fn fragments_become_sentences() {
+        assert_eq!(sentence("choose a VM template"), "Choose a VM template.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 }

@@ -18,7 +18,7 @@ use crate::domain::email::Email;
 use crate::domain::time::format_sast_time;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::Page;
+use crate::templates::{Page, sentence};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -27,8 +27,8 @@ pub struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
-    email_error: Option<&'static str>,
-    password_error: Option<&'static str>,
+    email_error: Option<String>,
+    password_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -87,10 +87,10 @@ pub async fn login(
     };
     let email = Email::parse(&form.email);
     if let Err(e) = &email {
-        again.email_error = Some(e);
+        again.email_error = Some(sentence(e));
     }
     if form.password.is_empty() {
-        again.password_error = Some("enter your password");
+        again.password_error = Some(sentence("enter your password"));
     }
     let Ok(email) = email else {
         return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));

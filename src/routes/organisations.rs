@@ -18,7 +18,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::Page;
+use crate::templates::{Page, sentence};
 
 const RECENT: i64 = 10;
 const MAX_REFERENCE_CHARS: usize = 200;
@@ -113,12 +113,12 @@ pub async fn credit(
     let id = OrganisationId(id.into_inner());
     let form = form.into_inner();
     let mut errors = CreditErrors::default();
-    let amount = parse_top_up(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
+    let amount = parse_top_up(&form.amount).map_err(|e| errors.amount = Some(sentence(&e))).ok();
     let reference = form.reference.trim();
     if reference.is_empty() {
-        errors.reference = Some("enter the payment's bank reference".into());
+        errors.reference = Some("Enter the payment's bank reference.".into());
     } else if reference.chars().count() > MAX_REFERENCE_CHARS {
-        errors.reference = Some(format!("use at most {MAX_REFERENCE_CHARS} characters"));
+        errors.reference = Some(format!("Use at most {MAX_REFERENCE_CHARS} characters."));
     }
     if uuid::Uuid::parse_str(form.idempotency_key.trim()).is_err() {
         errors.form = Some("This form is incomplete. Reload the page and enter the top-up again.".into());
@@ -141,7 +141,7 @@ pub async fn credit(
                 Err(CreditError::NoWallet) => return Err(AppError::NotFound),
                 Err(CreditError::Database(e)) => return Err(e.into()),
                 Err(CreditError::TooLarge) => {
-                    errors.amount = Some("the balance would exceed what a wallet can hold".into());
+                    errors.amount = Some("The balance would exceed what a wallet can hold.".into());
                     None
                 }
                 Err(CreditError::KeyReused) => {

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -142,22 +143,21 @@ fn billing_label(billing: &str) -> &'static str {
 }
 
 async fn quote_page(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     user: &CurrentUser,
     page: Page,
     id: QuoteId,
     error: Option<String>,
 ) -> Result<QuotePage, AppError> {
-    let mut conn = state.pools.main.get().await?;
-    let quote = db::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let quote = db::find(conn, id).await?.ok_or(AppError::NotFound)?;
     let own = quote.organisation_id == user.organisation_id;
     if !own && !user.can(Permission::QuoteViewAll) {
         return Err(AppError::NotFound);
     }
-    let lines = db::lines(&mut conn, id).await?;
+    let lines = db::lines(conn, id).await?;
     let status = quote.status_now().to_owned();
     let payment = match (own && status == "pending" && user.can(Permission::WalletView), quote.amount_due) {
-        (true, due) => wallets::for_organisation(&mut conn, quote.organisation_id).await?.map(|w| Payment {
+        (true, due) => wallets::for_organisation(conn, quote.organisation_id).await?.map(|w| Payment {
             balance: format_zar(w.balance),
             balance_after: format_zar(w.balance - due),
             covered: w.balance >= due,
@@ -211,7 +211,8 @@ pub async fn show(
     id: web::Path<i64>,
 ) -> Result<QuotePage, AppError> {
     user.require_any(QUOTE_READERS)?;
-    quote_page(&state, &user, page, QuoteId(id.into_inner()), None).await
+    let mut conn = state.pools.main.get().await?;
+    quote_page(&mut conn, &user, page, QuoteId(id.into_inner()), None).await
 }
 
 // ---------------------------------------------------------------- accept and decline
@@ -222,7 +223,7 @@ fn actor<'a>(user: &CurrentUser, ip: Option<&'a str>) -> Actor<'a> {
 
 /// A refusal on the quote page (422), or 404 for a quote that is not the user's to act on.
 async fn refused(
-    state: &AppState,
+    conn: &mut AsyncPgConnection,
     user: &CurrentUser,
     page: Page,
     id: QuoteId,
@@ -231,8 +232,7 @@ async fn refused(
     let message = match refusal {
         Refusal::NotFound => {
             // Staff may see another organisation's quote, but only its members accept it.
-            let mut conn = state.pools.main.get().await?;
-            let exists = db::find(&mut conn, id).await?.is_some();
+            let exists = db::find(conn, id).await?.is_some();
             return Err(if exists && user.can(Permission::QuoteViewAll) {
                 AppError::Forbidden
             } else {
@@ -249,7 +249,7 @@ async fn refused(
             chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str() + ".").unwrap_or_default()
         }
     };
-    let page = quote_page(state, user, page, id, Some(message)).await?;
+    let page = quote_page(conn, user, page, id, Some(message)).await?;
     Ok(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY))
 }
 
@@ -273,7 +273,7 @@ pub async fn accept(
         Ok(Outcome::AlreadyAccepted) => {
             push_flash(&session, Flash::info("This quote was already accepted; nothing more was debited."));
         }
-        Err(refusal) => return Ok(Either::Right(refused(&state, &user, page, id, refusal).await?)),
+        Err(refusal) => return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?)),
     }
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }
@@ -293,7 +293,7 @@ pub async fn decline(
     match acceptance::decline(&mut conn, id, &actor(&user, ip.as_deref())).await {
         Ok(DeclineOutcome::Declined) => push_flash(&session, Flash::success("Quote declined.")),
         Ok(DeclineOutcome::AlreadyDeclined) => push_flash(&session, Flash::info("This quote was already declined.")),
-        Err(refusal) => return Ok(Either::Right(refused(&state, &user, page, id, refusal).await?)),
+        Err(refusal) => return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?)),
     }
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }
@@ -336,16 +336,16 @@ struct VmOrder {
 fn parse_count(raw: &str) -> Result<i32, String> {
     match raw.trim().parse::<i64>() {
         Ok(n) if (1..=i64::from(MAX_VM_COUNT)).contains(&n) => Ok(n as i32),
-        Ok(_) => Err(format!("choose between 1 and {MAX_VM_COUNT} VMs")),
-        Err(_) if raw.trim().is_empty() => Err("enter how many VMs".into()),
-        Err(_) => Err(format!("enter a whole number between 1 and {MAX_VM_COUNT}")),
+        Ok(_) => Err(format!("Choose between 1 and {MAX_VM_COUNT} VMs.")),
+        Err(_) if raw.trim().is_empty() => Err("Enter how many VMs.".into()),
+        Err(_) => Err(format!("Enter a whole number between 1 and {MAX_VM_COUNT}.")),
     }
 }
 
 fn parse_term(raw: &str) -> Result<i32, String> {
     match raw.trim().parse::<i32>() {
         Ok(term) if TERMS.contains(&term) => Ok(term),
-        _ => Err("choose a term of 12, 24 or 36 months".into()),
+        _ => Err("Choose a term of 12, 24 or 36 months.".into()),
     }
 }
 
@@ -367,7 +367,7 @@ impl VmForm {
             Err(_) => None,
         };
         if template.is_none() {
-            errors.template_id = Some("choose a VM template from the list".into());
+            errors.template_id = Some("Choose a VM template from the list.".into());
         }
         Ok(match (template, count, term) {
             (Some(template), Some(count), Some(term_months)) if !errors.any() => {

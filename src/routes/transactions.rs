@@ -73,7 +73,7 @@ fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| "use a date like 2026-11-24".to_owned())
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| "Use a date like 2026-11-24.".to_owned())
 }
 
 impl FilterForm {
@@ -81,14 +81,16 @@ impl FilterForm {
         let mut errors = FilterErrors::default();
         let organisation = match self.org.trim() {
             "" => None,
-            raw => raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("choose an organisation".into())).ok(),
+            raw => {
+                raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("Choose an organisation.".into())).ok()
+            }
         };
         let kind = match self.kind.trim() {
             "" => None,
             raw => {
                 let kind = KINDS.iter().find(|k| **k == raw).copied();
                 if kind.is_none() {
-                    errors.kind = Some("choose credit, debit, refund or adjustment".into());
+                    errors.kind = Some("Choose credit, debit, refund or adjustment.".into());
                 }
                 kind
             }
@@ -98,11 +100,11 @@ impl FilterForm {
         if let (Some(from), Some(to)) = (from, to)
             && to < from
         {
-            errors.to = Some("the end date is before the start date".into());
+            errors.to = Some("The end date is before the start date.".into());
         }
         let text = self.q.trim();
         if text.chars().count() > MAX_QUERY_CHARS {
-            errors.q = Some(format!("search for at most {MAX_QUERY_CHARS} characters"));
+            errors.q = Some(format!("Search for at most {MAX_QUERY_CHARS} characters."));
         }
         // A malformed cursor is ignored: it only ever comes from our own links.
         let after = self.after.trim().parse().ok().map(TransactionId);

@@ -2,7 +2,11 @@
 
 mod access;
 mod auth;
+mod browser;
 mod cli;
 mod health;
 mod helpers;
+mod quotes;
 mod schema;
+mod transactions;
+mod wallet;

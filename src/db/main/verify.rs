@@ -1,0 +1,90 @@
+//! `portal wallet verify`: checks the invariants of DESIGN.md §5 for every wallet from
+//! the data alone: the balance equals the ledger sum, every `balance_after` continues
+//! the chain, the balance is not negative, every accepted quote has exactly one debit
+//! of its amount due, and no quote that is not accepted carries a debit.
+
+use diesel::sql_types::{BigInt, Numeric, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+
+use crate::domain::ids::WalletId;
+
+#[derive(diesel::QueryableByName, Debug)]
+pub struct WalletCheck {
+    #[diesel(sql_type = BigInt)]
+    pub wallet_id: WalletId,
+    #[diesel(sql_type = Text)]
+    pub organisation: String,
+    #[diesel(sql_type = Numeric)]
+    pub balance: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub ledger_sum: Decimal,
+    #[diesel(sql_type = BigInt)]
+    pub transactions: i64,
+    #[diesel(sql_type = BigInt)]
+    pub chain_breaks: i64,
+    #[diesel(sql_type = BigInt)]
+    pub accepted_without_one_debit: i64,
+    #[diesel(sql_type = BigInt)]
+    pub debits_of_open_quotes: i64,
+}
+
+impl WalletCheck {
+    /// What is wrong with this wallet; empty when it is sound.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.balance != self.ledger_sum {
+            problems.push(format!("balance {} but the ledger sums to {}", self.balance, self.ledger_sum));
+        }
+        if self.balance < Decimal::ZERO {
+            problems.push(format!("negative balance {}", self.balance));
+        }
+        if self.chain_breaks > 0 {
+            problems.push(format!("{} ledger rows whose balance_after breaks the chain", self.chain_breaks));
+        }
+        if self.accepted_without_one_debit > 0 {
+            problems.push(format!(
+                "{} accepted quotes without exactly one debit of their amount due",
+                self.accepted_without_one_debit
+            ));
+        }
+        if self.debits_of_open_quotes > 0 {
+            problems.push(format!("{} debits for quotes that are not accepted", self.debits_of_open_quotes));
+        }
+        problems
+    }
+}
+
+/// Checks every wallet in one consistent snapshot.
+pub async fn check_all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<WalletCheck>> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            diesel::sql_query(
+                "WITH chain AS (
+                     SELECT wallet_id, balance_after,
+                            sum(direction * amount) OVER (PARTITION BY wallet_id ORDER BY id) AS running
+                     FROM wallet_transactions
+                 )
+                 SELECT w.id AS wallet_id, o.name AS organisation, w.balance,
+                        COALESCE((SELECT sum(t.direction * t.amount) FROM wallet_transactions t
+                                  WHERE t.wallet_id = w.id), 0)::numeric AS ledger_sum,
+                        (SELECT count(*) FROM wallet_transactions t WHERE t.wallet_id = w.id) AS transactions,
+                        (SELECT count(*) FROM chain c
+                         WHERE c.wallet_id = w.id AND c.running <> c.balance_after) AS chain_breaks,
+                        (SELECT count(*) FROM quotes q
+                         WHERE q.organisation_id = w.organisation_id AND q.status = 'accepted' AND q.amount_due > 0
+                           AND (SELECT count(*) FROM wallet_transactions d
+                                WHERE d.quote_id = q.id AND d.kind = 'debit' AND d.amount = q.amount_due) <> 1
+                        ) AS accepted_without_one_debit,
+                        (SELECT count(*) FROM wallet_transactions d JOIN quotes q ON q.id = d.quote_id
+                         WHERE d.wallet_id = w.id AND d.kind = 'debit' AND q.status <> 'accepted') AS debits_of_open_quotes
+                 FROM organisation_wallets w JOIN organisations o ON o.id = w.organisation_id
+                 ORDER BY w.id",
+            )
+            .load(conn)
+            .await
+        })
+        .await
+}

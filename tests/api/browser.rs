@@ -1,0 +1,147 @@
+//! End to end in real headless Chromium (Debian's `chromium` and `chromium-driver`):
+//! sign in, build a VM quote and watch the price update, accept it, see the new balance.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::helpers::{CUSTOMER, DEMO_PASSWORD, TestApp, spawn_app};
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: std::path::PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self._profile);
+    }
+}
+
+fn find(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// None (and a note) when Chromium is not installed here; CI installs it, so there a
+/// missing browser is a failure, not a skip.
+fn start_driver() -> Option<Driver> {
+    let driver = find("chromedriver");
+    if driver.is_none() || find("chromium").is_none() {
+        assert!(std::env::var_os("CI").is_none(), "CI must have chromium and chromedriver (.ci/run installs them)");
+        eprintln!("skipping the browser test: install chromium and chromium-driver to run it");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(driver.unwrap())
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = std::env::temp_dir().join(format!("portal-chromium-{}-{port}", std::process::id()));
+    Some(Driver { child, port, _profile: profile })
+}
+
+async fn connect(driver: &Driver) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": find("chromium").unwrap(),
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", driver._profile.display()),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&url).await {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot reach chromedriver: {e}"),
+        }
+    }
+}
+
+/// Waits until the element's text satisfies `ok`, returning it.
+async fn wait_for_text(client: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && ok(&text)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {css}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn acme_balance(app: &TestApp) -> rust_decimal::Decimal {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::{organisation_wallets as w, organisations as o};
+    let mut conn = app.main_conn().await;
+    let acme = o::table.filter(o::name.eq("Acme Logistics")).select(o::id);
+    w::table.filter(w::organisation_id.eq_any(acme)).select(w::balance).first(&mut conn).await.unwrap()
+}
+
+#[actix_web::test]
+async fn a_customer_builds_a_vm_quote_in_the_browser_and_pays_for_it() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let client = connect(&driver).await;
+    let result = journey(&app, &client).await;
+    let _ = client.close().await;
+    result.unwrap();
+}
+
+async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    let base = app.address.replace("127.0.0.1", "localhost");
+    c.goto(&format!("{base}/login")).await?;
+    c.find(Locator::Id("email")).await?.send_keys(CUSTOMER).await?;
+    c.find(Locator::Id("password")).await?.send_keys(DEMO_PASSWORD).await?;
+    c.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
+
+    c.goto(&format!("{base}/quotes/new/vm")).await?;
+    let initial = wait_for_text(c, "#price-due", |_| true).await;
+    assert!(initial.contains("Choose a template"), "{initial}");
+    // Picking a template updates the price panel through htmx, without a page load.
+    c.find(Locator::Css("#template_id option:nth-child(2)")).await?.click().await?;
+    let one = wait_for_text(c, "#price-due", |t| t.starts_with("R ")).await;
+    let count = c.find(Locator::Id("count")).await?;
+    count.clear().await?;
+    count.send_keys("3").await?;
+    let three = wait_for_text(c, "#price-due", |t| t.starts_with("R ") && t != one).await;
+    c.find(Locator::Id("create-quote")).await?.click().await?;
+    let due = wait_for_text(c, "#amount-due", |t| t.starts_with("R ")).await;
+    assert_eq!(due, three, "the quote charges what the panel showed");
+    let expected_after = c.find(Locator::Id("balance-after")).await?.text().await?;
+
+    c.find(Locator::Id("accept")).await?.click().await?;
+    wait_for_text(c, "#quote-status", |t| t.eq_ignore_ascii_case("accepted")).await;
+    let flash = wait_for_text(c, ".flash", |t| t.contains("accepted")).await;
+    assert!(flash.contains(&expected_after), "{flash} mentions {expected_after}");
+    c.goto(&format!("{base}/wallet")).await?;
+    let shown = wait_for_text(c, "#balance", |t| t.starts_with("R ")).await;
+    assert_eq!(shown, expected_after);
+    assert_eq!(portal::domain::money::format_zar(acme_balance(app).await), shown);
+    Ok(())
+}
