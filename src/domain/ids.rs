@@ -33,4 +33,15 @@ macro_rules! id_newtype {
     )*};
 }
 
-id_newtype!(OrganisationId, UserId, RoleId, WalletId, QuoteId, TransactionId, TemplateId, AlertId);
+id_newtype!(
+    OrganisationId,
+    UserId,
+    RoleId,
+    WalletId,
+    QuoteId,
+    TransactionId,
+    TemplateId,
+    AlertId,
+    ProductId,
+    CategoryId
+);

@@ -4,6 +4,7 @@
 pub mod email;
 pub mod ids;
 pub mod money;
+pub mod network;
 pub mod password;
 pub mod pricing;
 pub mod time;

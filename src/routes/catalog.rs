@@ -1,17 +1,203 @@
-//! The catalogs. `/catalog/vm`: the VM templates with their sell prices.
+//! The AAS catalog: categories (`/catalog`), a category's products (`/catalog/{slug}`),
+//! search across name, SKU and description (htmx as you type, or on submit), the VM
+//! templates (`/catalog/vm`), and the service quote made from chosen products
+//! (`POST /quotes/service`), whose bad input comes back on the same product list.
 
-use actix_web::web;
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 
-use crate::auth::{Permission, Require, perm};
+use super::{is_htmx, see_other};
+use crate::auth::{CurrentUser, Permission, Require, perm};
+use crate::db::aas::catalog::{self, Product};
 use crate::db::aas::templates;
-use crate::domain::ids::TemplateId;
+use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
+use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
-use crate::domain::pricing::sell_price;
+use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::Page;
+
+pub const MAX_QUANTITY: i64 = 10_000;
+const MAX_SEARCH_CHARS: usize = 100;
+
+pub struct ProductRow {
+    id: ProductId,
+    sku: String,
+    name: String,
+    description: String,
+    unit: String,
+    billing: &'static str,
+    price: String,
+    active: bool,
+    quantity: String,
+    error: Option<String>,
+}
+
+fn billing_of(product: &Product) -> Billing {
+    if product.billing == "once_off" { Billing::OnceOff } else { Billing::Monthly }
+}
+
+fn product_row(p: Product, quantities: &HashMap<i64, String>, errors: &HashMap<i64, String>) -> ProductRow {
+    ProductRow {
+        billing: billing_of(&p).label(),
+        price: format_zar(sell_price(p.cost, p.margin_pct)),
+        quantity: quantities.get(&p.id.0).cloned().unwrap_or_default(),
+        error: errors.get(&p.id.0).cloned(),
+        id: p.id,
+        sku: p.sku,
+        name: p.name,
+        description: p.description,
+        unit: p.unit,
+        active: p.active,
+    }
+}
+
+/// The product list with its quantity form: a category, search results, or a service
+/// quote form coming back with messages.
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog_products.html")]
+pub struct ProductsPage {
+    page: Page,
+    title: String,
+    intro: String,
+    category: String,
+    rows: Vec<ProductRow>,
+    can_quote: bool,
+    form_error: Option<String>,
+}
+
+pub struct CategoryCard {
+    slug: String,
+    name: String,
+    description: String,
+    count: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog.html")]
+pub struct CatalogPage {
+    page: Page,
+    categories: Vec<CategoryCard>,
+    results: Option<SearchResults>,
+    q: String,
+}
+
+/// What the search box fills in (the whole of it, for htmx).
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog_results_partial.html")]
+pub struct SearchResults {
+    q: String,
+    error: Option<String>,
+    rows: Vec<ProductRow>,
+    can_quote: bool,
+    csrf_token: String,
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn index(
+    req: HttpRequest,
+    required: Require<perm::CatalogView>,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
+) -> Result<Either<SearchResults, CatalogPage>, AppError> {
+    let user = required.user;
+    let staff = user.can(Permission::PricingManage);
+    let q = query.q.trim().to_owned();
+    let mut conn = state.pools.aas.get().await?;
+    let results = if q.is_empty() {
+        None
+    } else if q.chars().count() > MAX_SEARCH_CHARS {
+        Some(SearchResults {
+            error: Some(format!("Search for at most {MAX_SEARCH_CHARS} characters.")),
+            rows: Vec::new(),
+            can_quote: false,
+            csrf_token: page.csrf_token.clone(),
+            q: q.clone(),
+        })
+    } else {
+        let found = catalog::products(&mut conn, None, Some(&q), staff).await?;
+        let none = HashMap::new();
+        Some(SearchResults {
+            rows: found.into_iter().map(|p| product_row(p, &none, &none)).collect(),
+            error: None,
+            can_quote: user.can(Permission::QuoteCreate),
+            csrf_token: page.csrf_token.clone(),
+            q: q.clone(),
+        })
+    };
+    if is_htmx(&req) {
+        let results = results.unwrap_or(SearchResults {
+            q,
+            error: None,
+            rows: Vec::new(),
+            can_quote: false,
+            csrf_token: page.csrf_token,
+        });
+        return Ok(Either::Left(results));
+    }
+    let categories = catalog::categories_with_counts(&mut conn, staff)
+        .await?
+        .into_iter()
+        .map(|(c, count)| CategoryCard { slug: c.slug, name: c.name, description: c.description, count })
+        .collect();
+    Ok(Either::Right(CatalogPage { page, categories, results, q }))
+}
+
+async fn products_page(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    slug: &str,
+    quantities: &HashMap<i64, String>,
+    errors: &HashMap<i64, String>,
+    form_error: Option<String>,
+) -> Result<ProductsPage, AppError> {
+    let staff = user.can(Permission::PricingManage);
+    let mut conn = state.pools.aas.get().await?;
+    let (title, intro, category, products) = match catalog::category_by_slug(&mut conn, slug).await? {
+        Some(c) => {
+            let products = catalog::products(&mut conn, Some(c.id), None, staff).await?;
+            (c.name, c.description, c.slug, products)
+        }
+        // A service quote sent from search results comes back on the whole list.
+        None if slug.is_empty() => {
+            let products = catalog::products(&mut conn, None, None, staff).await?;
+            ("All products".to_owned(), String::new(), String::new(), products)
+        }
+        None => return Err(AppError::NotFound),
+    };
+    Ok(ProductsPage {
+        page,
+        title,
+        intro,
+        category,
+        rows: products.into_iter().map(|p| product_row(p, quantities, errors)).collect(),
+        can_quote: user.can(Permission::QuoteCreate),
+        form_error,
+    })
+}
+
+pub async fn category(
+    required: Require<perm::CatalogView>,
+    page: Page,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<ProductsPage, AppError> {
+    let none = HashMap::new();
+    products_page(&state, &required.user, page, &slug, &none, &none, None).await
+}
 
 pub struct TemplateRow {
     id: TemplateId,
@@ -55,4 +241,102 @@ pub async fn vm_templates(
         })
         .collect();
     Ok(VmCatalogPage { page, rows, can_quote: required.user.can(Permission::QuoteCreate) })
+}
+
+/// `POST /quotes/service`: pairs of `product_id` and `quantity` (repeatable, in order;
+/// an empty quantity means "not chosen"), plus the `category` the list came from.
+pub async fn create_service_quote(
+    required: Require<perm::QuoteCreate>,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<Either<HttpResponse, CustomizeResponder<ProductsPage>>, AppError> {
+    let user = required.user;
+    let mut category = String::new();
+    let mut chosen: Vec<(String, String)> = Vec::new();
+    for (key, value) in form.into_inner() {
+        match key.as_str() {
+            "product_id" => chosen.push((value, String::new())),
+            "quantity" => {
+                if let Some(last) = chosen.last_mut() {
+                    last.1 = value;
+                }
+            }
+            "category" => category = value,
+            _ => {}
+        }
+    }
+    let chosen: Vec<(String, String)> = chosen.into_iter().filter(|(_, q)| !q.trim().is_empty()).collect();
+
+    let mut quantities = HashMap::new();
+    let mut errors = HashMap::new();
+    let mut form_error = None;
+    let mut order: Vec<(ProductId, i32)> = Vec::new();
+    for (id, quantity) in &chosen {
+        let Ok(id) = id.trim().parse::<i64>() else {
+            form_error = Some("One of the chosen products does not exist. Choose from the list.".into());
+            continue;
+        };
+        quantities.insert(id, quantity.clone());
+        match quantity.trim().parse::<i64>() {
+            Ok(n) if (1..=MAX_QUANTITY).contains(&n) => order.push((ProductId(id), n as i32)),
+            Ok(_) => {
+                errors.insert(id, format!("Enter a quantity from 1 to {MAX_QUANTITY}."));
+            }
+            Err(_) => {
+                errors.insert(id, format!("Enter a whole number from 1 to {MAX_QUANTITY}."));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        form_error = Some("Enter a quantity for at least one product.".into());
+    }
+    let mut conn = state.pools.aas.get().await?;
+    let ids: Vec<ProductId> = order.iter().map(|(id, _)| *id).collect();
+    let products = catalog::products_by_ids(&mut conn, &ids).await?;
+    drop(conn);
+    let mut lines = Vec::new();
+    for (id, quantity) in &order {
+        match products.iter().find(|p| p.id == *id) {
+            Some(p) if p.active => lines.push(NewLine {
+                catalog: "aas",
+                item_kind: "product",
+                item_id: p.id.0,
+                sku: p.sku.clone(),
+                description: p.name.clone(),
+                priced: PricedLine::new(billing_of(p), p.cost, p.margin_pct, *quantity),
+                vm: None,
+            }),
+            Some(_) => {
+                errors.insert(id.0, "This product is no longer offered.".into());
+            }
+            None => form_error = Some("One of the chosen products does not exist. Choose from the list.".into()),
+        }
+    }
+    if form_error.is_some() || !errors.is_empty() {
+        let form_error = form_error.or_else(|| Some("Correct the quantities marked below.".into()));
+        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    }
+    let priced: Vec<PricedLine> = lines.iter().map(|l| l.priced.clone()).collect();
+    let totals = Totals::of(&priced, state.vat_rate);
+    let title = match lines.as_slice() {
+        [only] => only.description.clone(),
+        [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
+        [] => unreachable!("a quote without lines was refused above"),
+    };
+    let quote = NewQuote {
+        organisation_id: user.organisation_id,
+        created_by: user.id,
+        kind: "service",
+        title: &title,
+        term_months: None,
+        site_address: None,
+        site_suburb: None,
+        vat_rate: state.vat_rate,
+        totals,
+    };
+    let mut conn = state.pools.main.get().await?;
+    let id = db_quotes::create(&mut conn, &quote, &lines).await?;
+    Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }

@@ -10,6 +10,7 @@ mod organisations;
 mod quotes;
 mod soon;
 mod transactions;
+mod vm_quotes;
 mod wallet;
 
 use actix_web::http::header;
@@ -25,10 +26,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(auth::login))
         .route("/logout", web::post().to(auth::logout))
         .route("/", web::get().to(dashboard::show))
+        .route("/catalog", web::get().to(catalog::index))
         .route("/catalog/vm", web::get().to(catalog::vm_templates))
+        .route("/catalog/{category_slug}", web::get().to(catalog::category))
+        .route("/quotes/service", web::post().to(catalog::create_service_quote))
         .route("/quotes", web::get().to(quotes::list))
-        .route("/quotes/new/vm", web::get().to(quotes::new_vm))
-        .route("/quotes/vm", web::post().to(quotes::create_vm))
+        .route("/quotes/new/vm", web::get().to(vm_quotes::new_vm))
+        .route("/quotes/vm", web::post().to(vm_quotes::create_vm))
         .route("/quotes/{id}", web::get().to(quotes::show))
         .route("/quotes/{id}/accept", web::post().to(quotes::accept))
         .route("/quotes/{id}/decline", web::post().to(quotes::decline))

@@ -11,7 +11,6 @@ use crate::error::AppError;
 use crate::templates::{NAV, Page};
 
 const PLANNED: &[(&str, &str)] = &[
-    ("/catalog", "Both catalogs: cloud services and VM templates, fibre and bandwidth from five providers."),
     ("/admin/organisations", "Organisations, their status and wallets."),
     ("/admin/users", "Users, their roles and access."),
     ("/admin/roles", "Roles and the permission matrix."),

@@ -1,0 +1,108 @@
+//! Internet bandwidth (IP transit): one monthly price per speed tier, added to any
+//! provider's access link at the link's own speed.
+
+use super::{BandwidthRow, ITEM_BANDWIDTH, NoOffer, OfferLine};
+use crate::domain::pricing::{Billing, PricedLine};
+
+/// Only the tier that matches the link exactly: a smaller one would leave the link idle
+/// and a larger one could never be used, so neither is a sensible stand-in.
+pub(super) fn line(rows: &[BandwidthRow], speed_mbps: i32) -> Result<OfferLine, NoOffer> {
+    let row = rows.iter().find(|row| row.speed_mbps == speed_mbps).ok_or(NoOffer::BandwidthNotOffered)?;
+    Ok(OfferLine {
+        item_kind: ITEM_BANDWIDTH,
+        item_id: row.id,
+        sku: format!("BW-{}", row.speed_mbps),
+        description: format!("Internet bandwidth {} Mbps ({})", row.speed_mbps, row.contention),
+        priced: PricedLine::new(Billing::Monthly, row.mrc_cost, row.margin_pct, 1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+    use rust_decimal_macros::dec;
+
+    use super::super::{ITEM_ACCESS, LiquidRow, MfnRow, NoOffer, PriceTables, Provider, Request, request};
+    use super::*;
+
+    fn tier(id: i64, speed_mbps: i32, mrc_cost: Decimal) -> BandwidthRow {
+        BandwidthRow { id, speed_mbps, contention: "1:1".into(), mrc_cost, margin_pct: dec!(25) }
+    }
+
+    fn tables() -> PriceTables {
+        let zero = Decimal::ZERO;
+        PriceTables {
+            liquid: vec![LiquidRow {
+                id: 1,
+                speed_mbps: 100,
+                term_months: 24,
+                mrc_cost: dec!(4890),
+                nrc_cost: zero,
+                margin_pct: zero,
+            }],
+            mfn: vec![
+                MfnRow {
+                    id: 1,
+                    speed_mbps: 25,
+                    term_months: 24,
+                    mrc_cost: dec!(2240),
+                    nrc_cost: zero,
+                    margin_pct: zero,
+                },
+                MfnRow {
+                    id: 2,
+                    speed_mbps: 100,
+                    term_months: 24,
+                    mrc_cost: dec!(3990),
+                    nrc_cost: zero,
+                    margin_pct: zero,
+                },
+            ],
+            bandwidth: vec![tier(3, 50, dec!(1750)), tier(4, 100, dec!(2950))],
+            ..PriceTables::default()
+        }
+    }
+
+    fn with_bandwidth(speed_mbps: i32) -> Request<'static> {
+        Request { with_bandwidth: true, ..request(speed_mbps, 24) }
+    }
+
+    #[test]
+    fn bandwidth_is_a_monthly_line_at_the_link_speed() {
+        let offer = tables().offer(Provider::Liquid, &with_bandwidth(100)).unwrap();
+        let bandwidth = offer.lines.last().unwrap();
+        assert_eq!((bandwidth.item_kind, bandwidth.item_id, bandwidth.sku.as_str()), (ITEM_BANDWIDTH, 4, "BW-100"));
+        assert_eq!(bandwidth.description, "Internet bandwidth 100 Mbps (1:1)");
+        assert_eq!((bandwidth.priced.billing, bandwidth.priced.unit_price), (Billing::Monthly, dec!(3687.50)));
+        assert_eq!(offer.mrc(), dec!(4890) + dec!(3687.50));
+    }
+
+    #[test]
+    fn the_same_tier_goes_with_any_provider() {
+        let tables = tables();
+        let sku = |provider| tables.offer(provider, &with_bandwidth(100)).unwrap().lines.last().unwrap().sku.clone();
+        assert_eq!(sku(Provider::Mfn), sku(Provider::Liquid));
+    }
+
+    #[test]
+    fn no_bandwidth_line_unless_asked_for() {
+        let offer = tables().offer(Provider::Liquid, &request(100, 24)).unwrap();
+        assert!(offer.lines.iter().all(|line| line.item_kind == ITEM_ACCESS));
+    }
+
+    #[test]
+    fn a_missing_tier_is_no_offer_rather_than_a_near_tier() {
+        // MFN sells 25 Mbps; there is a 50 Mbps tier but no 25 Mbps one
+        let tables = tables();
+        assert_eq!(tables.offer(Provider::Mfn, &with_bandwidth(25)), Err(NoOffer::BandwidthNotOffered));
+        assert!(tables.offer(Provider::Mfn, &request(25, 24)).is_ok(), "the link alone is still offered");
+    }
+
+    #[test]
+    fn sell_prices_round_half_away_from_zero() {
+        let tables = PriceTables { bandwidth: vec![tier(4, 100, dec!(2950.02))], ..tables() };
+        let offer = tables.offer(Provider::Liquid, &with_bandwidth(100)).unwrap();
+        // 2950.02 × 1.25 = 3687.525: away from zero gives .53 where banker's rounding gives .52
+        assert_eq!(offer.lines.last().unwrap().priced.unit_price, dec!(3687.53));
+    }
+}
