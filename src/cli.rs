@@ -297,7 +297,7 @@ async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyh
     }
     println!("Stop with Ctrl-C.\n");
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = AppState { pools, vat_rate: settings.vat_rate };
+    let state = AppState::new(pools, settings.vat_rate);
     startup::run(state, listener, &key, workers)?.await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -15,12 +15,21 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{csrf, middleware::authenticate};
 use crate::db::Pools;
+use crate::db::cache::PriceCache;
 use crate::routes;
 
-/// Shared by every request: the three pools and the settings handlers need.
+/// Shared by every request: the three pools, the pricing cache and the settings
+/// handlers need.
 pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
+    pub prices: PriceCache,
+}
+
+impl AppState {
+    pub fn new(pools: Pools, vat_rate: Decimal) -> AppState {
+        AppState { pools, vat_rate, prices: PriceCache::default() }
+    }
 }
 
 pub const SESSION_COOKIE: &str = "portal_session";

@@ -307,9 +307,8 @@ pub async fn create_service_quote(
                 priced: PricedLine::new(billing_of(p), p.cost, p.margin_pct, *quantity),
                 vm: None,
             }),
-            Some(_) => {
-                errors.insert(id.0, "This product is no longer offered.".into());
-            }
+            // An inactive product has no row on a customer's list: say so at the top.
+            Some(p) => form_error = Some(format!("{} is no longer offered; choose another product.", p.name)),
             None => form_error = Some("One of the chosen products does not exist. Choose from the list.".into()),
         }
     }

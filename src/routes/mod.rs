@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 mod dashboard;
 mod health;
+mod network;
 mod organisations;
 mod quotes;
 mod soon;
@@ -28,11 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(dashboard::show))
         .route("/catalog", web::get().to(catalog::index))
         .route("/catalog/vm", web::get().to(catalog::vm_templates))
+        .route("/catalog/network", web::get().to(network::catalog))
         .route("/catalog/{category_slug}", web::get().to(catalog::category))
         .route("/quotes/service", web::post().to(catalog::create_service_quote))
         .route("/quotes", web::get().to(quotes::list))
         .route("/quotes/new/vm", web::get().to(vm_quotes::new_vm))
         .route("/quotes/vm", web::post().to(vm_quotes::create_vm))
+        .route("/quotes/new/network", web::get().to(network::new_network))
+        .route("/quotes/network", web::post().to(network::create))
         .route("/quotes/{id}", web::get().to(quotes::show))
         .route("/quotes/{id}/accept", web::post().to(quotes::accept))
         .route("/quotes/{id}/decline", web::post().to(quotes::decline))

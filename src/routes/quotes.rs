@@ -14,6 +14,7 @@ use super::{client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, Actor, DeclineOutcome, Outcome, Refusal};
+use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote, effective_status};
 use crate::db::main::wallets;
 use crate::domain::ids::QuoteId;
@@ -130,6 +131,8 @@ pub struct Payment {
 pub struct QuotePage {
     page: Page,
     quote: QuoteView,
+    reseller: Option<Letterhead>,
+    customer: Letterhead,
     payment: Option<Payment>,
     can_accept: bool,
     error: Option<String>,
@@ -163,7 +166,9 @@ async fn quote_page(
         _ => None,
     };
     let can_accept = own && status == "pending" && user.can(Permission::QuoteAccept);
-    Ok(QuotePage { page, quote: quote_view(quote, lines, status), payment, can_accept, error })
+    let reseller = organisations::operator_letterhead(conn).await?;
+    let customer = organisations::letterhead(conn, quote.organisation_id).await?;
+    Ok(QuotePage { page, quote: quote_view(quote, lines, status), reseller, customer, payment, can_accept, error })
 }
 
 fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: String) -> QuoteView {

@@ -112,13 +112,19 @@ async fn a_customer_builds_a_vm_quote_in_the_browser_and_pays_for_it() {
     result.unwrap();
 }
 
-async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+/// Signs the customer in; returns the base URL the browser uses.
+async fn sign_in(app: &TestApp, c: &Client) -> Result<String, fantoccini::error::CmdError> {
     let base = app.address.replace("127.0.0.1", "localhost");
     c.goto(&format!("{base}/login")).await?;
     c.find(Locator::Id("email")).await?.send_keys(CUSTOMER).await?;
     c.find(Locator::Id("password")).await?.send_keys(DEMO_PASSWORD).await?;
     c.find(Locator::Css("button[type=submit]")).await?.click().await?;
     wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
+    Ok(base)
+}
+
+async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    let base = sign_in(app, c).await?;
 
     c.goto(&format!("{base}/quotes/new/vm")).await?;
     let initial = wait_for_text(c, "#price-due", |_| true).await;
@@ -143,5 +149,42 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     let shown = wait_for_text(c, "#balance", |t| t.starts_with("R ")).await;
     assert_eq!(shown, expected_after);
     assert_eq!(portal::domain::money::format_zar(acme_balance(app).await), shown);
+    Ok(())
+}
+
+#[actix_web::test]
+async fn a_customer_compares_network_offers_picks_one_with_a_router_and_accepts_it() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let client = connect(&driver).await;
+    let result = network_journey(&app, &client).await;
+    let _ = client.close().await;
+    result.unwrap();
+}
+
+async fn network_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    let base = sign_in(app, c).await?;
+    c.goto(&format!("{base}/quotes/new/network")).await?;
+    c.find(Locator::Id("site_address")).await?.send_keys("3 Oxford Road").await?;
+    c.find(Locator::Id("site_suburb")).await?.send_keys("Rosebank").await?;
+    c.find(Locator::Css("#speed_mbps option[value='100']")).await?.click().await?;
+    c.find(Locator::Css("#term_months option[value='24']")).await?.click().await?;
+    c.find(Locator::Css("#cpe_id option[value='1']")).await?.click().await?;
+    c.find(Locator::Css("#cpe_billing option[value='monthly']")).await?.click().await?;
+    // The comparison fills in through htmx; Helios serves Rosebank at 24 months.
+    wait_for_text(c, "#offer-dfa-helios", |t| t.contains("MikroTik RB5009")).await;
+    let cheapest = c.find(Locator::Css("table.offers tr.cheapest")).await?;
+    let provider = cheapest.find(Locator::Css("strong")).await?.text().await?;
+    cheapest.find(Locator::Css("button")).await?.click().await?;
+    let due = wait_for_text(c, "#amount-due", |t| t.starts_with("R ")).await;
+    let title = c.find(Locator::Css(".quote-meta strong")).await?.text().await?;
+    assert!(title.starts_with(&provider), "{title} is the chosen {provider} offer");
+    let lines = c.find(Locator::Css("table.lines")).await?.text().await?;
+    assert!(lines.contains("CPE-MIKROTIK-RB5009"), "{lines}");
+    let before = acme_balance(app).await;
+    c.find(Locator::Id("accept")).await?.click().await?;
+    wait_for_text(c, "#quote-status", |t| t.eq_ignore_ascii_case("accepted")).await;
+    let after = acme_balance(app).await;
+    assert_eq!(portal::domain::money::format_zar(before - after), due, "the debit is the amount shown");
     Ok(())
 }

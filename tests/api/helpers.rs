@@ -132,7 +132,7 @@ pub async fn spawn_app() -> TestApp {
     let pools = Pools::new(&db.urls, 4);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState { pools: pools.clone(), vat_rate: Decimal::from(15) };
+    let state = AppState::new(pools.clone(), Decimal::from(15));
     let key: [u8; 64] = rand::random();
     let server = startup::run(state, listener, &key, 1).expect("start the app");
     actix_web::rt::spawn(server);

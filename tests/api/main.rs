@@ -3,9 +3,11 @@
 mod access;
 mod auth;
 mod browser;
+mod catalog;
 mod cli;
 mod health;
 mod helpers;
+mod network;
 mod quotes;
 mod schema;
 mod transactions;

@@ -82,3 +82,28 @@ pub async fn names(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(Organisatio
         .load(conn)
         .await
 }
+
+/// What a quote document shows of an organisation.
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = organisations)]
+pub struct Letterhead {
+    pub name: String,
+    pub registration_number: Option<String>,
+    pub vat_number: Option<String>,
+    pub billing_email: Option<String>,
+}
+
+pub async fn letterhead(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Letterhead> {
+    organisations::table.find(id).select(Letterhead::as_select()).first(conn).await
+}
+
+/// The reseller itself (the operator organisation), if one is set up.
+pub async fn operator_letterhead(conn: &mut AsyncPgConnection) -> QueryResult<Option<Letterhead>> {
+    organisations::table
+        .filter(organisations::is_operator.eq(true))
+        .order(organisations::id.asc())
+        .select(Letterhead::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -1,0 +1,445 @@
+//! Network connectivity: the price grid (`/catalog/network`), the comparison of every
+//! provider that can serve a site at a speed and term (`/quotes/new/network`, live
+//! through htmx or on submit), and the quote made from the chosen offer
+//! (`POST /quotes/network`).
+
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::{is_htmx, see_other};
+use crate::auth::{Permission, Require, perm};
+use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
+use crate::domain::money::format_zar;
+use crate::domain::network::{CpeBilling, Offer, PriceTables, Provider, Request};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, SelectOption, sentence};
+
+const TERMS: [i32; 3] = [12, 24, 36];
+const MAX_ADDRESS_CHARS: usize = 300;
+const MAX_SUBURB_CHARS: usize = 100;
+
+// ---------------------------------------------------------------- the price grid
+
+/// One speed's row of a term's table: each provider's MRC and NRC, or nothing.
+pub struct GridLine {
+    speed: i32,
+    cells: Vec<Option<(String, String)>>,
+}
+
+pub struct TermTable {
+    term: i32,
+    lines: Vec<GridLine>,
+}
+
+pub struct CpeView {
+    model: String,
+    description: String,
+    max_mbps: i32,
+    buy: Option<String>,
+    rent: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "catalog_network.html")]
+pub struct NetworkCatalogPage {
+    page: Page,
+    providers: Vec<&'static str>,
+    terms: Vec<TermTable>,
+    /// (speed, contention, MRC)
+    bandwidth: Vec<(i32, String, String)>,
+    cpes: Vec<CpeView>,
+    /// (node, suburbs)
+    helios: Vec<(String, String)>,
+    can_quote: bool,
+}
+
+pub async fn catalog(
+    required: Require<perm::CatalogView>,
+    page: Page,
+    state: web::Data<AppState>,
+) -> Result<NetworkCatalogPage, AppError> {
+    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let grid = tables.grid();
+    let terms = TERMS
+        .iter()
+        .map(|term| TermTable {
+            term: *term,
+            lines: tables
+                .speeds()
+                .into_iter()
+                .map(|speed| GridLine {
+                    speed,
+                    cells: Provider::ALL
+                        .iter()
+                        .map(|p| {
+                            grid.iter()
+                                .find(|g| g.provider == *p && g.speed_mbps == speed && g.term_months == *term)
+                                .map(|g| (format_zar(g.mrc), format_zar(g.nrc)))
+                        })
+                        .collect(),
+                })
+                .filter(|line| line.cells.iter().any(Option::is_some))
+                .collect(),
+        })
+        .collect();
+    let bandwidth = tables
+        .bandwidth
+        .iter()
+        .map(|b| {
+            (
+                b.speed_mbps,
+                b.contention.clone(),
+                format_zar(crate::domain::pricing::sell_price(b.mrc_cost, b.margin_pct)),
+            )
+        })
+        .collect();
+    let cpes = tables
+        .cpes()
+        .iter()
+        .map(|c| CpeView {
+            model: c.model.clone(),
+            description: c.description.clone(),
+            max_mbps: c.max_throughput_mbps,
+            buy: c.sell_price(CpeBilling::OnceOff).map(format_zar),
+            rent: c.sell_price(CpeBilling::Monthly).map(format_zar),
+        })
+        .collect();
+    let mut helios: Vec<(String, String)> = Vec::new();
+    for s in &tables.helios_suburbs {
+        match helios.iter_mut().find(|(node, _)| *node == s.node) {
+            Some((_, suburbs)) => {
+                suburbs.push_str(", ");
+                suburbs.push_str(&s.suburb);
+            }
+            None => helios.push((s.node.clone(), s.suburb.clone())),
+        }
+    }
+    Ok(NetworkCatalogPage {
+        page,
+        providers: Provider::ALL.iter().map(|p| p.label()).collect(),
+        terms,
+        bandwidth,
+        cpes,
+        helios,
+        can_quote: required.user.can(Permission::QuoteCreate),
+    })
+}
+
+// ---------------------------------------------------------------- compare and quote
+
+/// The network form as typed (kept as text so bad input comes back as it was).
+#[derive(Deserialize, Default, Clone)]
+pub struct NetworkForm {
+    #[serde(default)]
+    site_address: String,
+    #[serde(default)]
+    site_suburb: String,
+    #[serde(default)]
+    speed_mbps: String,
+    #[serde(default)]
+    term_months: String,
+    /// A checkbox: present when internet bandwidth is wanted on the link.
+    #[serde(default)]
+    with_bandwidth: String,
+    /// A `liquid_cpe` id, or empty for no router.
+    #[serde(default)]
+    cpe_id: String,
+    /// `once_off` (purchase) or `monthly` (rental).
+    #[serde(default)]
+    cpe_billing: String,
+    /// The chosen provider's slug (only when making the quote).
+    #[serde(default)]
+    provider: String,
+}
+
+#[derive(Default)]
+pub struct NetworkErrors {
+    site_address: Option<String>,
+    site_suburb: Option<String>,
+    speed_mbps: Option<String>,
+    term_months: Option<String>,
+    cpe_id: Option<String>,
+    cpe_billing: Option<String>,
+    form: Option<String>,
+}
+
+impl NetworkErrors {
+    fn any(&self) -> bool {
+        [&self.site_address, &self.site_suburb, &self.speed_mbps, &self.term_months, &self.cpe_id, &self.cpe_billing]
+            .iter()
+            .any(|e| e.is_some())
+            || self.form.is_some()
+    }
+}
+
+struct Parsed {
+    speed_mbps: i32,
+    term_months: i32,
+    with_bandwidth: bool,
+    cpe: Option<(i64, CpeBilling)>,
+}
+
+impl NetworkForm {
+    fn is_blank(&self) -> bool {
+        self.site_address.is_empty() && self.site_suburb.is_empty() && self.speed_mbps.is_empty()
+    }
+
+    fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
+        let mut errors = NetworkErrors::default();
+        let address = self.site_address.trim();
+        if address.is_empty() {
+            errors.site_address = Some("Enter the site's street address.".into());
+        } else if address.chars().count() > MAX_ADDRESS_CHARS {
+            errors.site_address = Some(format!("Use at most {MAX_ADDRESS_CHARS} characters."));
+        }
+        let suburb = self.site_suburb.trim();
+        if suburb.is_empty() {
+            errors.site_suburb = Some("Enter the site's suburb.".into());
+        } else if suburb.chars().count() > MAX_SUBURB_CHARS {
+            errors.site_suburb = Some(format!("Use at most {MAX_SUBURB_CHARS} characters."));
+        }
+        let speed = self.speed_mbps.trim().parse::<i32>().ok().filter(|s| tables.speeds().contains(s));
+        if speed.is_none() {
+            errors.speed_mbps = Some("Choose a speed from the list.".into());
+        }
+        let term = self.term_months.trim().parse::<i32>().ok().filter(|t| TERMS.contains(t));
+        if term.is_none() {
+            errors.term_months = Some("Choose a term of 12, 24 or 36 months.".into());
+        }
+        let cpe = match self.cpe_id.trim() {
+            "" => None,
+            raw => {
+                let id = raw.parse::<i64>().ok().filter(|id| tables.cpes().iter().any(|c| c.id == *id));
+                let billing = CpeBilling::from_slug(self.cpe_billing.trim());
+                if id.is_none() {
+                    errors.cpe_id = Some("Choose a router from the list, or none.".into());
+                }
+                if billing.is_none() {
+                    errors.cpe_billing = Some("Choose to buy or to rent the router.".into());
+                }
+                id.zip(billing)
+            }
+        };
+        match (speed, term) {
+            (Some(speed_mbps), Some(term_months)) if !errors.any() => {
+                Ok(Parsed { speed_mbps, term_months, with_bandwidth: !self.with_bandwidth.trim().is_empty(), cpe })
+            }
+            _ => Err(Box::new(errors)),
+        }
+    }
+
+    fn request<'a>(&'a self, parsed: &Parsed) -> Request<'a> {
+        Request {
+            speed_mbps: parsed.speed_mbps,
+            term_months: parsed.term_months,
+            suburb: self.site_suburb.trim(),
+            with_bandwidth: parsed.with_bandwidth,
+            cpe: parsed.cpe,
+        }
+    }
+}
+
+pub struct OfferView {
+    provider: &'static str,
+    slug: &'static str,
+    mrc: String,
+    nrc: String,
+    contract_value: String,
+    amount_due: String,
+    lines: Vec<(String, &'static str, String)>,
+    cheapest: bool,
+}
+
+/// The comparison: every provider's offer, cheapest first, and why the others made none.
+#[derive(Template, WebTemplate)]
+#[template(path = "network_offers_partial.html")]
+pub struct OffersPanel {
+    offers: Vec<OfferView>,
+    /// (provider, reason) for providers that cannot serve the request.
+    missing: Vec<(&'static str, String)>,
+    form: NetworkForm,
+    csrf_token: String,
+    compared: bool,
+    vat_rate: String,
+}
+
+fn offers_panel(tables: &PriceTables, form: &NetworkForm, state: &AppState, csrf_token: String) -> OffersPanel {
+    let mut panel = OffersPanel {
+        offers: Vec::new(),
+        missing: Vec::new(),
+        form: form.clone(),
+        csrf_token,
+        compared: false,
+        vat_rate: state.vat_rate.normalize().to_string(),
+    };
+    let Ok(parsed) = form.parse(tables) else { return panel };
+    let request = form.request(&parsed);
+    let offers = tables.offers(&request);
+    panel.compared = true;
+    panel.missing = Provider::ALL
+        .iter()
+        .filter_map(|p| tables.offer(*p, &request).err().map(|e| (p.label(), sentence(&e.to_string()))))
+        .collect();
+    panel.offers = offers
+        .iter()
+        .enumerate()
+        .map(|(i, offer)| OfferView {
+            provider: offer.provider.label(),
+            slug: offer.provider.slug(),
+            mrc: format_zar(offer.mrc()),
+            nrc: format_zar(offer.nrc()),
+            contract_value: format_zar(offer.contract_value()),
+            amount_due: format_zar(offer.totals(state.vat_rate).amount_due),
+            lines: offer
+                .lines
+                .iter()
+                .map(|l| (l.description.clone(), l.priced.billing.label(), format_zar(l.priced.amount)))
+                .collect(),
+            cheapest: i == 0,
+        })
+        .collect();
+    panel
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "quote_new_network.html")]
+pub struct NewNetworkPage {
+    page: Page,
+    form: NetworkForm,
+    errors: NetworkErrors,
+    speeds: Vec<SelectOption>,
+    terms: Vec<SelectOption>,
+    cpes: Vec<SelectOption>,
+    cpe_billings: Vec<SelectOption>,
+    panel: OffersPanel,
+}
+
+fn new_network_page(
+    tables: &PriceTables,
+    state: &AppState,
+    page: Page,
+    form: NetworkForm,
+    errors: NetworkErrors,
+) -> NewNetworkPage {
+    let panel = if errors.any() {
+        OffersPanel {
+            offers: Vec::new(),
+            missing: Vec::new(),
+            form: form.clone(),
+            csrf_token: page.csrf_token.clone(),
+            compared: false,
+            vat_rate: String::new(),
+        }
+    } else {
+        offers_panel(tables, &form, state, page.csrf_token.clone())
+    };
+    let speeds = tables.speeds().iter().map(|s| SelectOption::new(s, format!("{s} Mbps"), &form.speed_mbps)).collect();
+    let terms = TERMS.iter().map(|t| SelectOption::new(t, format!("{t} months"), &form.term_months)).collect();
+    let cpes = [SelectOption::new("", "No router", &form.cpe_id)]
+        .into_iter()
+        .chain(tables.cpes().iter().map(|c| {
+            let mut label = format!("{} (up to {} Mbps)", c.model, c.max_throughput_mbps);
+            if let Some(price) = c.sell_price(CpeBilling::OnceOff) {
+                label.push_str(&format!(", buy {}", format_zar(price)));
+            }
+            if let Some(price) = c.sell_price(CpeBilling::Monthly) {
+                label.push_str(&format!(", rent {} a month", format_zar(price)));
+            }
+            SelectOption::new(c.id, label, &form.cpe_id)
+        }))
+        .collect();
+    let cpe_billings = [(CpeBilling::OnceOff, "Buy (once-off)"), (CpeBilling::Monthly, "Rent (monthly)")]
+        .iter()
+        .map(|(b, label)| SelectOption::new(b.slug(), *label, &form.cpe_billing))
+        .collect();
+    NewNetworkPage { page, form, errors, speeds, terms, cpes, cpe_billings, panel }
+}
+
+pub async fn new_network(
+    req: HttpRequest,
+    _: Require<perm::QuoteCreate>,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Query<NetworkForm>,
+) -> Result<Either<OffersPanel, CustomizeResponder<NewNetworkPage>>, AppError> {
+    let mut form = form.into_inner();
+    let tables = state.prices.network(&state.pools.enetworks).await?;
+    if is_htmx(&req) {
+        return Ok(Either::Left(offers_panel(&tables, &form, &state, page.csrf_token)));
+    }
+    if form.is_blank() {
+        form.term_months = "36".into();
+        form.with_bandwidth = "on".into();
+        return Ok(Either::Right(new_network_page(&tables, &state, page, form, NetworkErrors::default()).customize()));
+    }
+    let errors = form.parse(&tables).err().map(|e| *e).unwrap_or_default();
+    let status = if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(Either::Right(new_network_page(&tables, &state, page, form, errors).customize().with_status(status)))
+}
+
+fn quote_lines(offer: &Offer) -> Vec<NewLine> {
+    offer
+        .lines
+        .iter()
+        .map(|l| NewLine {
+            catalog: "enetworks",
+            item_kind: l.item_kind,
+            item_id: l.item_id,
+            sku: l.sku.clone(),
+            description: l.description.clone(),
+            priced: l.priced.clone(),
+            vm: None,
+        })
+        .collect()
+}
+
+pub async fn create(
+    required: Require<perm::QuoteCreate>,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Form<NetworkForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<NewNetworkPage>>, AppError> {
+    let user = required.user;
+    let form = form.into_inner();
+    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let refuse = |errors: NetworkErrors, page: Page, form: NetworkForm| {
+        let page = new_network_page(&tables, &state, page, form, errors);
+        Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    };
+    let parsed = match form.parse(&tables) {
+        Ok(parsed) => parsed,
+        Err(errors) => return refuse(*errors, page, form),
+    };
+    let Some(provider) = Provider::from_slug(form.provider.trim()) else {
+        let errors = NetworkErrors { form: Some("Choose one of the offers below.".into()), ..Default::default() };
+        return refuse(errors, page, form);
+    };
+    let offer = match tables.offer(provider, &form.request(&parsed)) {
+        Ok(offer) => offer,
+        Err(reason) => {
+            let message = format!("{}: {}", provider.label(), sentence(&reason.to_string()));
+            return refuse(NetworkErrors { form: Some(message), ..Default::default() }, page, form);
+        }
+    };
+    let lines = quote_lines(&offer);
+    let totals = offer.totals(state.vat_rate);
+    let title = format!("{} {} Mbps at {}", provider.label(), offer.speed_mbps, form.site_address.trim());
+    let quote = NewQuote {
+        organisation_id: user.organisation_id,
+        created_by: user.id,
+        kind: "network",
+        title: &title,
+        term_months: Some(offer.term_months),
+        site_address: Some(form.site_address.trim()),
+        site_suburb: Some(form.site_suburb.trim()),
+        vat_rate: state.vat_rate,
+        totals,
+    };
+    let mut conn = state.pools.main.get().await?;
+    let id = db_quotes::create(&mut conn, &quote, &lines).await?;
+    Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
+}
