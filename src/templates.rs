@@ -22,6 +22,7 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { href: "/quotes", label: "Quotes", needs: QUOTE_READERS },
     NavEntry { href: "/wallet", label: "Wallet", needs: &[Permission::WalletView] },
     NavEntry { href: "/transactions", label: "Transactions", needs: &[Permission::TransactionsViewAll] },
+    NavEntry { href: "/admin/pricing", label: "Pricing", needs: &[Permission::PricingManage] },
     NavEntry { href: "/admin/organisations", label: "Organisations", needs: &[Permission::OrgManage] },
     NavEntry { href: "/admin/users", label: "Users", needs: &[Permission::UserManage] },
     NavEntry { href: "/admin/roles", label: "Roles", needs: &[Permission::RoleManage] },

@@ -8,6 +8,7 @@ mod dashboard;
 mod health;
 mod network;
 mod organisations;
+mod pricing;
 mod quotes;
 mod soon;
 mod transactions;
@@ -44,7 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
         .route("/admin/organisations/{id}", web::get().to(organisations::show))
-        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit));
+        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit))
+        .route("/admin/pricing", web::get().to(pricing::index))
+        .route("/admin/pricing/{table}/{id}", web::get().to(pricing::edit))
+        .route("/admin/pricing/{table}/{id}", web::post().to(pricing::update));
     soon::configure(cfg);
     cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
 }

@@ -25,6 +25,8 @@ const GET_ROUTES: &[&str] = &[
     "/admin/users/1",
     "/admin/roles",
     "/admin/activity",
+    "/admin/pricing",
+    "/admin/pricing/products/1",
     "/alerts",
 ];
 
@@ -41,6 +43,7 @@ const POST_ROUTES: &[&str] = &[
     "/admin/users",
     "/admin/users/1",
     "/admin/roles",
+    "/admin/pricing/products/1",
     "/alerts/1/read",
 ];
 
@@ -71,7 +74,7 @@ async fn each_role_sees_only_its_navigation() {
     let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
     assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts"]));
     let staff = app.signed_in(STAFF).await.get("/").await.nav();
-    assert_eq!(staff, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Alerts"]));
+    assert_eq!(staff, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Pricing", "Alerts"]));
     let admin = app.signed_in(ADMIN).await.get("/").await.nav();
     assert_eq!(
         admin,
@@ -81,6 +84,7 @@ async fn each_role_sees_only_its_navigation() {
             "Quotes",
             "Wallet",
             "Transactions",
+            "Pricing",
             "Organisations",
             "Users",
             "Roles",

@@ -8,6 +8,7 @@ mod cli;
 mod health;
 mod helpers;
 mod network;
+mod pricing;
 mod quotes;
 mod schema;
 mod transactions;

@@ -1,0 +1,283 @@
+//! Pricing management (`pricing.manage`): every priced row of both catalogs with its
+//! cost, margin and sell price; edit one (cost, margin, active). Each change is logged
+//! with its old and new values and empties the pricing cache. Issued quotes keep their
+//! snapshot, so nothing here changes what a customer was quoted.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::{client_ip, see_other};
+use crate::auth::session::{Flash, push_flash};
+use crate::auth::{Require, perm};
+use crate::db::PooledConn;
+use crate::db::main::activity::{self, NewActivity};
+use crate::db::pricing::{self, Catalog, PriceTable, PricedRow, TABLES};
+use crate::domain::money::{format_zar, parse_amount};
+use crate::domain::pricing::sell_price;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, sentence};
+
+/// A cost above this is a typo, not a price.
+const MAX_COST: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+async fn conn_for(state: &AppState, catalog: Catalog) -> Result<PooledConn, AppError> {
+    Ok(match catalog {
+        Catalog::Aas => state.pools.aas.get().await?,
+        Catalog::Enetworks => state.pools.enetworks.get().await?,
+    })
+}
+
+pub struct RowView {
+    id: i64,
+    label: String,
+    costs: Vec<String>,
+    margin: String,
+    sells: Vec<String>,
+    active: bool,
+}
+
+fn money(value: Option<Decimal>) -> String {
+    value.map(format_zar).unwrap_or_else(|| "—".into())
+}
+
+fn row_view(table: &PriceTable, row: PricedRow) -> RowView {
+    let costs: Vec<Option<Decimal>> = [row.cost_a, row.cost_b].into_iter().take(table.costs.len()).collect();
+    RowView {
+        id: row.id,
+        label: row.label,
+        sells: costs.iter().map(|c| money(c.map(|c| sell_price(c, row.margin_pct)))).collect(),
+        costs: costs.into_iter().map(money).collect(),
+        margin: format!("{} %", row.margin_pct.normalize()),
+        active: row.active,
+    }
+}
+
+pub struct TableView {
+    key: &'static str,
+    title: &'static str,
+    cost_labels: Vec<&'static str>,
+    rows: Vec<RowView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pricing.html")]
+pub struct PricingPage {
+    page: Page,
+    tables: Vec<TableView>,
+}
+
+pub async fn index(
+    _: Require<perm::PricingManage>,
+    page: Page,
+    state: web::Data<AppState>,
+) -> Result<PricingPage, AppError> {
+    let mut tables = Vec::new();
+    let mut aas = state.pools.aas.get().await?;
+    let mut enetworks = state.pools.enetworks.get().await?;
+    for table in TABLES {
+        let conn = match table.catalog {
+            Catalog::Aas => &mut aas,
+            Catalog::Enetworks => &mut enetworks,
+        };
+        let rows = table.rows(conn).await?;
+        tables.push(TableView {
+            key: table.key,
+            title: table.title,
+            cost_labels: table.costs.iter().map(|(_, label)| *label).collect(),
+            rows: rows.into_iter().map(|r| row_view(table, r)).collect(),
+        });
+    }
+    Ok(PricingPage { page, tables })
+}
+
+#[derive(Deserialize, Default)]
+pub struct PriceForm {
+    #[serde(default)]
+    cost_a: String,
+    #[serde(default)]
+    cost_b: String,
+    #[serde(default)]
+    margin_pct: String,
+    /// A checkbox: present when the row stays on sale.
+    #[serde(default)]
+    active: String,
+}
+
+#[derive(Default)]
+pub struct PriceErrors {
+    cost_a: Option<String>,
+    cost_b: Option<String>,
+    margin_pct: Option<String>,
+    form: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pricing_edit.html")]
+pub struct PriceEditPage {
+    page: Page,
+    key: &'static str,
+    title: &'static str,
+    id: i64,
+    label: String,
+    cost_labels: Vec<&'static str>,
+    form: PriceForm,
+    errors: PriceErrors,
+}
+
+fn decimal_text(value: Option<Decimal>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn find_table(key: &str) -> Result<&'static PriceTable, AppError> {
+    pricing::table(key).ok_or(AppError::NotFound)
+}
+
+pub async fn edit(
+    _: Require<perm::PricingManage>,
+    page: Page,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+) -> Result<PriceEditPage, AppError> {
+    let (key, id) = path.into_inner();
+    let table = find_table(&key)?;
+    let mut conn = conn_for(&state, table.catalog).await?;
+    let row = table.row(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let form = PriceForm {
+        cost_a: decimal_text(row.cost_a),
+        cost_b: decimal_text(row.cost_b),
+        margin_pct: row.margin_pct.normalize().to_string(),
+        active: if row.active { "on".into() } else { String::new() },
+    };
+    Ok(edit_page(table, page, id, row.label, form, PriceErrors::default()))
+}
+
+fn edit_page(
+    table: &'static PriceTable,
+    page: Page,
+    id: i64,
+    label: String,
+    form: PriceForm,
+    errors: PriceErrors,
+) -> PriceEditPage {
+    PriceEditPage {
+        page,
+        key: table.key,
+        title: table.title,
+        id,
+        label,
+        cost_labels: table.costs.iter().map(|(_, label)| *label).collect(),
+        form,
+        errors,
+    }
+}
+
+/// A cost as typed: empty is "none" (only where the table allows it), else an amount
+/// from 0 up to the typo guard.
+fn parse_cost(raw: &str) -> Result<Option<Decimal>, String> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    let cost = parse_amount(raw).map_err(|e| sentence(&e))?;
+    if cost < Decimal::ZERO || cost > MAX_COST {
+        return Err(format!("Enter a cost from 0 to {}.", format_zar(MAX_COST)));
+    }
+    Ok(Some(cost))
+}
+
+fn parse_margin(raw: &str) -> Result<Decimal, String> {
+    let message = "Enter a margin in percent above -100, with at most four decimals, e.g. 27.5.";
+    match raw.trim().parse::<Decimal>() {
+        Ok(m) if m > Decimal::from(-100) && m <= Decimal::from(1000) && m.normalize().scale() <= 4 => Ok(m),
+        _ => Err(message.into()),
+    }
+}
+
+pub async fn update(
+    req: HttpRequest,
+    required: Require<perm::PricingManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    path: web::Path<(String, i64)>,
+    form: web::Form<PriceForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<PriceEditPage>>, AppError> {
+    let (key, id) = path.into_inner();
+    let table = find_table(&key)?;
+    let form = form.into_inner();
+    let mut conn = conn_for(&state, table.catalog).await?;
+    let row = table.row(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let mut errors = PriceErrors::default();
+    let cost_a = parse_cost(&form.cost_a).map_err(|e| errors.cost_a = Some(e)).ok().flatten();
+    let cost_b = if table.costs.len() > 1 {
+        parse_cost(&form.cost_b).map_err(|e| errors.cost_b = Some(e)).ok().flatten()
+    } else {
+        None
+    };
+    // Only the router table may leave a price empty (and then not both).
+    let optional = table.key == "liquid-cpe";
+    if cost_a.is_none() && errors.cost_a.is_none() && !optional {
+        errors.cost_a = Some("Enter a cost.".into());
+    }
+    if table.costs.len() > 1 && cost_b.is_none() && errors.cost_b.is_none() && !optional {
+        errors.cost_b = Some("Enter a cost.".into());
+    }
+    if optional && cost_a.is_none() && cost_b.is_none() && errors.cost_a.is_none() && errors.cost_b.is_none() {
+        errors.form = Some("A router needs a purchase price, a rental price, or both.".into());
+    }
+    let margin = parse_margin(&form.margin_pct).map_err(|e| errors.margin_pct = Some(e)).ok();
+    let refuse = |errors: PriceErrors, page: Page, form: PriceForm| {
+        let page = edit_page(table, page, id, row.label.clone(), form, errors);
+        Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    };
+    let Some(margin) = margin else { return refuse(errors, page, form) };
+    if errors.cost_a.is_some() || errors.cost_b.is_some() || errors.form.is_some() {
+        return refuse(errors, page, form);
+    }
+    let active = !form.active.trim().is_empty();
+    let changed = match table.update(&mut conn, id, (cost_a, cost_b), margin, active).await {
+        Ok(changed) => changed,
+        // The table's own rules (e.g. MFN waives installation at 36 months).
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::CheckViolation, _)) => {
+            let errors = PriceErrors {
+                form: Some("These prices break a rule of this provider's table (for example, MFN waives installation at 36 months).".into()),
+                ..Default::default()
+            };
+            return refuse(errors, page, form);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    drop(conn);
+    let Some((before, after)) = changed else { return Err(AppError::NotFound) };
+    state.prices.invalidate();
+    let snapshot = |r: &PricedRow| {
+        serde_json::json!({
+            "cost_a": r.cost_a.map(|c| c.to_string()),
+            "cost_b": r.cost_b.map(|c| c.to_string()),
+            "margin_pct": r.margin_pct.to_string(),
+            "active": r.active,
+        })
+    };
+    let ip = client_ip(&req);
+    let mut main = state.pools.main.get().await?;
+    activity::record(
+        &mut main,
+        &NewActivity {
+            user_id: Some(required.user.id),
+            organisation_id: Some(required.user.organisation_id),
+            action: "pricing.update",
+            target: Some(&format!("{}:{id}", table.key)),
+            ip: ip.as_deref(),
+            detail: serde_json::json!({ "row": after.label, "before": snapshot(&before), "after": snapshot(&after) }),
+            ..Default::default()
+        },
+    )
+    .await?;
+    push_flash(&session, Flash::success(format!("Saved {}: {}.", table.title, after.label)));
+    Ok(Either::Left(see_other(&format!("/admin/pricing#{}", table.key))))
+}
