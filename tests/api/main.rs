@@ -11,5 +11,6 @@ mod network;
 mod pricing;
 mod quotes;
 mod schema;
+mod serve;
 mod transactions;
 mod wallet;
