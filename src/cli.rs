@@ -19,6 +19,7 @@ use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
 use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
+use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
 use crate::startup::{self, AppState};
 use crate::{auth, seed, telemetry};
@@ -201,12 +202,7 @@ fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
 }
 
 fn check_vat_number(vat: &str) -> Result<(), Invalid> {
-    let vat = vat.trim();
-    if vat.len() == 10 && vat.starts_with('4') && vat.chars().all(|c| c.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(invalid("--vat-number: a South African VAT number has 10 digits and starts with 4"))
-    }
+    VatNumber::parse(vat).map(drop).map_err(|e| invalid(format!("--vat-number: {e}")))
 }
 
 fn check_credit_amount(raw: &str) -> Result<Decimal, Invalid> {
@@ -326,7 +322,7 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
     };
     let (password, temporary) = match args.password {
         Some(p) => (p, false),
-        None => (temporary_password(), true),
+        None => (crate::domain::password::temporary(), true),
     };
     let hash = auth::password::hash_blocking(password.clone()).await?;
     let mut conn = pools.main.get().await?;
@@ -348,14 +344,6 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
         Err(users::CreateUserError::Database(e)) => Err(e.into()),
         Err(e) => refuse(e),
     }
-}
-
-fn temporary_password() -> String {
-    use rand::Rng;
-    // No look-alike characters (0/O, 1/l/I): people copy these by hand.
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 async fn org_create(pools: &Pools, args: OrgCreate) -> anyhow::Result<ExitCode> {

@@ -101,6 +101,7 @@ impl FromRequest for Page {
         let user = req.extensions().get::<CurrentUser>().cloned();
         let path = req.path();
         let nav = match &user {
+            Some(user) if user.must_change_password => Vec::new(),
             Some(user) => NAV
                 .iter()
                 .filter(|entry| entry.allows(user))

@@ -20,6 +20,13 @@ fn is_public(path: &str) -> bool {
     matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico") || path.starts_with("/static/")
 }
 
+/// Where a user with a temporary password is sent, and what else they may do there.
+pub const CHANGE_PASSWORD: &str = "/account/password";
+
+fn allowed_before_password_change(path: &str) -> bool {
+    path == CHANGE_PASSWORD || path == "/logout"
+}
+
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -41,6 +48,13 @@ pub async fn authenticate(
             };
             match row {
                 Ok(Some(row)) if row.is_active && row.org_status == "active" && row.session_version == version => {
+                    if row.must_change_password && !allowed_before_password_change(req.path()) {
+                        let response = actix_web::HttpResponse::SeeOther()
+                            .insert_header((actix_web::http::header::LOCATION, CHANGE_PASSWORD))
+                            .insert_header(("HX-Redirect", CHANGE_PASSWORD))
+                            .finish();
+                        return Ok(req.into_response(response));
+                    }
                     let permissions = PermissionSet::from_codes(row.permissions.iter().map(String::as_str));
                     req.extensions_mut().insert(CurrentUser {
                         id: row.id,
@@ -50,6 +64,7 @@ pub async fn authenticate(
                         organisation_name: row.org_name,
                         roles: row.roles,
                         permissions,
+                        must_change_password: row.must_change_password,
                     });
                 }
                 Ok(_) => {

@@ -88,6 +88,8 @@ pub struct CurrentUser {
     pub organisation_name: String,
     pub roles: Vec<String>,
     pub permissions: PermissionSet,
+    /// Signed in with a temporary password: only the change form is open.
+    pub must_change_password: bool,
 }
 
 impl CurrentUser {

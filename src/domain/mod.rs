@@ -5,6 +5,7 @@ pub mod email;
 pub mod ids;
 pub mod money;
 pub mod network;
+pub mod organisation;
 pub mod password;
 pub mod pricing;
 pub mod time;

@@ -56,6 +56,24 @@ pub fn parse_top_up(input: &str) -> Result<Decimal, String> {
     Ok(amount)
 }
 
+/// The largest low-balance threshold accepted (what `NUMERIC(14,2)` holds, rounded down).
+pub const MAX_THRESHOLD: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+/// A low-balance threshold: zero or more, at most two decimals; empty means zero.
+pub fn parse_threshold(input: &str) -> Result<Decimal, String> {
+    if input.trim().is_empty() {
+        return Ok(Decimal::ZERO);
+    }
+    let amount = parse_amount(input)?;
+    if amount < Decimal::ZERO {
+        return Err("must not be negative".into());
+    }
+    if amount > MAX_THRESHOLD {
+        return Err(format!("at most {}", format_zar(MAX_THRESHOLD)));
+    }
+    Ok(amount)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,9 +26,27 @@ impl NewPassword {
     }
 }
 
+/// A one-time password for a new or reset account: 16 characters without look-alikes
+/// (0/O, 1/l/I), because people copy these by hand. Its holder must change it at the
+/// next sign-in.
+pub fn temporary() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::NewPassword;
+    use super::{NewPassword, temporary};
+
+    #[test]
+    fn temporary_passwords_pass_the_rule_and_differ() {
+        let (a, b) = (temporary(), temporary());
+        assert!(NewPassword::parse(&a, "a@b.co").is_ok());
+        assert_ne!(a, b);
+        assert!(!a.contains(['0', 'O', '1', 'l', 'I']));
+    }
 
     #[test]
     fn length_and_email_rules() {

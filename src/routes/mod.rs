@@ -1,6 +1,8 @@
 //! Routes, one module per area. Every route states its permission through an
 //! extractor; the authentication middleware has already turned away anonymous visitors.
 
+mod account;
+mod activity;
 mod assets;
 mod auth;
 mod catalog;
@@ -10,14 +12,18 @@ mod network;
 mod organisations;
 mod pricing;
 mod quotes;
+mod roles;
 mod soon;
 mod transactions;
+mod users;
 mod vm_quotes;
 mod wallet;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use crate::auth::CurrentUser;
+use crate::db::main::activity::Actor;
 use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -44,8 +50,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/wallet", web::get().to(wallet::show))
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
+        .route("/admin/organisations", web::get().to(organisations::list))
+        .route("/admin/organisations", web::post().to(organisations::create))
         .route("/admin/organisations/{id}", web::get().to(organisations::show))
+        .route("/admin/organisations/{id}", web::post().to(organisations::update))
+        .route("/admin/organisations/{id}/suspend", web::post().to(organisations::suspend))
+        .route("/admin/organisations/{id}/reactivate", web::post().to(organisations::reactivate))
         .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit))
+        .route("/admin/users", web::get().to(users::list))
+        .route("/admin/users", web::post().to(users::create))
+        .route("/admin/users/{id}", web::get().to(users::show))
+        .route("/admin/users/{id}", web::post().to(users::update))
+        .route("/admin/users/{id}/deactivate", web::post().to(users::deactivate))
+        .route("/admin/users/{id}/reactivate", web::post().to(users::reactivate))
+        .route("/admin/users/{id}/unlock", web::post().to(users::unlock))
+        .route("/admin/users/{id}/reset-password", web::post().to(users::reset_password))
+        .route("/admin/roles", web::get().to(roles::show))
+        .route("/admin/roles", web::post().to(roles::save_matrix))
+        .route("/admin/roles/new", web::post().to(roles::create))
+        .route("/admin/roles/{id}/rename", web::post().to(roles::rename))
+        .route("/admin/roles/{id}/delete", web::post().to(roles::delete))
+        .route("/admin/activity", web::get().to(activity::list))
+        .route(account::CHANGE_PASSWORD, web::get().to(account::form))
+        .route(account::CHANGE_PASSWORD, web::post().to(account::change))
         .route("/admin/pricing", web::get().to(pricing::index))
         .route("/admin/pricing/{table}/{id}", web::get().to(pricing::edit))
         .route("/admin/pricing/{table}/{id}", web::post().to(pricing::update));
@@ -56,6 +83,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The client's address for the activity log: the TCP peer (no proxy header is trusted).
 fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// The signed-in admin as the activity log records them.
+fn actor<'a>(user: &'a CurrentUser, ip: &'a Option<String>) -> Actor<'a> {
+    Actor { user_id: user.id, email: &user.email, ip: ip.as_deref() }
 }
 
 /// `303 See Other`: where a successful POST sends the browser.

@@ -1,27 +1,251 @@
-//! `/admin/organisations/{id}`: an organisation's page. For now its wallet panel, where
-//! staff with `wallet.credit` record top-ups (EFT received), exactly once per form.
+//! `/admin/organisations`: the list (search, status, balance) and the create form for
+//! `org.manage`; `/admin/organisations/{id}`: details, status, users, quotes and the
+//! wallet panel, where staff with `wallet.credit` record top-ups exactly once per form.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use chrono::Utc;
 use serde::Deserialize;
 
 use super::wallet::LedgerView;
-use super::{client_ip, see_other};
+use super::{actor, client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
-use crate::db::main::organisations::{self, Organisation};
+use crate::db::main::organisations::{self, CreateOrganisationError, Details, Organisation, StatusError};
+use crate::db::main::quotes::{self, effective_status};
+use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
-use crate::domain::ids::OrganisationId;
-use crate::domain::money::{format_zar, parse_top_up};
+use crate::domain::email::Email;
+use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
+use crate::domain::organisation::{VatNumber, parse_name};
+use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::{Page, sentence};
+use crate::templates::{Page, SelectOption, sentence};
 
 const RECENT: i64 = 10;
+const LIST_LIMIT: i64 = 200;
 const MAX_REFERENCE_CHARS: usize = 200;
+const MAX_FIELD_CHARS: usize = 200;
+const MAX_REASON_CHARS: usize = 500;
+const STATUSES: [&str; 2] = ["active", "suspended"];
+const NAME_TAKEN: &str = "An organisation with this name already exists.";
+
+/// The details form (create and edit), as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct DetailsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    registration_number: String,
+    #[serde(default)]
+    vat_number: String,
+    #[serde(default)]
+    billing_email: String,
+    #[serde(default)]
+    low_balance_threshold: String,
+}
+
+#[derive(Default)]
+pub struct DetailsErrors {
+    name: Option<String>,
+    registration_number: Option<String>,
+    vat_number: Option<String>,
+    billing_email: Option<String>,
+    low_balance_threshold: Option<String>,
+}
+
+/// The details parsed: owned, for [`Details`] to borrow.
+struct ParsedDetails {
+    name: String,
+    registration_number: Option<String>,
+    vat_number: Option<VatNumber>,
+    billing_email: Option<Email>,
+    low_balance_threshold: rust_decimal::Decimal,
+}
+
+impl ParsedDetails {
+    fn details(&self) -> Details<'_> {
+        Details {
+            name: &self.name,
+            registration_number: self.registration_number.as_deref(),
+            vat_number: self.vat_number.as_ref().map(VatNumber::as_str),
+            billing_email: self.billing_email.as_ref().map(Email::as_str),
+            low_balance_threshold: self.low_balance_threshold,
+        }
+    }
+}
+
+/// An optional field: empty is None.
+fn optional(raw: &str) -> Option<&str> {
+    Some(raw.trim()).filter(|s| !s.is_empty())
+}
+
+impl DetailsForm {
+    fn parse(&self) -> Result<ParsedDetails, DetailsErrors> {
+        let mut errors = DetailsErrors::default();
+        let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
+        let registration_number = optional(&self.registration_number);
+        if registration_number.is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS) {
+            errors.registration_number = Some(format!("Use at most {MAX_FIELD_CHARS} characters."));
+        }
+        let vat_number = optional(&self.vat_number)
+            .map(|v| VatNumber::parse(v).map_err(|e| errors.vat_number = Some(sentence(e))))
+            .transpose()
+            .ok()
+            .flatten();
+        let billing_email = optional(&self.billing_email)
+            .map(|e| Email::parse(e).map_err(|e| errors.billing_email = Some(sentence(e))))
+            .transpose()
+            .ok()
+            .flatten();
+        let threshold =
+            parse_threshold(&self.low_balance_threshold).map_err(|e| errors.low_balance_threshold = Some(sentence(&e)));
+        match (name, threshold) {
+            (Some(name), Ok(low_balance_threshold))
+                if errors.registration_number.is_none()
+                    && errors.vat_number.is_none()
+                    && errors.billing_email.is_none() =>
+            {
+                Ok(ParsedDetails {
+                    name: name.to_owned(),
+                    registration_number: registration_number.map(str::to_owned),
+                    vat_number,
+                    billing_email,
+                    low_balance_threshold,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The list and the create form
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub struct ListView {
+    id: OrganisationId,
+    name: String,
+    status: String,
+    is_operator: bool,
+    vat_number: String,
+    billing_email: String,
+    balance: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "organisations.html")]
+pub struct OrganisationsPage {
+    page: Page,
+    query: ListQuery,
+    statuses: Vec<SelectOption>,
+    status_error: Option<String>,
+    rows: Vec<ListView>,
+    truncated: bool,
+    details: DetailsForm,
+    details_errors: DetailsErrors,
+}
+
+async fn organisations_page(
+    state: &AppState,
+    page: Page,
+    query: ListQuery,
+    details: DetailsForm,
+    details_errors: DetailsErrors,
+) -> Result<OrganisationsPage, AppError> {
+    let status = match query.status.trim() {
+        "" => Ok(None),
+        raw => STATUSES.iter().find(|s| **s == raw).map(|s| Some(*s)).ok_or("Choose active or suspended."),
+    };
+    let text = optional(&query.q).map(|q| q.chars().take(100).collect::<String>());
+    let mut conn = state.pools.main.get().await?;
+    let rows = match status {
+        Ok(status) => organisations::list(&mut conn, text.as_deref(), status, LIST_LIMIT).await?,
+        Err(_) => Vec::new(),
+    };
+    Ok(OrganisationsPage {
+        page,
+        statuses: STATUSES.iter().map(|s| SelectOption::new(s, *s, &query.status)).collect(),
+        status_error: status.err().map(str::to_owned),
+        truncated: rows.len() as i64 == LIST_LIMIT,
+        rows: rows
+            .into_iter()
+            .map(|r| ListView {
+                id: r.id,
+                name: r.name,
+                status: r.status,
+                is_operator: r.is_operator,
+                vat_number: r.vat_number.unwrap_or_default(),
+                billing_email: r.billing_email.unwrap_or_default(),
+                balance: format_zar(r.balance),
+            })
+            .collect(),
+        query,
+        details,
+        details_errors,
+    })
+}
+
+pub async fn list(
+    _: Require<perm::OrgManage>,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<Either<OrganisationsPage, CustomizeResponder<OrganisationsPage>>, AppError> {
+    let view =
+        organisations_page(&state, page, query.into_inner(), DetailsForm::default(), DetailsErrors::default()).await?;
+    if view.status_error.is_some() {
+        return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    }
+    Ok(Either::Left(view))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    required: Require<perm::OrgManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<DetailsForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<OrganisationsPage>>, AppError> {
+    let form = form.into_inner();
+    let errors = match form.parse() {
+        Ok(parsed) => {
+            let mut conn = state.pools.main.get().await?;
+            let ip = client_ip(&req);
+            match organisations::create_with_details(&mut conn, &parsed.details(), &actor(&required.user, &ip)).await {
+                Ok(id) => {
+                    push_flash(&session, Flash::success(format!("Created the organisation {}.", parsed.name)));
+                    return Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))));
+                }
+                Err(CreateOrganisationError::NameTaken) => {
+                    DetailsErrors { name: Some(NAME_TAKEN.into()), ..Default::default() }
+                }
+                Err(CreateOrganisationError::Database(e)) => return Err(e.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let view = organisations_page(&state, page, ListQuery::default(), form, errors).await?;
+    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+// ---------------------------------------------------------------------------
+// One organisation
+// ---------------------------------------------------------------------------
 
 #[derive(Deserialize, Default)]
 pub struct CreditForm {
@@ -40,6 +264,41 @@ pub struct CreditErrors {
     form: Option<String>,
 }
 
+#[derive(Deserialize, Default)]
+pub struct SuspendForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub struct MemberView {
+    id: UserId,
+    name: String,
+    email: String,
+    roles: String,
+    is_active: bool,
+}
+
+pub struct QuoteView {
+    id: QuoteId,
+    number: String,
+    kind: String,
+    status: String,
+    amount_due: String,
+    created: String,
+}
+
+/// What the organisation page's forms hold: fresh, or as submitted with their errors.
+#[derive(Default)]
+struct Forms {
+    credit: CreditForm,
+    credit_errors: CreditErrors,
+    /// None: the stored details.
+    details: Option<DetailsForm>,
+    details_errors: DetailsErrors,
+    reason: String,
+    reason_error: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "organisation.html")]
 pub struct OrganisationPage {
@@ -49,8 +308,15 @@ pub struct OrganisationPage {
     threshold: String,
     rows: Vec<LedgerView>,
     can_credit: bool,
+    can_manage: bool,
     form: CreditForm,
     errors: CreditErrors,
+    details: DetailsForm,
+    details_errors: DetailsErrors,
+    reason: String,
+    reason_error: Option<String>,
+    members: Vec<MemberView>,
+    quotes: Vec<QuoteView>,
 }
 
 async fn organisation_page(
@@ -58,13 +324,50 @@ async fn organisation_page(
     user: &CurrentUser,
     page: Page,
     id: OrganisationId,
-    form: CreditForm,
-    errors: CreditErrors,
+    forms: Forms,
 ) -> Result<OrganisationPage, AppError> {
     let mut conn = state.pools.main.get().await?;
     let org = organisations::find_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let wallet = wallets::for_organisation(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let rows = wallets::ledger(&mut conn, id, None, RECENT).await?;
+    let can_manage = user.can(Permission::OrgManage);
+    let (members, quotes) = if can_manage {
+        let now = Utc::now();
+        let members = users::of_organisation(&mut conn, id).await?;
+        let quotes = quotes::list(&mut conn, Some(id), None, RECENT).await?;
+        (
+            members
+                .into_iter()
+                .map(|u| MemberView {
+                    id: u.id,
+                    name: u.name,
+                    email: u.email,
+                    roles: u.roles.join(", "),
+                    is_active: u.is_active,
+                })
+                .collect(),
+            quotes
+                .into_iter()
+                .map(|q| QuoteView {
+                    id: q.id,
+                    status: effective_status(&q.status, q.valid_until, now).to_owned(),
+                    number: q.number,
+                    kind: q.kind,
+                    amount_due: format_zar(q.amount_due),
+                    created: format_sast(q.created_at),
+                })
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let details = forms.details.unwrap_or_else(|| DetailsForm {
+        name: org.name.clone(),
+        registration_number: org.registration_number.clone().unwrap_or_default(),
+        vat_number: org.vat_number.clone().unwrap_or_default(),
+        billing_email: org.billing_email.clone().unwrap_or_default(),
+        low_balance_threshold: wallet.low_balance_threshold.to_string(),
+    });
     Ok(OrganisationPage {
         page,
         org,
@@ -72,8 +375,15 @@ async fn organisation_page(
         threshold: format_zar(wallet.low_balance_threshold),
         rows: rows.into_iter().map(LedgerView::from).collect(),
         can_credit: user.can(Permission::WalletCredit),
-        form,
-        errors,
+        can_manage,
+        form: forms.credit,
+        errors: forms.credit_errors,
+        details,
+        details_errors: forms.details_errors,
+        reason: forms.reason,
+        reason_error: forms.reason_error,
+        members,
+        quotes,
     })
 }
 
@@ -82,6 +392,25 @@ fn blank_credit_form() -> CreditForm {
     CreditForm { idempotency_key: uuid::Uuid::new_v4().to_string(), ..Default::default() }
 }
 
+type PageOr303 = Either<HttpResponse, CustomizeResponder<OrganisationPage>>;
+
+async fn again(
+    state: &AppState,
+    user: &CurrentUser,
+    page: Page,
+    id: OrganisationId,
+    forms: Forms,
+) -> Result<PageOr303, AppError> {
+    let view = organisation_page(state, user, page, id, Forms { credit: blank_credit_form(), ..forms }).await?;
+    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+fn done(session: &Session, id: OrganisationId, flash: Flash) -> Result<PageOr303, AppError> {
+    push_flash(session, flash);
+    Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))))
+}
+
+/// Open to `org.manage` (everything) and `wallet.credit` (the wallet panel only).
 pub async fn show(
     user: CurrentUser,
     page: Page,
@@ -89,15 +418,103 @@ pub async fn show(
     id: web::Path<i64>,
 ) -> Result<OrganisationPage, AppError> {
     user.require_any(&[Permission::OrgManage, Permission::WalletCredit])?;
-    organisation_page(
-        &state,
-        &user,
-        page,
-        OrganisationId(id.into_inner()),
-        blank_credit_form(),
-        CreditErrors::default(),
-    )
-    .await
+    let forms = Forms { credit: blank_credit_form(), ..Default::default() };
+    organisation_page(&state, &user, page, OrganisationId(id.into_inner()), forms).await
+}
+
+pub async fn update(
+    req: HttpRequest,
+    required: Require<perm::OrgManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<DetailsForm>,
+) -> Result<PageOr303, AppError> {
+    let user = required.user;
+    let id = OrganisationId(id.into_inner());
+    let form = form.into_inner();
+    let details_errors = match form.parse() {
+        Ok(parsed) => {
+            let mut conn = state.pools.main.get().await?;
+            let ip = client_ip(&req);
+            match organisations::update(&mut conn, id, &parsed.details(), &actor(&user, &ip)).await {
+                Ok(true) => return done(&session, id, Flash::success("Saved the organisation's details.")),
+                Ok(false) => return done(&session, id, Flash::info("Nothing changed.")),
+                Err(CreateOrganisationError::NameTaken) => {
+                    DetailsErrors { name: Some(NAME_TAKEN.into()), ..Default::default() }
+                }
+                Err(CreateOrganisationError::Database(e)) => return Err(e.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    again(&state, &user, page, id, Forms { details: Some(form), details_errors, ..Default::default() }).await
+}
+
+fn status_message(e: StatusError) -> Result<String, AppError> {
+    match e {
+        StatusError::Operator => Ok("The operator organisation cannot be suspended.".into()),
+        StatusError::LastAdmin => {
+            Ok("Suspending it would leave no active user who can manage users and roles, so nothing was changed."
+                .into())
+        }
+        StatusError::Database(e) => Err(e.into()),
+    }
+}
+
+pub async fn suspend(
+    req: HttpRequest,
+    required: Require<perm::OrgManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<SuspendForm>,
+) -> Result<PageOr303, AppError> {
+    let user = required.user;
+    let id = OrganisationId(id.into_inner());
+    let reason = form.into_inner().reason;
+    let trimmed = reason.trim();
+    let reason_error = if trimmed.is_empty() {
+        Some("Say why the organisation is suspended: its users and the activity log will show it.".to_owned())
+    } else if trimmed.chars().count() > MAX_REASON_CHARS {
+        Some(format!("Use at most {MAX_REASON_CHARS} characters."))
+    } else {
+        let mut conn = state.pools.main.get().await?;
+        let ip = client_ip(&req);
+        match organisations::set_status(&mut conn, id, Some(trimmed), &actor(&user, &ip)).await {
+            Ok(true) => {
+                return done(
+                    &session,
+                    id,
+                    Flash::success("Suspended the organisation: its users can no longer sign in."),
+                );
+            }
+            Ok(false) => return done(&session, id, Flash::info("The organisation was already suspended.")),
+            Err(e) => Some(status_message(e)?),
+        }
+    };
+    again(&state, &user, page, id, Forms { reason, reason_error, ..Default::default() }).await
+}
+
+pub async fn reactivate(
+    req: HttpRequest,
+    required: Require<perm::OrgManage>,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = OrganisationId(id.into_inner());
+    let mut conn = state.pools.main.get().await?;
+    let ip = client_ip(&req);
+    let flash = match organisations::set_status(&mut conn, id, None, &actor(&required.user, &ip)).await {
+        Ok(true) => Flash::success("Reactivated the organisation: its users can sign in again."),
+        Ok(false) => Flash::info("The organisation was already active."),
+        Err(e) => Flash::info(status_message(e)?),
+    };
+    push_flash(&session, flash);
+    Ok(see_other(&format!("/admin/organisations/{id}")))
 }
 
 pub async fn credit(
@@ -108,7 +525,7 @@ pub async fn credit(
     state: web::Data<AppState>,
     id: web::Path<i64>,
     form: web::Form<CreditForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<OrganisationPage>>, AppError> {
+) -> Result<PageOr303, AppError> {
     let user = required.user;
     let id = OrganisationId(id.into_inner());
     let form = form.into_inner();
@@ -160,10 +577,10 @@ pub async fn credit(
         )),
         Some(CreditOutcome::AlreadyRecorded(_)) => Flash::info("This top-up was already recorded; nothing changed."),
         None => {
-            let page = organisation_page(&state, &user, page, id, form, errors).await?;
-            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+            let forms = Forms { credit: form, credit_errors: errors, ..Default::default() };
+            let view = organisation_page(&state, &user, page, id, forms).await?;
+            return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };
-    push_flash(&session, message);
-    Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))))
+    done(&session, id, message)
 }

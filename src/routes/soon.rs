@@ -10,13 +10,7 @@ use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::templates::{NAV, Page};
 
-const PLANNED: &[(&str, &str)] = &[
-    ("/admin/organisations", "Organisations, their status and wallets."),
-    ("/admin/users", "Users, their roles and access."),
-    ("/admin/roles", "Roles and the permission matrix."),
-    ("/admin/activity", "Who did what, when and from where."),
-    ("/alerts", "Low balance, accepted quotes, top-ups and expiring quotes."),
-];
+const PLANNED: &[(&str, &str)] = &[("/alerts", "Low balance, accepted quotes, top-ups and expiring quotes.")];
 
 #[derive(Template, WebTemplate)]
 #[template(path = "soon.html")]

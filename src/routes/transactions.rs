@@ -60,7 +60,7 @@ impl FilterErrors {
 }
 
 /// Start of a South African calendar day, as an instant.
-fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
+pub(super) fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
     Johannesburg
         .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
         .single()
@@ -68,7 +68,7 @@ fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
+pub(super) fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::helpers::{CUSTOMER, DEMO_PASSWORD, TestApp, spawn_app};
 
 /// chromedriver on a free port, killed when dropped.
-struct Driver {
+pub struct Driver {
     child: Child,
     port: u16,
     _profile: std::path::PathBuf,
@@ -32,7 +32,7 @@ fn find(program: &str) -> Option<std::path::PathBuf> {
 
 /// None (and a note) when Chromium is not installed here; CI installs it, so there a
 /// missing browser is a failure, not a skip.
-fn start_driver() -> Option<Driver> {
+pub fn start_driver() -> Option<Driver> {
     let driver = find("chromedriver");
     if driver.is_none() || find("chromium").is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must have chromium and chromedriver (.ci/run installs them)");
@@ -50,7 +50,7 @@ fn start_driver() -> Option<Driver> {
     Some(Driver { child, port, _profile: profile })
 }
 
-async fn connect(driver: &Driver) -> Client {
+pub async fn connect(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -79,7 +79,7 @@ async fn connect(driver: &Driver) -> Client {
 }
 
 /// Waits until the element's text satisfies `ok`, returning it.
-async fn wait_for_text(client: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+pub async fn wait_for_text(client: &Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(element) = client.find(Locator::Css(css)).await

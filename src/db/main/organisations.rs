@@ -1,10 +1,16 @@
-//! Organisations. Every organisation has exactly one wallet, created with it.
+//! Organisations. Every organisation has exactly one wallet, created with it. Admin
+//! changes (create, edit, suspend, reactivate) write their activity row in the same
+//! transaction.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use rust_decimal::Decimal;
+use serde_json::json;
 
+use super::activity::Actor;
 use super::schema::{organisation_wallets, organisations};
+use super::users;
 use crate::domain::ids::OrganisationId;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -14,6 +20,10 @@ pub struct Organisation {
     pub name: String,
     pub status: String,
     pub is_operator: bool,
+    pub registration_number: Option<String>,
+    pub vat_number: Option<String>,
+    pub billing_email: Option<String>,
+    pub suspended_reason: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -34,6 +44,15 @@ pub enum CreateOrganisationError {
     Database(#[from] diesel::result::Error),
 }
 
+fn name_taken(e: diesel::result::Error) -> CreateOrganisationError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            CreateOrganisationError::NameTaken
+        }
+        e => e.into(),
+    }
+}
+
 /// Creates the organisation and its (empty) wallet in one transaction.
 pub async fn create(
     conn: &mut AsyncPgConnection,
@@ -45,12 +64,7 @@ pub async fn create(
             .returning(organisations::id)
             .get_result(conn)
             .await
-            .map_err(|e| match e {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                    CreateOrganisationError::NameTaken
-                }
-                e => e.into(),
-            })?;
+            .map_err(name_taken)?;
         diesel::insert_into(organisation_wallets::table)
             .values(organisation_wallets::organisation_id.eq(id))
             .execute(conn)
@@ -106,4 +120,224 @@ pub async fn operator_letterhead(conn: &mut AsyncPgConnection) -> QueryResult<Op
         .first(conn)
         .await
         .optional()
+}
+
+/// What an admin edits of an organisation (its wallet's threshold included).
+#[derive(Debug, Clone)]
+pub struct Details<'a> {
+    pub name: &'a str,
+    pub registration_number: Option<&'a str>,
+    pub vat_number: Option<&'a str>,
+    pub billing_email: Option<&'a str>,
+    pub low_balance_threshold: Decimal,
+}
+
+impl Details<'_> {
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "registration_number": self.registration_number,
+            "vat_number": self.vat_number,
+            "billing_email": self.billing_email,
+            "low_balance_threshold": self.low_balance_threshold.to_string(),
+        })
+    }
+}
+
+fn target(id: OrganisationId) -> String {
+    format!("organisation:{id}")
+}
+
+/// An admin creates a customer organisation with its wallet and threshold.
+pub async fn create_with_details(
+    conn: &mut AsyncPgConnection,
+    details: &Details<'_>,
+    actor: &Actor<'_>,
+) -> Result<OrganisationId, CreateOrganisationError> {
+    conn.transaction(async |conn| {
+        let new = NewOrganisation {
+            name: details.name,
+            registration_number: details.registration_number,
+            vat_number: details.vat_number,
+            billing_email: details.billing_email,
+            is_operator: false,
+        };
+        let id = create(conn, &new).await?;
+        diesel::update(organisation_wallets::table.filter(organisation_wallets::organisation_id.eq(id)))
+            .set(organisation_wallets::low_balance_threshold.eq(details.low_balance_threshold))
+            .execute(conn)
+            .await?;
+        let detail = json!({ "before": null, "after": details.to_json() });
+        actor.record(conn, "organisation.created", Some(id), &target(id), detail).await?;
+        Ok(id)
+    })
+    .await
+}
+
+#[derive(Queryable, Debug)]
+struct StoredDetails {
+    name: String,
+    registration_number: Option<String>,
+    vat_number: Option<String>,
+    billing_email: Option<String>,
+    low_balance_threshold: Decimal,
+}
+
+/// Changes an organisation's details; `Ok(false)` when nothing differed (no log row).
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    details: &Details<'_>,
+    actor: &Actor<'_>,
+) -> Result<bool, CreateOrganisationError> {
+    conn.transaction(async |conn| {
+        let before: StoredDetails = organisations::table
+            .inner_join(organisation_wallets::table)
+            .filter(organisations::id.eq(id))
+            .select((
+                organisations::name,
+                organisations::registration_number,
+                organisations::vat_number,
+                organisations::billing_email,
+                organisation_wallets::low_balance_threshold,
+            ))
+            .for_update()
+            .first(conn)
+            .await?;
+        let before = Details {
+            name: &before.name,
+            registration_number: before.registration_number.as_deref(),
+            vat_number: before.vat_number.as_deref(),
+            billing_email: before.billing_email.as_deref(),
+            low_balance_threshold: before.low_balance_threshold,
+        };
+        let (old, new) = (before.to_json(), details.to_json());
+        if old == new {
+            return Ok(false);
+        }
+        diesel::update(organisations::table.find(id))
+            .set((
+                organisations::name.eq(details.name),
+                organisations::registration_number.eq(details.registration_number),
+                organisations::vat_number.eq(details.vat_number),
+                organisations::billing_email.eq(details.billing_email),
+                organisations::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await
+            .map_err(name_taken)?;
+        diesel::update(organisation_wallets::table.filter(organisation_wallets::organisation_id.eq(id)))
+            .set(organisation_wallets::low_balance_threshold.eq(details.low_balance_threshold))
+            .execute(conn)
+            .await?;
+        actor
+            .record(conn, "organisation.updated", Some(id), &target(id), json!({ "before": old, "after": new }))
+            .await?;
+        Ok(true)
+    })
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("the operator organisation cannot be suspended")]
+    Operator,
+    #[error("this would leave no active user who can manage users and roles")]
+    LastAdmin,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Suspends (with a reason) or reactivates (`reason` None) an organisation. Its users'
+/// sessions end on their next request: the authentication middleware reads the status.
+/// `Ok(false)` when it already had that status.
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: OrganisationId,
+    reason: Option<&str>,
+    actor: &Actor<'_>,
+) -> Result<bool, StatusError> {
+    conn.transaction(async |conn| {
+        users::lock_admin_changes(conn).await?;
+        let (status, old_reason, is_operator): (String, Option<String>, bool) = organisations::table
+            .find(id)
+            .select((organisations::status, organisations::suspended_reason, organisations::is_operator))
+            .for_update()
+            .first(conn)
+            .await?;
+        let new_status = if reason.is_some() { "suspended" } else { "active" };
+        if reason.is_some() && is_operator {
+            return Err(StatusError::Operator);
+        }
+        if status == new_status {
+            return Ok(false);
+        }
+        diesel::update(organisations::table.find(id))
+            .set((
+                organisations::status.eq(new_status),
+                organisations::suspended_reason.eq(reason),
+                organisations::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        if users::active_admin_count(conn).await? == 0 {
+            return Err(StatusError::LastAdmin);
+        }
+        let action = if reason.is_some() { "organisation.suspended" } else { "organisation.reactivated" };
+        let detail = json!({
+            "before": { "status": status, "suspended_reason": old_reason },
+            "after": { "status": new_status, "suspended_reason": reason },
+        });
+        actor.record(conn, action, Some(id), &target(id), detail).await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// A row of the organisations list.
+#[derive(Queryable, Debug)]
+pub struct ListRow {
+    pub id: OrganisationId,
+    pub name: String,
+    pub status: String,
+    pub is_operator: bool,
+    pub vat_number: Option<String>,
+    pub billing_email: Option<String>,
+    pub balance: Decimal,
+}
+
+/// Organisations by name, matching `text` (name, registration or VAT number) and `status`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    text: Option<&str>,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<ListRow>> {
+    let mut query = organisations::table
+        .inner_join(organisation_wallets::table)
+        .select((
+            organisations::id,
+            organisations::name,
+            organisations::status,
+            organisations::is_operator,
+            organisations::vat_number,
+            organisations::billing_email,
+            organisation_wallets::balance,
+        ))
+        .order(organisations::name.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(text) = text {
+        let pattern = super::like_pattern(text);
+        query = query.filter(
+            organisations::name
+                .ilike(pattern.clone())
+                .or(organisations::registration_number.ilike(pattern.clone()))
+                .or(organisations::vat_number.ilike(pattern)),
+        );
+    }
+    if let Some(status) = status {
+        query = query.filter(organisations::status.eq(status.to_owned()));
+    }
+    query.load(conn).await
 }

@@ -1,10 +1,14 @@
-//! Users: sign-in lookups, the lock-out counter, the per-request session check, creation.
+//! Users: sign-in lookups, the lock-out counter, the per-request session check,
+//! creation, and the admin changes (each writing its activity row in the same
+//! transaction, each keeping at least one active user who can manage users and roles).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Int4, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
 
+use super::activity::Actor;
 use super::schema::{roles, user_roles, users};
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 
@@ -111,6 +115,8 @@ pub struct SessionUserRow {
     pub is_active: bool,
     #[diesel(sql_type = Int4)]
     pub session_version: i32,
+    #[diesel(sql_type = Bool)]
+    pub must_change_password: bool,
     #[diesel(sql_type = Text)]
     pub org_name: String,
     #[diesel(sql_type = Text)]
@@ -124,7 +130,7 @@ pub struct SessionUserRow {
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUserRow>> {
     diesel::sql_query(
         "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
-                o.name AS org_name, o.status AS org_status,
+                u.must_change_password, o.name AS org_name, o.status AS org_status,
                 COALESCE((SELECT array_agg(r.name ORDER BY r.name)
                           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                           WHERE ur.user_id = u.id), '{}') AS roles,
@@ -188,4 +194,379 @@ pub async fn create(conn: &mut AsyncPgConnection, user: &NewUser<'_>, role: &str
         Ok(id)
     })
     .await
+}
+
+/// Serialises the changes that could remove the last admin (role matrix, user roles and
+/// status, organisation status), so that two admins demoting each other at the same
+/// time cannot both succeed. Held until the transaction ends.
+pub async fn lock_admin_changes(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    const ADMIN_CHANGES: i64 = 0x0AD4_1A00;
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(ADMIN_CHANGES).execute(conn).await.map(drop)
+}
+
+/// Active users of active organisations holding both `user.manage` and `role.manage`:
+/// the people who could repair any other access mistake. Never allowed to reach zero.
+pub async fn active_admin_count(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let count: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM users u JOIN organisations o ON o.id = u.organisation_id
+         WHERE u.is_active AND o.status = 'active'
+           AND (SELECT count(DISTINCT p.code) FROM user_roles ur
+                JOIN role_permissions rp ON rp.role_id = ur.role_id
+                JOIN permissions p ON p.id = rp.permission_id
+                WHERE ur.user_id = u.id AND p.code IN ('user.manage', 'role.manage')) = 2",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(count.n)
+}
+
+/// The filters of `/admin/users`.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Matched case-insensitively in the name or email address.
+    pub text: Option<String>,
+    pub organisation: Option<OrganisationId>,
+    pub role: Option<RoleId>,
+    pub active: Option<bool>,
+}
+
+/// A user as the admin pages show one.
+#[derive(QueryableByName, Debug)]
+pub struct UserRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: UserId,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+    #[diesel(sql_type = BigInt)]
+    pub organisation_id: OrganisationId,
+    #[diesel(sql_type = Text)]
+    pub organisation_name: String,
+    #[diesel(sql_type = Bool)]
+    pub is_active: bool,
+    #[diesel(sql_type = Bool)]
+    pub must_change_password: bool,
+    #[diesel(sql_type = Int4)]
+    pub failed_login_count: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub locked_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_login_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Array<BigInt>)]
+    pub role_ids: Vec<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    pub roles: Vec<String>,
+}
+
+impl UserRow {
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+const USER_ROW: &str = "SELECT u.id, u.name, u.email, u.organisation_id, o.name AS organisation_name, u.is_active,
+        u.must_change_password, u.failed_login_count, u.locked_until, u.last_login_at,
+        COALESCE((SELECT array_agg(r.id ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                  WHERE ur.user_id = u.id), '{}') AS role_ids,
+        COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                  WHERE ur.user_id = u.id), '{}') AS roles
+     FROM users u JOIN organisations o ON o.id = u.organisation_id";
+
+/// Users matching `filter`, by name, at most `limit`.
+pub async fn list(conn: &mut AsyncPgConnection, filter: &UserFilter, limit: i64) -> QueryResult<Vec<UserRow>> {
+    diesel::sql_query(format!(
+        "{USER_ROW}
+         WHERE ($1::text IS NULL OR u.name ILIKE $1 OR u.email ILIKE $1)
+           AND ($2::bigint IS NULL OR u.organisation_id = $2)
+           AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = $3))
+           AND ($4::boolean IS NULL OR u.is_active = $4)
+         ORDER BY u.name, u.id
+         LIMIT $5"
+    ))
+    .bind::<Nullable<Text>, _>(filter.text.as_deref().map(super::like_pattern))
+    .bind::<Nullable<BigInt>, _>(filter.organisation)
+    .bind::<Nullable<BigInt>, _>(filter.role)
+    .bind::<Nullable<Bool>, _>(filter.active)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
+    diesel::sql_query(format!("{USER_ROW} WHERE u.id = $1")).bind::<BigInt, _>(id).get_result(conn).await.optional()
+}
+
+/// The users of an organisation, by name.
+pub async fn of_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<UserRow>> {
+    diesel::sql_query(format!("{USER_ROW} WHERE u.organisation_id = $1 ORDER BY u.name, u.id"))
+        .bind::<BigInt, _>(org)
+        .load(conn)
+        .await
+}
+
+fn target(id: UserId) -> String {
+    format!("user:{id}")
+}
+
+fn email_taken(e: diesel::result::Error) -> AdminUserError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AdminUserError::EmailTaken
+        }
+        e => e.into(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminUserError {
+    #[error("a user with this email address already exists")]
+    EmailTaken,
+    #[error("this would leave no active user who can manage users and roles")]
+    LastAdmin,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// An admin creates a user holding `role`; the log row names the role and organisation.
+pub async fn create_by_admin(
+    conn: &mut AsyncPgConnection,
+    user: &NewUser<'_>,
+    role: RoleId,
+    actor: &Actor<'_>,
+) -> Result<UserId, AdminUserError> {
+    conn.transaction(async |conn| {
+        let id: UserId = diesel::insert_into(users::table)
+            .values(user)
+            .returning(users::id)
+            .get_result(conn)
+            .await
+            .map_err(email_taken)?;
+        diesel::insert_into(user_roles::table)
+            .values((user_roles::user_id.eq(id), user_roles::role_id.eq(role)))
+            .execute(conn)
+            .await?;
+        let detail = json!({
+            "before": null,
+            "after": {
+                "email": user.email, "name": user.name, "organisation_id": user.organisation_id,
+                "role_ids": [role], "must_change_password": user.must_change_password,
+            },
+        });
+        actor.record(conn, "user.created", Some(user.organisation_id), &target(id), detail).await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// What an admin edits of a user.
+pub struct UserEdit<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub organisation_id: OrganisationId,
+    pub role: RoleId,
+}
+
+#[derive(Queryable, Debug)]
+struct Stored {
+    name: String,
+    email: String,
+    organisation_id: OrganisationId,
+    is_active: bool,
+}
+
+async fn lock_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Stored> {
+    users::table
+        .find(id)
+        .select((users::name, users::email, users::organisation_id, users::is_active))
+        .for_update()
+        .first(conn)
+        .await
+}
+
+async fn role_ids(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Vec<RoleId>> {
+    user_roles::table
+        .filter(user_roles::user_id.eq(id))
+        .order(user_roles::role_id)
+        .select(user_roles::role_id)
+        .load(conn)
+        .await
+}
+
+async fn ensure_an_admin_remains(conn: &mut AsyncPgConnection) -> Result<(), AdminUserError> {
+    if active_admin_count(conn).await? == 0 { Err(AdminUserError::LastAdmin) } else { Ok(()) }
+}
+
+/// The user's session version after a change: `Some` when it moved on (their earlier
+/// sessions end), so that a user changing themselves can be signed in again.
+pub type NewVersion = Option<i32>;
+
+async fn bump(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::session_version.eq(users::session_version + 1))
+        .returning(users::session_version)
+        .get_result(conn)
+        .await
+}
+
+/// Edits a user's name, email, organisation and role. A new role or organisation ends
+/// the user's sessions. `Ok(None)` also when nothing changed.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    edit: &UserEdit<'_>,
+    actor: &Actor<'_>,
+) -> Result<(bool, NewVersion), AdminUserError> {
+    conn.transaction(async |conn| {
+        lock_admin_changes(conn).await?;
+        let before = lock_user(conn, id).await?;
+        let before_roles = role_ids(conn, id).await?;
+        let access_changed = before.organisation_id != edit.organisation_id || before_roles != [edit.role];
+        if !access_changed && before.name == edit.name && before.email == edit.email {
+            return Ok((false, None));
+        }
+        diesel::update(users::table.find(id))
+            .set((
+                users::name.eq(edit.name),
+                users::email.eq(edit.email),
+                users::organisation_id.eq(edit.organisation_id),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await
+            .map_err(email_taken)?;
+        let mut version = None;
+        if access_changed {
+            diesel::delete(user_roles::table.filter(user_roles::user_id.eq(id))).execute(conn).await?;
+            diesel::insert_into(user_roles::table)
+                .values((user_roles::user_id.eq(id), user_roles::role_id.eq(edit.role)))
+                .execute(conn)
+                .await?;
+            ensure_an_admin_remains(conn).await?;
+            version = Some(bump(conn, id).await?);
+        }
+        let detail = json!({
+            "before": { "name": before.name, "email": before.email, "organisation_id": before.organisation_id,
+                        "role_ids": before_roles },
+            "after": { "name": edit.name, "email": edit.email, "organisation_id": edit.organisation_id,
+                       "role_ids": [edit.role] },
+        });
+        actor.record(conn, "user.updated", Some(edit.organisation_id), &target(id), detail).await?;
+        Ok((true, version))
+    })
+    .await
+}
+
+/// Deactivates (ending every session) or reactivates a user. `Ok(false)` when the user
+/// already was so.
+pub async fn set_active(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    active: bool,
+    actor: &Actor<'_>,
+) -> Result<bool, AdminUserError> {
+    conn.transaction(async |conn| {
+        lock_admin_changes(conn).await?;
+        let before = lock_user(conn, id).await?;
+        if before.is_active == active {
+            return Ok(false);
+        }
+        diesel::update(users::table.find(id))
+            .set((users::is_active.eq(active), users::updated_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
+        if !active {
+            ensure_an_admin_remains(conn).await?;
+            bump(conn, id).await?;
+        }
+        let action = if active { "user.reactivated" } else { "user.deactivated" };
+        let detail = json!({ "before": { "is_active": before.is_active }, "after": { "is_active": active } });
+        actor.record(conn, action, Some(before.organisation_id), &target(id), detail).await?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Clears a lock-out: the failure counter and the lock time.
+pub async fn unlock(conn: &mut AsyncPgConnection, id: UserId, actor: &Actor<'_>) -> QueryResult<()> {
+    conn.transaction(async |conn| {
+        let (org, count, until): (OrganisationId, i32, Option<DateTime<Utc>>) = users::table
+            .find(id)
+            .select((users::organisation_id, users::failed_login_count, users::locked_until))
+            .for_update()
+            .first(conn)
+            .await?;
+        diesel::update(users::table.find(id))
+            .set((
+                users::failed_login_count.eq(0),
+                users::failed_login_window_start.eq(None::<DateTime<Utc>>),
+                users::locked_until.eq(None::<DateTime<Utc>>),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        let detail = json!({
+            "before": { "failed_login_count": count, "locked_until": until },
+            "after": { "failed_login_count": 0, "locked_until": null },
+        });
+        actor.record(conn, "user.unlocked", Some(org), &target(id), detail).await
+    })
+    .await
+}
+
+/// Sets a new password hash and ends every session of the user. `temporary` (an admin's
+/// reset) makes the user choose their own at the next sign-in and clears a lock-out;
+/// the user's own change clears the flag. Returns the new session version.
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    hash: &str,
+    temporary: bool,
+    actor: &Actor<'_>,
+) -> QueryResult<i32> {
+    conn.transaction(async |conn| {
+        let (org, before): (OrganisationId, bool) = users::table
+            .find(id)
+            .select((users::organisation_id, users::must_change_password))
+            .for_update()
+            .first(conn)
+            .await?;
+        diesel::update(users::table.find(id))
+            .set((
+                users::password_hash.eq(hash),
+                users::must_change_password.eq(temporary),
+                users::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        if temporary {
+            diesel::update(users::table.find(id))
+                .set((
+                    users::failed_login_count.eq(0),
+                    users::failed_login_window_start.eq(None::<DateTime<Utc>>),
+                    users::locked_until.eq(None::<DateTime<Utc>>),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        let version = bump(conn, id).await?;
+        let action = if temporary { "user.password_reset" } else { "user.password_changed" };
+        let detail = json!({
+            "before": { "must_change_password": before },
+            "after": { "must_change_password": temporary },
+        });
+        actor.record(conn, action, Some(org), &target(id), detail).await?;
+        Ok(version)
+    })
+    .await
+}
+
+/// The stored hash, to check a user's current password.
+pub async fn password_hash(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<String> {
+    users::table.find(id).select(users::password_hash).first(conn).await
 }

@@ -1,0 +1,56 @@
+//! Values an organisation is made of: its South African VAT number and a name's limits.
+
+/// The most characters of an organisation's, user's or role's name (the schema's check).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A South African VAT number: 10 digits starting with 4.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VatNumber(String);
+
+impl VatNumber {
+    pub fn parse(input: &str) -> Result<VatNumber, &'static str> {
+        let vat: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if vat.len() == 10 && vat.starts_with('4') && vat.chars().all(|c| c.is_ascii_digit()) {
+            Ok(VatNumber(vat))
+        } else {
+            Err("a South African VAT number has 10 digits and starts with 4")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A required name: trimmed, not empty, at most [`MAX_NAME_CHARS`].
+pub fn parse_name(input: &str) -> Result<&str, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("enter a name".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("use at most {MAX_NAME_CHARS} characters"));
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vat_numbers_have_ten_digits_starting_with_4() {
+        assert_eq!(VatNumber::parse(" 4123456789 ").unwrap().as_str(), "4123456789");
+        assert_eq!(VatNumber::parse("4123 456 789").unwrap().as_str(), "4123456789");
+        for bad in ["", "5123456789", "412345678", "41234567890", "41234567a9", "４123456789"] {
+            assert!(VatNumber::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Acme  ").unwrap(), "Acme");
+        assert!(parse_name("   ").is_err());
+        assert!(parse_name(&"x".repeat(201)).is_err());
+    }
+}

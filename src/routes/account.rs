@@ -1,0 +1,102 @@
+//! `/account/password`: every signed-in user changes their own password here (the
+//! current one first). A user with a temporary password is held on this page until
+//! they do. Their other sessions end; this one is issued again under the new version.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use super::{actor, client_ip, see_other};
+use crate::auth::session::{self, Flash, push_flash};
+use crate::auth::{CurrentUser, password};
+use crate::db::main::users;
+use crate::domain::password::NewPassword;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, sentence};
+
+pub use crate::auth::middleware::CHANGE_PASSWORD;
+
+#[derive(Deserialize, Default)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+#[derive(Default)]
+pub struct PasswordErrors {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    confirm_password: Option<String>,
+}
+
+impl PasswordErrors {
+    fn any(&self) -> bool {
+        self.current_password.is_some() || self.new_password.is_some() || self.confirm_password.is_some()
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    page: Page,
+    must_change: bool,
+    errors: PasswordErrors,
+}
+
+/// Any signed-in user: it is their own password.
+pub async fn form(user: CurrentUser, page: Page) -> PasswordPage {
+    PasswordPage { page, must_change: user.must_change_password, errors: PasswordErrors::default() }
+}
+
+pub async fn change(
+    req: HttpRequest,
+    user: CurrentUser,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<PasswordPage>>, AppError> {
+    let form = form.into_inner();
+    let mut errors = PasswordErrors::default();
+    if form.current_password.is_empty() {
+        errors.current_password = Some(sentence("enter your current password"));
+    }
+    let new = NewPassword::parse(&form.new_password, &user.email).map_err(|e| errors.new_password = Some(sentence(&e)));
+    if new.is_ok() && form.confirm_password != form.new_password {
+        errors.confirm_password = Some("The two new passwords differ. Type the same one twice.".into());
+    }
+    if new.is_ok() && form.new_password == form.current_password {
+        errors.new_password = Some("Choose a password different from the current one.".into());
+    }
+    if errors.current_password.is_none() {
+        let stored = {
+            let mut conn = state.pools.main.get().await?;
+            users::password_hash(&mut conn, user.id).await?
+        };
+        if !password::verify_blocking(form.current_password, Some(stored)).await {
+            errors.current_password = Some("This is not your current password.".into());
+        }
+    }
+    let new = match new {
+        Ok(new) if !errors.any() => new,
+        _ => {
+            let again = PasswordPage { page, must_change: user.must_change_password, errors };
+            return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
+    let hash = password::hash_blocking(new.expose().to_owned()).await?;
+    let mut conn = state.pools.main.get().await?;
+    let ip = client_ip(&req);
+    let version = users::set_password(&mut conn, user.id, &hash, false, &actor(&user, &ip)).await?;
+    session::sign_in(&session, user.id, version);
+    push_flash(&session, Flash::success("Your password has been changed. Your other sessions have ended."));
+    Ok(Either::Left(see_other("/")))
+}

@@ -1,0 +1,504 @@
+//! `/admin/users` (`user.manage`): the list with search and filters, the create form,
+//! and `/admin/users/{id}`: edit, deactivate and reactivate, unlock, reset password.
+//! A new role or organisation, a deactivation or a password reset ends the user's
+//! sessions on their next request (their session version moves on).
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{actor, client_ip, see_other};
+use crate::auth::session::{self, Flash, push_flash};
+use crate::auth::{CurrentUser, Require, password, perm};
+use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
+use crate::db::main::{organisations, roles};
+use crate::domain::email::Email;
+use crate::domain::ids::{OrganisationId, RoleId, UserId};
+use crate::domain::organisation::parse_name;
+use crate::domain::password::{self as password_rule, NewPassword};
+use crate::domain::time::format_sast;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, SelectOption, sentence};
+
+const LIST_LIMIT: i64 = 200;
+const EMAIL_TAKEN: &str = "A user with this email address already exists.";
+const LAST_ADMIN: &str = "This would leave no active user who can manage users and roles, so nothing was changed. Give another active user that access first.";
+
+/// The user form (create and edit), as typed. `password` is only on the create form.
+#[derive(Deserialize, Default, Clone)]
+pub struct UserForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    organisation_id: String,
+    #[serde(default)]
+    role_id: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Default)]
+pub struct UserErrors {
+    name: Option<String>,
+    email: Option<String>,
+    organisation_id: Option<String>,
+    role_id: Option<String>,
+    password: Option<String>,
+}
+
+struct ParsedUser {
+    name: String,
+    email: Email,
+    organisation_id: OrganisationId,
+    role_id: RoleId,
+    /// None: a temporary one (create form only).
+    password: Option<NewPassword>,
+}
+
+/// The choices of the organisation and role selects.
+struct Choices {
+    organisations: Vec<(OrganisationId, String)>,
+    roles: Vec<roles::Role>,
+}
+
+impl Choices {
+    async fn load(conn: &mut diesel_async::AsyncPgConnection) -> Result<Choices, AppError> {
+        Ok(Choices { organisations: organisations::names(conn).await?, roles: roles::all(conn).await? })
+    }
+
+    fn organisation_options(&self, chosen: &str) -> Vec<SelectOption> {
+        self.organisations.iter().map(|(id, name)| SelectOption::new(id, name.as_str(), chosen)).collect()
+    }
+
+    fn role_options(&self, chosen: &str) -> Vec<SelectOption> {
+        self.roles.iter().map(|r| SelectOption::new(r.id, r.name.as_str(), chosen)).collect()
+    }
+}
+
+impl UserForm {
+    fn parse(&self, choices: &Choices, with_password: bool) -> Result<ParsedUser, UserErrors> {
+        let mut errors = UserErrors::default();
+        let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
+        let email = Email::parse(&self.email).map_err(|e| errors.email = Some(sentence(e))).ok();
+        let organisation_id = self
+            .organisation_id
+            .trim()
+            .parse()
+            .ok()
+            .map(OrganisationId)
+            .filter(|id| choices.organisations.iter().any(|(o, _)| o == id));
+        if organisation_id.is_none() {
+            errors.organisation_id = Some("Choose an organisation.".into());
+        }
+        let role_id =
+            self.role_id.trim().parse().ok().map(RoleId).filter(|id| choices.roles.iter().any(|r| r.id == *id));
+        if role_id.is_none() {
+            errors.role_id = Some("Choose a role.".into());
+        }
+        let password = if with_password && !self.password.is_empty() {
+            NewPassword::parse(&self.password, self.email.trim())
+                .map_err(|e| errors.password = Some(sentence(&e)))
+                .ok()
+                .map(Some)
+        } else {
+            Some(None)
+        };
+        match (name, email, organisation_id, role_id, password) {
+            (Some(name), Some(email), Some(organisation_id), Some(role_id), Some(password)) => {
+                Ok(ParsedUser { name: name.to_owned(), email, organisation_id, role_id, password })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The list and the create form
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    active: String,
+}
+
+impl ListQuery {
+    /// Unknown choices are ignored: they only come from edited links.
+    fn filter(&self) -> UserFilter {
+        UserFilter {
+            text: Some(self.q.trim()).filter(|q| !q.is_empty()).map(|q| q.chars().take(100).collect()),
+            organisation: self.org.trim().parse().ok().map(OrganisationId),
+            role: self.role.trim().parse().ok().map(RoleId),
+            active: match self.active.trim() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
+        }
+    }
+}
+
+pub struct UserView {
+    id: UserId,
+    name: String,
+    email: String,
+    organisation_id: OrganisationId,
+    organisation: String,
+    roles: String,
+    is_active: bool,
+    locked: bool,
+    last_login: String,
+}
+
+impl From<UserRow> for UserView {
+    fn from(row: UserRow) -> Self {
+        UserView {
+            locked: row.is_locked(Utc::now()),
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            organisation_id: row.organisation_id,
+            organisation: row.organisation_name,
+            roles: row.roles.join(", "),
+            is_active: row.is_active,
+            last_login: row.last_login_at.map(format_sast).unwrap_or_else(|| "never".into()),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    page: Page,
+    query: ListQuery,
+    filter_organisations: Vec<SelectOption>,
+    filter_roles: Vec<SelectOption>,
+    filter_active: Vec<SelectOption>,
+    rows: Vec<UserView>,
+    truncated: bool,
+    form: UserForm,
+    errors: UserErrors,
+    organisations: Vec<SelectOption>,
+    roles: Vec<SelectOption>,
+}
+
+async fn users_page(
+    conn: &mut diesel_async::AsyncPgConnection,
+    choices: &Choices,
+    page: Page,
+    query: ListQuery,
+    form: UserForm,
+    errors: UserErrors,
+) -> Result<UsersPage, AppError> {
+    let rows = users::list(conn, &query.filter(), LIST_LIMIT).await?;
+    Ok(UsersPage {
+        page,
+        filter_organisations: choices.organisation_options(&query.org),
+        filter_roles: choices.role_options(&query.role),
+        filter_active: [("yes", "Active"), ("no", "Inactive")]
+            .iter()
+            .map(|(v, l)| SelectOption::new(v, *l, &query.active))
+            .collect(),
+        truncated: rows.len() as i64 == LIST_LIMIT,
+        rows: rows.into_iter().map(UserView::from).collect(),
+        query,
+        organisations: choices.organisation_options(&form.organisation_id),
+        roles: choices.role_options(&form.role_id),
+        form,
+        errors,
+    })
+}
+
+pub async fn list(
+    _: Require<perm::UserManage>,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<UsersPage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let choices = Choices::load(&mut conn).await?;
+    let query = query.into_inner();
+    // A new user's organisation defaults to the one the list is filtered by.
+    let form = UserForm { organisation_id: query.org.clone(), ..Default::default() };
+    users_page(&mut conn, &choices, page, query, form, UserErrors::default()).await
+}
+
+pub async fn create(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<UserForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<UsersPage>>, AppError> {
+    let form = form.into_inner();
+    let mut conn = state.pools.main.get().await?;
+    let choices = Choices::load(&mut conn).await?;
+    let errors = match form.parse(&choices, true) {
+        Ok(parsed) => {
+            let (password, temporary) = match &parsed.password {
+                Some(chosen) => (chosen.expose().to_owned(), false),
+                None => (password_rule::temporary(), true),
+            };
+            let hash = password::hash_blocking(password.clone()).await?;
+            let new = NewUser {
+                organisation_id: parsed.organisation_id,
+                email: parsed.email.as_str(),
+                name: &parsed.name,
+                password_hash: &hash,
+                must_change_password: temporary,
+            };
+            let ip = client_ip(&req);
+            match users::create_by_admin(&mut conn, &new, parsed.role_id, &actor(&required.user, &ip)).await {
+                Ok(id) => {
+                    let message = if temporary {
+                        format!(
+                            "Created {}. Give them this temporary password; it is shown only this once and must be changed at the first sign-in: {password}",
+                            parsed.name
+                        )
+                    } else {
+                        format!("Created {} with the password you chose.", parsed.name)
+                    };
+                    push_flash(&session, Flash::success(message));
+                    return Ok(Either::Left(see_other(&format!("/admin/users/{id}"))));
+                }
+                Err(AdminUserError::EmailTaken) => UserErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() },
+                Err(AdminUserError::LastAdmin) => UserErrors { role_id: Some(LAST_ADMIN.into()), ..Default::default() },
+                Err(AdminUserError::Database(e)) => return Err(e.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    let form = UserForm { password: String::new(), ..form };
+    let view = users_page(&mut conn, &choices, page, ListQuery::default(), form, errors).await?;
+    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+// ---------------------------------------------------------------------------
+// One user
+// ---------------------------------------------------------------------------
+
+#[derive(Template, WebTemplate)]
+#[template(path = "user.html")]
+pub struct UserPage {
+    page: Page,
+    user: UserView,
+    is_self: bool,
+    must_change_password: bool,
+    failed_login_count: i32,
+    locked_until: Option<String>,
+    form: UserForm,
+    errors: UserErrors,
+    organisations: Vec<SelectOption>,
+    roles: Vec<SelectOption>,
+    action_error: Option<String>,
+}
+
+type PageOr303 = Either<HttpResponse, CustomizeResponder<UserPage>>;
+
+async fn user_page(
+    conn: &mut diesel_async::AsyncPgConnection,
+    me: &CurrentUser,
+    page: Page,
+    id: UserId,
+    form: Option<UserForm>,
+    errors: UserErrors,
+    action_error: Option<String>,
+) -> Result<UserPage, AppError> {
+    let row = users::find(conn, id).await?.ok_or(AppError::NotFound)?;
+    let choices = Choices::load(conn).await?;
+    let form = form.unwrap_or_else(|| UserForm {
+        name: row.name.clone(),
+        email: row.email.clone(),
+        organisation_id: row.organisation_id.to_string(),
+        role_id: row.role_ids.first().map(i64::to_string).unwrap_or_default(),
+        password: String::new(),
+    });
+    let now = Utc::now();
+    Ok(UserPage {
+        page,
+        is_self: row.id == me.id,
+        must_change_password: row.must_change_password,
+        failed_login_count: row.failed_login_count,
+        locked_until: row.locked_until.filter(|until| *until > now).map(format_sast),
+        organisations: choices.organisation_options(&form.organisation_id),
+        roles: choices.role_options(&form.role_id),
+        user: UserView::from(row),
+        form,
+        errors,
+        action_error,
+    })
+}
+
+fn unprocessable(view: UserPage) -> Result<PageOr303, AppError> {
+    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+fn done(session: &Session, id: UserId, flash: Flash) -> Result<PageOr303, AppError> {
+    push_flash(session, flash);
+    Ok(Either::Left(see_other(&format!("/admin/users/{id}"))))
+}
+
+pub async fn show(
+    required: Require<perm::UserManage>,
+    page: Page,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<UserPage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    user_page(&mut conn, &required.user, page, UserId(id.into_inner()), None, UserErrors::default(), None).await
+}
+
+pub async fn update(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<UserForm>,
+) -> Result<PageOr303, AppError> {
+    let me = required.user;
+    let id = UserId(id.into_inner());
+    let form = form.into_inner();
+    let mut conn = state.pools.main.get().await?;
+    users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let choices = Choices::load(&mut conn).await?;
+    let errors = match form.parse(&choices, false) {
+        Ok(parsed) => {
+            let edit = UserEdit {
+                name: &parsed.name,
+                email: parsed.email.as_str(),
+                organisation_id: parsed.organisation_id,
+                role: parsed.role_id,
+            };
+            let ip = client_ip(&req);
+            match users::update(&mut conn, id, &edit, &actor(&me, &ip)).await {
+                Ok((false, _)) => return done(&session, id, Flash::info("Nothing changed.")),
+                Ok((true, version)) => {
+                    if let (true, Some(version)) = (id == me.id, version) {
+                        // Your own sessions elsewhere end; this one carries on.
+                        session::sign_in(&session, me.id, version);
+                    }
+                    let message = if version.is_some() {
+                        "Saved. The new access applies from the user's next request; their other sessions have ended."
+                    } else {
+                        "Saved."
+                    };
+                    return done(&session, id, Flash::success(message));
+                }
+                Err(AdminUserError::EmailTaken) => UserErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() },
+                Err(AdminUserError::LastAdmin) => UserErrors { role_id: Some(LAST_ADMIN.into()), ..Default::default() },
+                Err(AdminUserError::Database(e)) => return Err(e.into()),
+            }
+        }
+        Err(errors) => errors,
+    };
+    unprocessable(user_page(&mut conn, &me, page, id, Some(form), errors, None).await?)
+}
+
+async fn set_active(
+    req: HttpRequest,
+    me: CurrentUser,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: UserId,
+    active: bool,
+) -> Result<PageOr303, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let refusal = if !active && id == me.id {
+        "You cannot deactivate your own account. Ask another administrator.".to_owned()
+    } else {
+        let ip = client_ip(&req);
+        match users::set_active(&mut conn, id, active, &actor(&me, &ip)).await {
+            Ok(true) if active => return done(&session, id, Flash::success("Reactivated: they can sign in again.")),
+            Ok(true) => {
+                return done(&session, id, Flash::success("Deactivated: every session of this user has ended."));
+            }
+            Ok(false) => return done(&session, id, Flash::info("Nothing changed.")),
+            Err(AdminUserError::LastAdmin) => LAST_ADMIN.to_owned(),
+            Err(AdminUserError::Database(e)) => return Err(e.into()),
+            Err(e) => return Err(AppError::Internal(e.into())),
+        }
+    };
+    unprocessable(user_page(&mut conn, &me, page, id, None, UserErrors::default(), Some(refusal)).await?)
+}
+
+pub async fn deactivate(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<PageOr303, AppError> {
+    set_active(req, required.user, page, session, state, UserId(id.into_inner()), false).await
+}
+
+pub async fn reactivate(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<PageOr303, AppError> {
+    set_active(req, required.user, page, session, state, UserId(id.into_inner()), true).await
+}
+
+pub async fn unlock(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = UserId(id.into_inner());
+    let mut conn = state.pools.main.get().await?;
+    let ip = client_ip(&req);
+    users::unlock(&mut conn, id, &actor(&required.user, &ip)).await?;
+    push_flash(&session, Flash::success("Unlocked: the failed sign-ins are forgotten."));
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
+
+pub async fn reset_password(
+    req: HttpRequest,
+    required: Require<perm::UserManage>,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let me = required.user;
+    let id = UserId(id.into_inner());
+    if id == me.id {
+        push_flash(&session, Flash::info("Change your own password on the Password page instead."));
+        return Ok(see_other(super::account::CHANGE_PASSWORD));
+    }
+    let temporary = password_rule::temporary();
+    let hash = password::hash_blocking(temporary.clone()).await?;
+    let mut conn = state.pools.main.get().await?;
+    let ip = client_ip(&req);
+    users::set_password(&mut conn, id, &hash, true, &actor(&me, &ip)).await?;
+    push_flash(
+        &session,
+        Flash::success(format!(
+            "Password reset and every session of this user ended. Give them this temporary password; it is shown only this once and must be changed at the next sign-in: {temporary}"
+        )),
+    );
+    Ok(see_other(&format!("/admin/users/{id}")))
+}

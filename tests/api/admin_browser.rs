@@ -1,0 +1,81 @@
+//! An administrator's day in real headless Chromium: create an organisation and a user
+//! in it, grant the user's role a permission, and the new user, once signed in with
+//! the temporary password and a password of their own, sees the new menu entry.
+
+use fantoccini::{Client, Locator};
+
+use crate::browser::{connect, start_driver, wait_for_text};
+use crate::helpers::{ADMIN, DEMO_PASSWORD, TestApp, spawn_app};
+
+#[actix_web::test]
+async fn an_admin_sets_up_an_organisation_and_a_user_who_sees_the_granted_page() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let client = connect(&driver).await;
+    let result = journey(&app, &client).await;
+    let _ = client.close().await;
+    result.unwrap();
+}
+
+async fn customer_role(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::roles;
+    let mut conn = app.main_conn().await;
+    roles::table.filter(roles::name.eq("customer")).select(roles::id).first(&mut conn).await.unwrap()
+}
+
+async fn sign_in(c: &Client, base: &str, email: &str, password: &str) -> Result<(), fantoccini::error::CmdError> {
+    c.goto(&format!("{base}/login")).await?;
+    c.find(Locator::Id("email")).await?.send_keys(email).await?;
+    c.find(Locator::Id("password")).await?.send_keys(password).await?;
+    c.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    Ok(())
+}
+
+async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    let base = app.address.replace("127.0.0.1", "localhost");
+    sign_in(c, &base, ADMIN, DEMO_PASSWORD).await?;
+    wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
+
+    // A new organisation.
+    c.goto(&format!("{base}/admin/organisations")).await?;
+    c.find(Locator::Id("name")).await?.send_keys("Garden Route Fisheries").await?;
+    c.find(Locator::Id("vat_number")).await?.send_keys("4711223344").await?;
+    c.find(Locator::Id("billing_email")).await?.send_keys("accounts@grfish.co.za").await?;
+    c.find(Locator::Id("create-organisation")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t.starts_with("Garden Route Fisheries")).await;
+
+    // A new user in it, with a temporary password.
+    c.goto(&format!("{base}/admin/users")).await?;
+    c.find(Locator::Id("name")).await?.send_keys("Lwazi Dube").await?;
+    c.find(Locator::Id("email")).await?.send_keys("lwazi@grfish.co.za").await?;
+    c.find(Locator::Css("#organisation_id")).await?.select_by_label("Garden Route Fisheries").await?;
+    c.find(Locator::Css("#role_id")).await?.select_by_label("customer").await?;
+    c.find(Locator::Id("create-user")).await?.click().await?;
+    let flash = wait_for_text(c, ".flash", |t| t.contains("temporary password")).await;
+    let temporary = flash.rsplit(": ").next().unwrap().trim().to_owned();
+
+    // The customer role gets the transaction history.
+    c.goto(&format!("{base}/admin/roles")).await?;
+    let customer = customer_role(app).await;
+    c.find(Locator::Css(&format!("#matrix input[value='{customer}:transactions.view_all']"))).await?.click().await?;
+    c.find(Locator::Id("save-matrix")).await?.click().await?;
+    wait_for_text(c, ".flash", |t| t.contains("Saved the permissions")).await;
+    c.find(Locator::Css("form[action='/logout'] button")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t == "Sign in").await;
+
+    // The new user signs in, must choose a password, then sees the new entry.
+    sign_in(c, &base, "lwazi@grfish.co.za", &temporary).await?;
+    wait_for_text(c, "h1", |t| t == "Change password").await;
+    c.find(Locator::Id("current_password")).await?.send_keys(&temporary).await?;
+    c.find(Locator::Id("new_password")).await?.send_keys("fresh snoek every friday").await?;
+    c.find(Locator::Id("confirm_password")).await?.send_keys("fresh snoek every friday").await?;
+    c.find(Locator::Id("change-password")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
+    let nav = wait_for_text(c, "nav.mainnav", |t| t.contains("Transactions")).await;
+    assert!(!nav.contains("Users"), "{nav}");
+    c.find(Locator::LinkText("Transactions")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t == "Transactions").await;
+    Ok(())
+}
