@@ -1,5 +1,5 @@
 //! argon2id at OWASP's parameters (m = 19 456 KiB, t = 2, p = 1). Hashing takes tens of
-//! milliseconds of CPU, so callers run these on the blocking pool, never on an async
+//! milliseconds of CPU, so callers run these on two hashing threads, never on an async
 //! worker. An unknown email is checked against a dummy hash so that the answer takes
 //! as long as for a real account.
 
@@ -34,9 +34,47 @@ pub fn dummy_verify(password: &str) {
     let _ = verify(password, stored);
 }
 
-/// Runs [`verify`] (or [`dummy_verify`] when there is no hash) on the blocking pool.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashing runs on two threads of its own, never on an async worker or the general
+/// blocking pool. Each hash holds 19 MiB and tens of milliseconds of CPU, so a burst of
+/// sign-ins queues here (at most 1 024 waiting) instead of running all at once.
+fn hashing_threads() -> &'static std::sync::mpsc::SyncSender<Job> {
+    static QUEUE: OnceLock<std::sync::mpsc::SyncSender<Job>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for n in 0..2 {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().expect("hashing queue lock").recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("start a hashing thread");
+        }
+        tx
+    })
+}
+
+async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(work());
+    });
+    hashing_threads().try_send(job).map_err(|_| anyhow::anyhow!("too many password checks queued"))?;
+    Ok(rx.await?)
+}
+
+/// Runs [`verify`] (or [`dummy_verify`] when there is no hash) off the async workers.
 pub async fn verify_blocking(password: String, stored: Option<String>) -> bool {
-    actix_web::web::block(move || match stored {
+    on_hashing_thread(move || match stored {
         Some(stored) => verify(&password, &stored),
         None => {
             dummy_verify(&password);
@@ -47,9 +85,9 @@ pub async fn verify_blocking(password: String, stored: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
-/// Runs [`hash`] on the blocking pool.
+/// Runs [`hash`] off the async workers.
 pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
-    Ok(actix_web::web::block(move || hash(&password)).await?)
+    on_hashing_thread(move || hash(&password)).await
 }
 
 #[cfg(test)]

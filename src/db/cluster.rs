@@ -122,6 +122,11 @@ impl Cluster {
         }
     }
 
+    /// The folder of the server's Unix socket (a `host` for libpq tools such as pgbench).
+    pub fn socket_dir(&self) -> &Path {
+        &self.pgdata
+    }
+
     /// A connection URL for one database of this cluster, over its Unix socket.
     pub fn url(&self, database: &str) -> String {
         format!("postgresql://postgres@/{database}?host={}", url_encode(&self.pgdata.to_string_lossy()))
