@@ -8,3 +8,4 @@ pub mod network;
 pub mod password;
 pub mod pricing;
 pub mod time;
+pub mod wallet_stats;

@@ -1,9 +1,11 @@
 //! Routes, one module per area. Every route states its permission through an
 //! extractor; the authentication middleware has already turned away anonymous visitors.
 
+mod alerts;
 mod assets;
 mod auth;
 mod catalog;
+mod corrections;
 mod dashboard;
 mod health;
 mod organisations;
@@ -36,11 +38,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/quotes/{id}", web::get().to(quotes::show))
         .route("/quotes/{id}/accept", web::post().to(quotes::accept))
         .route("/quotes/{id}/decline", web::post().to(quotes::decline))
+        .route("/quotes/{id}/refund", web::get().to(corrections::refund_form))
+        .route("/quotes/{id}/refund", web::post().to(corrections::refund))
         .route("/wallet", web::get().to(wallet::show))
+        .route("/wallet/threshold", web::post().to(wallet::set_threshold))
+        .route("/alerts", web::get().to(alerts::list))
+        .route("/alerts/count", web::get().to(alerts::count))
+        .route("/alerts/read-all", web::post().to(alerts::mark_all_read))
+        .route("/alerts/{id}/read", web::post().to(alerts::mark_read))
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
         .route("/admin/organisations/{id}", web::get().to(organisations::show))
-        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit));
+        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit))
+        .route("/admin/organisations/{id}/adjust", web::get().to(corrections::adjustment_form))
+        .route("/admin/organisations/{id}/adjust", web::post().to(corrections::adjust));
     soon::configure(cfg);
     cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
 }

@@ -15,14 +15,14 @@ use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, Actor, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::quotes::{self as db, Quote, effective_status};
-use crate::db::main::wallets;
+use crate::db::main::{alerts, wallets};
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
 use crate::domain::pricing::Billing;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::{Page, QUOTE_READERS};
+use crate::templates::{Bell, Page, QUOTE_READERS};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -56,13 +56,16 @@ pub struct ListQuery {
 
 pub async fn list(
     user: CurrentUser,
-    page: Page,
+    mut page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<QuotesPage, AppError> {
     user.require_any(QUOTE_READERS)?;
     let all = user.can(Permission::QuoteViewAll);
     let mut conn = state.pools.main.get().await?;
+    if alerts::raise_expiring(&mut conn, user.organisation_id).await? > 0 && page.bell.is_some() {
+        page.bell = Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? });
+    }
     let scope = (!all).then_some(user.organisation_id);
     let quotes = db::list(&mut conn, scope, query.before.map(QuoteId), PAGE_SIZE).await?;
     let now = chrono::Utc::now();
@@ -132,6 +135,8 @@ pub struct QuotePage {
     quote: QuoteView,
     payment: Option<Payment>,
     can_accept: bool,
+    /// Staff who record money may refund an accepted quote.
+    can_refund: bool,
     error: Option<String>,
 }
 
@@ -163,7 +168,8 @@ async fn quote_page(
         _ => None,
     };
     let can_accept = own && status == "pending" && user.can(Permission::QuoteAccept);
-    Ok(QuotePage { page, quote: quote_view(quote, lines, status), payment, can_accept, error })
+    let can_refund = status == "accepted" && user.can(Permission::WalletCredit);
+    Ok(QuotePage { page, quote: quote_view(quote, lines, status), payment, can_accept, can_refund, error })
 }
 
 fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: String) -> QuoteView {

@@ -15,7 +15,6 @@ const PLANNED: &[(&str, &str)] = &[
     ("/admin/users", "Users, their roles and access."),
     ("/admin/roles", "Roles and the permission matrix."),
     ("/admin/activity", "Who did what, when and from where."),
-    ("/alerts", "Low balance, accepted quotes, top-ups and expiring quotes."),
 ];
 
 #[derive(Template, WebTemplate)]

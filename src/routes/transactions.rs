@@ -8,7 +8,7 @@ use actix_web::web::Bytes;
 use actix_web::{CustomizeResponder, Either, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{NaiveDate, Utc};
 use chrono_tz::Africa::Johannesburg;
 use serde::Deserialize;
 
@@ -17,7 +17,7 @@ use crate::db::main::organisations;
 use crate::db::main::wallets::{self, HistoryFilter, HistoryRow};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::format_zar;
-use crate::domain::time::format_sast;
+use crate::domain::time::{format_sast, sast_midnight};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption};
@@ -57,15 +57,6 @@ impl FilterErrors {
     fn any(&self) -> bool {
         self.org.is_some() || self.kind.is_some() || self.from.is_some() || self.to.is_some() || self.q.is_some()
     }
-}
-
-/// Start of a South African calendar day, as an instant.
-fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
-    Johannesburg
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .single()
-        .expect("South Africa has no daylight saving time")
-        .with_timezone(&Utc)
 }
 
 fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {

@@ -69,9 +69,12 @@ async fn each_role_sees_only_its_navigation() {
     let app = spawn_app().await;
     let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
-    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts"]));
+    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts", "Cards"]));
     let staff = app.signed_in(STAFF).await.get("/").await.nav();
-    assert_eq!(staff, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Alerts"]));
+    assert_eq!(
+        staff,
+        nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Alerts", "Cards", "Operations"])
+    );
     let admin = app.signed_in(ADMIN).await.get("/").await.nav();
     assert_eq!(
         admin,
@@ -85,7 +88,9 @@ async fn each_role_sees_only_its_navigation() {
             "Users",
             "Roles",
             "Activity",
-            "Alerts"
+            "Alerts",
+            "Cards",
+            "Operations"
         ])
     );
 }

@@ -1,12 +1,16 @@
 //! Integration tests: the real application over HTTP against real PostgreSQL.
 
 mod access;
+mod alerts;
 mod auth;
 mod browser;
 mod cli;
 mod health;
 mod helpers;
 mod quotes;
+mod refunds;
 mod schema;
+mod support;
 mod transactions;
 mod wallet;
+mod wallet_more;

@@ -11,7 +11,8 @@ use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
 use super::schema::{organisation_wallets, quotes, wallet_transactions};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId, WalletId};
-use crate::domain::money::format_zar;
+use crate::domain::money::{WALLET_LIMIT, format_zar};
+use crate::domain::wallet_stats::MonthTotals;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = organisation_wallets)]
@@ -98,7 +99,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
             };
         }
         let balance_after = wallet.balance + credit.amount;
-        if balance_after >= Decimal::from(1_000_000_000_000i64) {
+        if balance_after >= WALLET_LIMIT {
             return Err(CreditError::TooLarge);
         }
         let tx: Transaction = diesel::insert_into(wallet_transactions::table)
@@ -124,9 +125,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
             ))
             .execute(conn)
             .await?;
-        if wallet.low_balance_alerted && balance_after >= wallet.low_balance_threshold {
-            rearm_low_balance_alert(conn, wallet.id).await?;
-        }
+        rearm_if_recovered(conn, &wallet, balance_after).await?;
         alerts::raise(
             conn,
             &NewAlert {
@@ -187,8 +186,17 @@ pub async fn alert_if_low(conn: &mut AsyncPgConnection, wallet: &Wallet, balance
     .await
 }
 
-async fn rearm_low_balance_alert(conn: &mut AsyncPgConnection, wallet: WalletId) -> QueryResult<()> {
-    diesel::update(organisation_wallets::table.find(wallet))
+/// Re-arms the low-balance alert once money coming in lifts the balance back to the
+/// threshold, so that the next crossing alerts again.
+pub async fn rearm_if_recovered(
+    conn: &mut AsyncPgConnection,
+    wallet: &Wallet,
+    balance_after: Decimal,
+) -> QueryResult<()> {
+    if !wallet.low_balance_alerted || balance_after < wallet.low_balance_threshold {
+        return Ok(());
+    }
+    diesel::update(organisation_wallets::table.find(wallet.id))
         .set(organisation_wallets::low_balance_alerted.eq(false))
         .execute(conn)
         .await
@@ -325,4 +333,92 @@ pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit
         query = query.filter(wallet_transactions::id.lt(after));
     }
     query.load(conn).await
+}
+
+#[derive(diesel::QueryableByName)]
+struct MonthRow {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    month: chrono::NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    money_in: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    money_out: Decimal,
+}
+
+/// An organisation's money in and out per South African calendar month, from `since`.
+pub async fn monthly_totals(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<MonthTotals>> {
+    let rows: Vec<MonthRow> = diesel::sql_query(
+        "SELECT date_trunc('month', created_at AT TIME ZONE 'Africa/Johannesburg')::date AS month,
+                COALESCE(sum(amount) FILTER (WHERE direction = 1), 0) AS money_in,
+                COALESCE(sum(amount) FILTER (WHERE direction = -1), 0) AS money_out
+         FROM wallet_transactions
+         WHERE organisation_id = $1 AND created_at >= $2
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| MonthTotals { month: r.month, money_in: r.money_in, money_out: r.money_out }).collect())
+}
+
+/// What the organisation has committed to each month: the recurring totals (VAT
+/// included) of its accepted quotes.
+pub async fn committed_monthly(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Decimal> {
+    quotes::table
+        .filter(quotes::organisation_id.eq(org))
+        .filter(quotes::status.eq("accepted"))
+        .select(diesel::dsl::sum(quotes::monthly_total))
+        .first::<Option<Decimal>>(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// Sets the low-balance threshold. A balance already under the new threshold raises
+/// the alert now (once, as for any crossing); one at or above it re-arms the alert.
+pub async fn set_threshold(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    threshold: Decimal,
+    user: UserId,
+    ip: Option<&str>,
+) -> QueryResult<Decimal> {
+    conn.transaction(async |conn| {
+        let mut wallet: Wallet = organisation_wallets::table
+            .filter(organisation_wallets::organisation_id.eq(org))
+            .select(Wallet::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        let previous = wallet.low_balance_threshold;
+        diesel::update(organisation_wallets::table.find(wallet.id))
+            .set((
+                organisation_wallets::low_balance_threshold.eq(threshold),
+                organisation_wallets::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        wallet.low_balance_threshold = threshold;
+        rearm_if_recovered(conn, &wallet, wallet.balance).await?;
+        alert_if_low(conn, &wallet, wallet.balance).await?;
+        activity::record(
+            conn,
+            &NewActivity {
+                user_id: Some(user),
+                organisation_id: Some(org),
+                action: "wallet.threshold",
+                target: Some(&format!("wallet:{}", wallet.id)),
+                ip,
+                detail: serde_json::json!({ "from": previous.to_string(), "to": threshold.to_string() }),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(previous)
+    })
+    .await
 }
