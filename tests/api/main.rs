@@ -5,6 +5,7 @@ mod alerts;
 mod auth;
 mod browser;
 mod cli;
+mod csv_large;
 mod health;
 mod helpers;
 mod quotes;

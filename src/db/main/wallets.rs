@@ -260,8 +260,40 @@ pub struct HistoryFilter {
     pub until: Option<DateTime<Utc>>,
     /// Matched case-insensitively anywhere in the reference or description.
     pub text: Option<String>,
-    /// Keyset cursor: only rows older than this one.
+    /// Ledger order (ids follow the dates): oldest first instead of newest first.
+    pub oldest_first: bool,
+    /// Keyset cursor: only rows past this one in the chosen order.
     pub after: Option<TransactionId>,
+}
+
+/// Applies a [`HistoryFilter`]'s conditions (not its order or cursor) to a boxed query
+/// over `wallet_transactions` (joined or not).
+macro_rules! filter_history {
+    ($query:expr, $filter:expr) => {{
+        let mut query = $query;
+        let filter: &HistoryFilter = $filter;
+        if let Some(org) = filter.organisation {
+            query = query.filter(wallet_transactions::organisation_id.eq(org));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(wallet_transactions::kind.eq(kind));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(wallet_transactions::created_at.ge(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(wallet_transactions::created_at.lt(until));
+        }
+        if let Some(text) = &filter.text {
+            let pattern = like_pattern(text);
+            query = query.filter(
+                wallet_transactions::reference
+                    .ilike(pattern.clone())
+                    .or(wallet_transactions::description.ilike(pattern)),
+            );
+        }
+        query
+    }};
 }
 
 #[derive(Queryable, Debug)]
@@ -286,14 +318,13 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Every organisation's transactions matching `filter`, newest first, `limit` at a time.
+/// Every organisation's transactions matching `filter`, in its order, `limit` at a time.
 pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit: i64) -> QueryResult<Vec<HistoryRow>> {
     use super::schema::{organisations, users};
-    let mut query = wallet_transactions::table
+    let query = wallet_transactions::table
         .inner_join(organisations::table)
         .left_join(quotes::table)
         .left_join(users::table)
-        .order(wallet_transactions::id.desc())
         .limit(limit)
         .select((
             wallet_transactions::id,
@@ -311,28 +342,49 @@ pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit
             users::email.nullable(),
         ))
         .into_boxed();
-    if let Some(org) = filter.organisation {
-        query = query.filter(wallet_transactions::organisation_id.eq(org));
-    }
-    if let Some(kind) = filter.kind {
-        query = query.filter(wallet_transactions::kind.eq(kind));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(wallet_transactions::created_at.ge(from));
-    }
-    if let Some(until) = filter.until {
-        query = query.filter(wallet_transactions::created_at.lt(until));
-    }
-    if let Some(text) = &filter.text {
-        let pattern = like_pattern(text);
-        query = query.filter(
-            wallet_transactions::reference.ilike(pattern.clone()).or(wallet_transactions::description.ilike(pattern)),
-        );
-    }
-    if let Some(after) = filter.after {
-        query = query.filter(wallet_transactions::id.lt(after));
-    }
+    let mut query = filter_history!(query, filter);
+    query = match (filter.oldest_first, filter.after) {
+        (false, after) => {
+            let query = query.order(wallet_transactions::id.desc());
+            match after {
+                Some(after) => query.filter(wallet_transactions::id.lt(after)),
+                None => query,
+            }
+        }
+        (true, after) => {
+            let query = query.order(wallet_transactions::id.asc());
+            match after {
+                Some(after) => query.filter(wallet_transactions::id.gt(after)),
+                None => query,
+            }
+        }
+    };
     query.load(conn).await
+}
+
+/// The sums of every row matching `filter` (all pages).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HistoryTotals {
+    pub rows: i64,
+    /// Credits, refunds and upward adjustments.
+    pub money_in: Decimal,
+    /// Debits and downward adjustments.
+    pub money_out: Decimal,
+}
+
+pub async fn history_totals(conn: &mut AsyncPgConnection, filter: &HistoryFilter) -> QueryResult<HistoryTotals> {
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::{Nullable, Numeric};
+    let query = filter_history!(wallet_transactions::table.into_boxed(), filter);
+    let (rows, money_in, money_out) = query
+        .select((
+            count_star(),
+            sql::<Nullable<Numeric>>("sum(amount) FILTER (WHERE direction = 1)"),
+            sql::<Nullable<Numeric>>("sum(amount) FILTER (WHERE direction = -1)"),
+        ))
+        .first::<(i64, Option<Decimal>, Option<Decimal>)>(conn)
+        .await?;
+    Ok(HistoryTotals { rows, money_in: money_in.unwrap_or_default(), money_out: money_out.unwrap_or_default() })
 }
 
 #[derive(diesel::QueryableByName)]
