@@ -8,6 +8,7 @@ mod catalog;
 mod corrections;
 mod dashboard;
 mod health;
+mod ops;
 mod organisations;
 mod quotes;
 mod soon;
@@ -46,6 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/alerts/count", web::get().to(alerts::count))
         .route("/alerts/read-all", web::post().to(alerts::mark_all_read))
         .route("/alerts/{id}/read", web::post().to(alerts::mark_read))
+        .route("/ops/vms", web::get().to(ops::vms))
+        .route("/ops/disks", web::get().to(ops::disks))
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
         .route("/admin/organisations/{id}", web::get().to(organisations::show))

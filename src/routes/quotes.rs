@@ -15,7 +15,7 @@ use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, Actor, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::quotes::{self as db, Quote, effective_status};
-use crate::db::main::{alerts, wallets};
+use crate::db::main::{alerts, ops_logs, wallets};
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
 use crate::domain::pricing::Billing;
@@ -137,6 +137,8 @@ pub struct QuotePage {
     can_accept: bool,
     /// Staff who record money may refund an accepted quote.
     can_refund: bool,
+    /// The quote's VM provisioning rows: (VM, event, status, when).
+    provisioning: Vec<(String, String, String, String)>,
     error: Option<String>,
 }
 
@@ -169,7 +171,20 @@ async fn quote_page(
     };
     let can_accept = own && status == "pending" && user.can(Permission::QuoteAccept);
     let can_refund = status == "accepted" && user.can(Permission::WalletCredit);
-    Ok(QuotePage { page, quote: quote_view(quote, lines, status), payment, can_accept, can_refund, error })
+    let provisioning = ops_logs::vm_logs_of_quote(conn, id)
+        .await?
+        .into_iter()
+        .map(|(vm, event, status, at)| (vm, event, status, format_sast(at)))
+        .collect();
+    Ok(QuotePage {
+        page,
+        quote: quote_view(quote, lines, status),
+        payment,
+        can_accept,
+        can_refund,
+        provisioning,
+        error,
+    })
 }
 
 fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: String) -> QuoteView {

@@ -8,6 +8,7 @@ mod cli;
 mod csv_large;
 mod health;
 mod helpers;
+mod ops_logs;
 mod quotes;
 mod refunds;
 mod schema;
