@@ -4,6 +4,7 @@
 mod alerts;
 mod assets;
 mod auth;
+mod cards;
 mod catalog;
 mod corrections;
 mod dashboard;
@@ -47,6 +48,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/alerts/count", web::get().to(alerts::count))
         .route("/alerts/read-all", web::post().to(alerts::mark_all_read))
         .route("/alerts/{id}/read", web::post().to(alerts::mark_read))
+        .route("/cards", web::get().to(cards::list))
+        .route("/cards", web::post().to(cards::add))
+        .route("/cards/{id}/default", web::post().to(cards::set_default))
+        .route("/cards/{id}/remove", web::post().to(cards::remove))
         .route("/ops/vms", web::get().to(ops::vms))
         .route("/ops/disks", web::get().to(ops::disks))
         .route("/transactions", web::get().to(transactions::list))

@@ -26,6 +26,12 @@ const GET_ROUTES: &[&str] = &[
     "/admin/roles",
     "/admin/activity",
     "/alerts",
+    "/alerts/count",
+    "/cards",
+    "/ops/vms",
+    "/ops/disks",
+    "/quotes/1/refund",
+    "/admin/organisations/1/adjust",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -42,6 +48,13 @@ const POST_ROUTES: &[&str] = &[
     "/admin/users/1",
     "/admin/roles",
     "/alerts/1/read",
+    "/alerts/read-all",
+    "/wallet/threshold",
+    "/cards",
+    "/cards/1/default",
+    "/cards/1/remove",
+    "/quotes/1/refund",
+    "/admin/organisations/1/adjust",
 ];
 
 #[actix_web::test]
@@ -99,7 +112,17 @@ async fn each_role_sees_only_its_navigation() {
 async fn a_missing_permission_is_refused_with_403() {
     let app = spawn_app().await;
     let customer = app.signed_in(CUSTOMER).await;
-    for path in ["/transactions", "/admin/organisations", "/admin/users", "/admin/roles", "/admin/activity"] {
+    for path in [
+        "/transactions",
+        "/admin/organisations",
+        "/admin/users",
+        "/admin/roles",
+        "/admin/activity",
+        "/ops/vms",
+        "/ops/disks",
+        "/quotes/1/refund",
+        "/admin/organisations/1/adjust",
+    ] {
         let page = customer.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
         assert!(page.body.contains("Not allowed"));

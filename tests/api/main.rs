@@ -4,6 +4,7 @@ mod access;
 mod alerts;
 mod auth;
 mod browser;
+mod cards;
 mod cli;
 mod csv_large;
 mod health;
