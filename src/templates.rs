@@ -1,13 +1,16 @@
 //! What every page's layout needs (the user, the navigation their permissions allow,
-//! the CSRF token for its forms, a flash message), gathered by one extractor.
-
-use std::future::{Ready, ready};
+//! the CSRF token for its forms, a flash message, the unread alerts for the bell),
+//! gathered by one extractor.
 
 use actix_session::SessionExt;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use futures_util::future::LocalBoxFuture;
 
 use crate::auth::permissions::{CurrentUser, Permission};
 use crate::auth::session::{self, Flash};
+use crate::db::main::alerts;
+use crate::error::AppError;
+use crate::startup::AppState;
 
 /// A navigation entry: shown when the user holds any of `needs` (empty: any signed-in user).
 pub struct NavEntry {
@@ -28,6 +31,8 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { href: "/admin/roles", label: "Roles", needs: &[Permission::RoleManage] },
     NavEntry { href: "/admin/activity", label: "Activity", needs: &[Permission::ActivityView] },
     NavEntry { href: "/alerts", label: "Alerts", needs: &[Permission::AlertsView] },
+    NavEntry { href: "/cards", label: "Cards", needs: &[Permission::CardsManage] },
+    NavEntry { href: "/ops/vms", label: "Operations", needs: &[Permission::OpsLogsView] },
 ];
 
 impl NavEntry {
@@ -75,11 +80,24 @@ pub struct NavItem {
     pub active: bool,
 }
 
+/// The alert bell in the header: the unread count of the user's alerts.
+pub struct Bell {
+    pub unread: i64,
+}
+
+impl Bell {
+    pub fn has_unread(&self) -> bool {
+        self.unread > 0
+    }
+}
+
 pub struct Page {
     pub user: Option<CurrentUser>,
     pub nav: Vec<NavItem>,
     pub csrf_token: String,
     pub flash: Option<Flash>,
+    /// For holders of `alerts.view` only: one COUNT query per page.
+    pub bell: Option<Bell>,
 }
 
 impl Page {
@@ -93,8 +111,8 @@ impl Page {
 }
 
 impl FromRequest for Page {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, actix_web::Error>>;
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
@@ -113,7 +131,20 @@ impl FromRequest for Page {
                 .collect(),
             None => Vec::new(),
         };
-        ready(Ok(Page { user, nav, csrf_token: session::csrf_token(&session), flash: session::take_flash(&session) }))
+        let csrf_token = session::csrf_token(&session);
+        let flash = session::take_flash(&session);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            // The connection is back in the pool before the handler takes its own.
+            let bell = match (&user, state) {
+                (Some(user), Some(state)) if user.can(Permission::AlertsView) => {
+                    let mut conn = state.pools.main.get().await?;
+                    Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? })
+                }
+                _ => None,
+            };
+            Ok(Page { user, nav, csrf_token, flash, bell })
+        })
     }
 }
 

@@ -27,6 +27,11 @@ fn allowed_before_password_change(path: &str) -> bool {
     path == CHANGE_PASSWORD || path == "/logout"
 }
 
+/// Paths that htmx polls on its own: not a sign of the person's activity.
+fn is_polling(path: &str) -> bool {
+    path == "/alerts/count"
+}
+
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -35,7 +40,7 @@ pub async fn authenticate(
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let session = req.get_session();
-    match session::check(&session) {
+    match session::check(&session, !is_polling(req.path())) {
         SessionCheck::Anonymous => {}
         SessionCheck::Expired => {
             session::sign_out(&session, Some(Flash::info("Your session has expired. Please sign in again.")));

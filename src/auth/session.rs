@@ -71,8 +71,10 @@ pub enum SessionCheck {
     Active { user: UserId, version: i32 },
 }
 
-/// Reads the signed-in user, applying the idle and absolute timeouts.
-pub fn check(session: &Session) -> SessionCheck {
+/// Reads the signed-in user, applying the idle and absolute timeouts. A request the
+/// person did not make (`touch` false: the alert bell's polling) does not count as
+/// activity, so an open tab cannot keep a session alive past its idle timeout.
+pub fn check(session: &Session, touch: bool) -> SessionCheck {
     let Ok(Some(uid)) = session.get::<i64>(USER_ID) else { return SessionCheck::Anonymous };
     let version = session.get::<i32>(VERSION).ok().flatten().unwrap_or(-1);
     let created = session.get::<i64>(CREATED).ok().flatten().unwrap_or(0);
@@ -81,7 +83,7 @@ pub fn check(session: &Session) -> SessionCheck {
     if timed_out(created, seen, now) {
         return SessionCheck::Expired;
     }
-    if now - seen >= SEEN_RESOLUTION_SECS {
+    if touch && now - seen >= SEEN_RESOLUTION_SECS {
         let _ = session.insert(SEEN, now);
     }
     SessionCheck::Active { user: UserId(uid), version }

@@ -43,5 +43,6 @@ id_newtype!(
     TemplateId,
     AlertId,
     ProductId,
-    CategoryId
+    CategoryId,
+    CardId
 );

@@ -1,6 +1,7 @@
 //! Domain types: values that are valid by construction. Forms and CLI arguments become
 //! these at the edge (parse, don't validate); handlers and queries only see them.
 
+pub mod cards;
 pub mod email;
 pub mod ids;
 pub mod money;
@@ -9,3 +10,4 @@ pub mod organisation;
 pub mod password;
 pub mod pricing;
 pub mod time;
+pub mod wallet_stats;

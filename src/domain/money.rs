@@ -41,6 +41,9 @@ pub fn parse_amount(input: &str) -> Result<Decimal, String> {
     Ok(amount.round_dp(2))
 }
 
+/// A wallet's balance stays below this (`NUMERIC(14,2)`: twelve digits before the point).
+pub const WALLET_LIMIT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
 /// The largest single top-up accepted: a typo guard, not a business limit.
 pub const MAX_TOP_UP: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 2);
 
@@ -108,6 +111,11 @@ mod tests {
         assert!(parse_amount("1.234").is_err());
         assert!(parse_amount("abc").is_err());
         assert!(parse_amount("1e5").is_err());
+    }
+
+    #[test]
+    fn the_wallet_limit_is_a_trillion_rand() {
+        assert_eq!(WALLET_LIMIT, Decimal::from(1_000_000_000_000i64));
     }
 
     #[test]

@@ -1,7 +1,30 @@
 //! Times are stored in UTC (`timestamptz`) and shown in South African time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Africa::Johannesburg;
+
+/// Today's date in South Africa.
+pub fn today_sast() -> NaiveDate {
+    Utc::now().with_timezone(&Johannesburg).date_naive()
+}
+
+/// Start of a South African calendar day, as an instant.
+pub fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
+    Johannesburg
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .expect("South Africa has no daylight saving time")
+        .with_timezone(&Utc)
+}
+
+/// A date typed into a filter (`2026-11-24`); empty is no date.
+pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, &'static str> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| "Use a date like 2026-11-24.")
+}
 
 /// `2026-11-24 14:05` in Africa/Johannesburg.
 pub fn format_sast(at: DateTime<Utc>) -> String {

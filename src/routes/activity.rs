@@ -8,12 +8,12 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::transactions::{parse_date, sast_midnight};
 use crate::auth::{Require, perm};
 use crate::db::main::activity::{self, ActivityFilter, ActivityRow};
 use crate::db::main::{organisations, users};
 use crate::domain::ids::{OrganisationId, UserId};
 use crate::domain::time::format_sast;
+use crate::domain::time::{parse_date, sast_midnight};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption};
@@ -60,8 +60,8 @@ impl FilterForm {
         if action.chars().count() > MAX_ACTION_CHARS {
             errors.action = Some(format!("Use at most {MAX_ACTION_CHARS} characters."));
         }
-        let from = parse_date(&self.from).map_err(|e| errors.from = Some(e)).ok().flatten();
-        let to = parse_date(&self.to).map_err(|e| errors.to = Some(e)).ok().flatten();
+        let from = parse_date(&self.from).map_err(|e| errors.from = Some(e.into())).ok().flatten();
+        let to = parse_date(&self.to).map_err(|e| errors.to = Some(e.into())).ok().flatten();
         if let (Some(from), Some(to)) = (from, to)
             && to < from
         {

@@ -11,7 +11,7 @@ use crate::domain::money::format_zar;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::Page;
+use crate::templates::{Bell, Page};
 
 /// How many open quotes and alerts the dashboard lists.
 const LATEST: i64 = 5;
@@ -36,8 +36,9 @@ pub struct AlertView {
     when: String,
 }
 
-pub async fn show(user: CurrentUser, page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
+pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
     let mut conn = state.pools.main.get().await?;
+    alerts::raise_expiring(&mut conn, user.organisation_id).await?;
     let balance = match user.can(Permission::WalletView) {
         true => wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance)),
         false => None,
@@ -57,6 +58,7 @@ pub async fn show(user: CurrentUser, page: Page, state: web::Data<AppState>) -> 
     let (unread_alerts, alerts) = match user.can(Permission::AlertsView) {
         true => {
             let count = alerts::count_unread(&mut conn, user.organisation_id, user.id).await?;
+            page.bell = Some(Bell { unread: count });
             let latest = alerts::latest(&mut conn, user.organisation_id, user.id, LATEST).await?;
             let latest = latest
                 .into_iter()

@@ -3,17 +3,20 @@
 
 mod account;
 mod activity;
+mod alerts;
 mod assets;
 mod auth;
+mod cards;
 mod catalog;
+mod corrections;
 mod dashboard;
 mod health;
 mod network;
+mod ops;
 mod organisations;
 mod pricing;
 mod quotes;
 mod roles;
-mod soon;
 mod transactions;
 mod users;
 mod vm_quotes;
@@ -47,7 +50,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/quotes/{id}", web::get().to(quotes::show))
         .route("/quotes/{id}/accept", web::post().to(quotes::accept))
         .route("/quotes/{id}/decline", web::post().to(quotes::decline))
+        .route("/quotes/{id}/refund", web::get().to(corrections::refund_form))
+        .route("/quotes/{id}/refund", web::post().to(corrections::refund))
         .route("/wallet", web::get().to(wallet::show))
+        .route("/wallet/threshold", web::post().to(wallet::set_threshold))
+        .route("/alerts", web::get().to(alerts::list))
+        .route("/alerts/count", web::get().to(alerts::count))
+        .route("/alerts/read-all", web::post().to(alerts::mark_all_read))
+        .route("/alerts/{id}/read", web::post().to(alerts::mark_read))
+        .route("/cards", web::get().to(cards::list))
+        .route("/cards", web::post().to(cards::add))
+        .route("/cards/{id}/default", web::post().to(cards::set_default))
+        .route("/cards/{id}/remove", web::post().to(cards::remove))
+        .route("/ops/vms", web::get().to(ops::vms))
+        .route("/ops/disks", web::get().to(ops::disks))
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
         .route("/admin/organisations", web::get().to(organisations::list))
@@ -57,6 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/organisations/{id}/suspend", web::post().to(organisations::suspend))
         .route("/admin/organisations/{id}/reactivate", web::post().to(organisations::reactivate))
         .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit))
+        .route("/admin/organisations/{id}/adjust", web::get().to(corrections::adjustment_form))
+        .route("/admin/organisations/{id}/adjust", web::post().to(corrections::adjust))
         .route("/admin/users", web::get().to(users::list))
         .route("/admin/users", web::post().to(users::create))
         .route("/admin/users/{id}", web::get().to(users::show))
@@ -76,7 +94,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/admin/pricing", web::get().to(pricing::index))
         .route("/admin/pricing/{table}/{id}", web::get().to(pricing::edit))
         .route("/admin/pricing/{table}/{id}", web::post().to(pricing::update));
-    soon::configure(cfg);
     cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
 }
 

@@ -16,14 +16,14 @@ use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, Actor, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote, effective_status};
-use crate::db::main::wallets;
+use crate::db::main::{alerts, ops_logs, wallets};
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
 use crate::domain::pricing::Billing;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::{Page, QUOTE_READERS};
+use crate::templates::{Bell, Page, QUOTE_READERS};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -57,13 +57,16 @@ pub struct ListQuery {
 
 pub async fn list(
     user: CurrentUser,
-    page: Page,
+    mut page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<QuotesPage, AppError> {
     user.require_any(QUOTE_READERS)?;
     let all = user.can(Permission::QuoteViewAll);
     let mut conn = state.pools.main.get().await?;
+    if alerts::raise_expiring(&mut conn, user.organisation_id).await? > 0 && page.bell.is_some() {
+        page.bell = Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? });
+    }
     let scope = (!all).then_some(user.organisation_id);
     let quotes = db::list(&mut conn, scope, query.before.map(QuoteId), PAGE_SIZE).await?;
     let now = chrono::Utc::now();
@@ -135,6 +138,10 @@ pub struct QuotePage {
     customer: Letterhead,
     payment: Option<Payment>,
     can_accept: bool,
+    /// Staff who record money may refund an accepted quote.
+    can_refund: bool,
+    /// The quote's VM provisioning rows: (VM, event, status, when).
+    provisioning: Vec<(String, String, String, String)>,
     error: Option<String>,
 }
 
@@ -166,9 +173,25 @@ async fn quote_page(
         _ => None,
     };
     let can_accept = own && status == "pending" && user.can(Permission::QuoteAccept);
+    let can_refund = status == "accepted" && user.can(Permission::WalletCredit);
+    let provisioning = ops_logs::vm_logs_of_quote(conn, id)
+        .await?
+        .into_iter()
+        .map(|(vm, event, status, at)| (vm, event, status, format_sast(at)))
+        .collect();
     let reseller = organisations::operator_letterhead(conn).await?;
     let customer = organisations::letterhead(conn, quote.organisation_id).await?;
-    Ok(QuotePage { page, quote: quote_view(quote, lines, status), reseller, customer, payment, can_accept, error })
+    Ok(QuotePage {
+        page,
+        quote: quote_view(quote, lines, status),
+        reseller,
+        customer,
+        payment,
+        can_accept,
+        can_refund,
+        provisioning,
+        error,
+    })
 }
 
 fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: String) -> QuoteView {

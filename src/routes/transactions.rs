@@ -1,5 +1,6 @@
 //! `/transactions` and `/transactions.csv`: every organisation's ledger for staff, with
-//! filters (`org`, `kind`, `from`, `to`, `q`) and keyset paging (`after`). The CSV
+//! filters (`org`, `kind`, `from`, `to`, `q`), the totals of what they match, newest
+//! or oldest first (`sort`), and keyset paging (`after`) in either order. The CSV
 //! export streams in batches through a small channel: memory stays flat however many
 //! rows match.
 
@@ -8,16 +9,16 @@ use actix_web::web::Bytes;
 use actix_web::{CustomizeResponder, Either, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::Utc;
 use chrono_tz::Africa::Johannesburg;
 use serde::Deserialize;
 
 use crate::auth::{Require, perm};
 use crate::db::main::organisations;
-use crate::db::main::wallets::{self, HistoryFilter, HistoryRow};
+use crate::db::main::wallets::{self, HistoryFilter, HistoryRow, HistoryTotals};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::format_zar;
-use crate::domain::time::format_sast;
+use crate::domain::time::{format_sast, parse_date, sast_midnight};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption};
@@ -26,6 +27,7 @@ const PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
 const KINDS: [&str; 4] = ["credit", "debit", "refund", "adjustment"];
 const MAX_QUERY_CHARS: usize = 100;
+const QUERY_TOO_LONG: &str = "Search for at most 100 characters.";
 
 /// The filter form as typed; kept as text so bad input comes back as it was.
 #[derive(Deserialize, Default, Clone)]
@@ -40,40 +42,32 @@ pub struct FilterForm {
     to: String,
     #[serde(default)]
     q: String,
+    /// `newest` (the default) or `oldest` first.
+    #[serde(default)]
+    sort: String,
     #[serde(default)]
     after: String,
 }
 
 #[derive(Default)]
 pub struct FilterErrors {
-    org: Option<String>,
-    kind: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    q: Option<String>,
+    org: Option<&'static str>,
+    kind: Option<&'static str>,
+    from: Option<&'static str>,
+    to: Option<&'static str>,
+    q: Option<&'static str>,
+    sort: Option<&'static str>,
 }
 
 impl FilterErrors {
     fn any(&self) -> bool {
-        self.org.is_some() || self.kind.is_some() || self.from.is_some() || self.to.is_some() || self.q.is_some()
+        self.org.is_some()
+            || self.kind.is_some()
+            || self.from.is_some()
+            || self.to.is_some()
+            || self.q.is_some()
+            || self.sort.is_some()
     }
-}
-
-/// Start of a South African calendar day, as an instant.
-pub(super) fn sast_midnight(date: NaiveDate) -> DateTime<Utc> {
-    Johannesburg
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .single()
-        .expect("South Africa has no daylight saving time")
-        .with_timezone(&Utc)
-}
-
-pub(super) fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(Some).map_err(|_| "Use a date like 2026-11-24.".to_owned())
 }
 
 impl FilterForm {
@@ -81,16 +75,14 @@ impl FilterForm {
         let mut errors = FilterErrors::default();
         let organisation = match self.org.trim() {
             "" => None,
-            raw => {
-                raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("Choose an organisation.".into())).ok()
-            }
+            raw => raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("Choose an organisation.")).ok(),
         };
         let kind = match self.kind.trim() {
             "" => None,
             raw => {
                 let kind = KINDS.iter().find(|k| **k == raw).copied();
                 if kind.is_none() {
-                    errors.kind = Some("Choose credit, debit, refund or adjustment.".into());
+                    errors.kind = Some("Choose credit, debit, refund or adjustment.");
                 }
                 kind
             }
@@ -100,12 +92,20 @@ impl FilterForm {
         if let (Some(from), Some(to)) = (from, to)
             && to < from
         {
-            errors.to = Some("The end date is before the start date.".into());
+            errors.to = Some("The end date is before the start date.");
         }
         let text = self.q.trim();
         if text.chars().count() > MAX_QUERY_CHARS {
-            errors.q = Some(format!("Search for at most {MAX_QUERY_CHARS} characters."));
+            errors.q = Some(QUERY_TOO_LONG);
         }
+        let oldest_first = match self.sort.trim() {
+            "" | "newest" => false,
+            "oldest" => true,
+            _ => {
+                errors.sort = Some("Choose newest or oldest first.");
+                false
+            }
+        };
         // A malformed cursor is ignored: it only ever comes from our own links.
         let after = self.after.trim().parse().ok().map(TransactionId);
         if errors.any() {
@@ -117,6 +117,7 @@ impl FilterForm {
             from: from.map(sast_midnight),
             until: to.map(|d| sast_midnight(d + chrono::Days::new(1))),
             text: (!text.is_empty()).then(|| text.to_owned()),
+            oldest_first,
             after,
         })
     }
@@ -129,6 +130,7 @@ impl FilterForm {
             ("from", self.from.trim()),
             ("to", self.to.trim()),
             ("q", self.q.trim()),
+            ("sort", self.sort.trim()),
         ])
         .unwrap_or_default()
     }
@@ -172,9 +174,33 @@ pub struct TransactionsPage {
     errors: FilterErrors,
     organisations: Vec<SelectOption>,
     kinds: Vec<SelectOption>,
+    sorts: Vec<SelectOption>,
     rows: Vec<HistoryView>,
+    totals: Option<TotalsView>,
+    /// One organisation selected: its balance after each row is a running balance.
+    one_organisation: bool,
+    oldest_first: bool,
     next: Option<String>,
     csv_link: String,
+}
+
+/// The totals of everything the filters match, on every page.
+pub struct TotalsView {
+    rows: i64,
+    money_in: String,
+    money_out: String,
+    net: String,
+}
+
+impl From<HistoryTotals> for TotalsView {
+    fn from(t: HistoryTotals) -> Self {
+        TotalsView {
+            rows: t.rows,
+            money_in: format_zar(t.money_in),
+            money_out: format_zar(-t.money_out),
+            net: format_zar(t.money_in - t.money_out),
+        }
+    }
 }
 
 pub async fn list(
@@ -194,11 +220,21 @@ pub async fn list(
         errors: FilterErrors::default(),
         organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
         kinds: KINDS.iter().map(|k| SelectOption::new(k, *k, &form.kind)).collect(),
+        sorts: vec![
+            SelectOption::new("newest", "Newest first", &form.sort),
+            SelectOption::new("oldest", "Oldest first", &form.sort),
+        ],
         rows: Vec::new(),
+        totals: None,
+        one_organisation: false,
+        oldest_first: false,
         next: None,
     };
     match form.parse() {
         Ok(filter) => {
+            view.totals = Some(wallets::history_totals(&mut conn, &filter).await?.into());
+            view.one_organisation = filter.organisation.is_some();
+            view.oldest_first = filter.oldest_first;
             let rows = wallets::history(&mut conn, &filter, PAGE_SIZE).await?;
             if rows.len() as i64 == PAGE_SIZE {
                 view.next = rows.last().map(|r| format!("/transactions?{filters}&after={}", r.id));

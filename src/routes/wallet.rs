@@ -1,18 +1,28 @@
-//! `/wallet`: the organisation's balance and its own transactions, newest first.
+//! `/wallet`: the organisation's balance, its money in and out over the last twelve
+//! months (a server-rendered SVG chart), what it has committed to each month and how
+//! long the balance lasts at that rate, its low-balance threshold (editable by the
+//! organisation), and its own transactions, newest first.
 
-use actix_web::web;
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use diesel_async::AsyncPgConnection;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::{client_ip, see_other};
+use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
 use crate::db::main::wallets::{self, LedgerRow};
-use crate::domain::ids::{QuoteId, TransactionId};
-use crate::domain::money::format_zar;
-use crate::domain::time::format_sast;
+use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
+use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
+use crate::domain::time::{format_sast, sast_midnight, today_sast};
+use crate::domain::wallet_stats::{self, Chart, Runway};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::Page;
+use crate::templates::{Page, sentence};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -30,7 +40,7 @@ pub struct LedgerView {
 
 impl From<LedgerRow> for LedgerView {
     fn from(row: LedgerRow) -> Self {
-        let signed = row.amount * rust_decimal::Decimal::from(row.direction);
+        let signed = row.amount * Decimal::from(row.direction);
         LedgerView {
             id: row.id,
             when: format_sast(row.created_at),
@@ -51,13 +61,88 @@ pub struct WalletPage {
     balance: String,
     threshold: String,
     below_threshold: bool,
+    committed_monthly: String,
+    runway: RunwayView,
+    chart: Chart,
+    chart_width: i64,
+    chart_height: i64,
+    baseline: i64,
+    form: ThresholdForm,
+    threshold_error: Option<String>,
     rows: Vec<LedgerView>,
     older: Option<TransactionId>,
+}
+
+/// The runway as the page says it: a figure, a sentence, and whether to warn.
+pub struct RunwayView {
+    figure: String,
+    note: String,
+    warn: bool,
+}
+
+impl From<Runway> for RunwayView {
+    fn from(runway: Runway) -> Self {
+        match runway {
+            Runway::Until { date, days } => RunwayView {
+                figure: date.format("%-d %B %Y").to_string(),
+                note: format!("At the committed spend the balance lasts {days} more days."),
+                warn: days < 31,
+            },
+            Runway::Empty => RunwayView {
+                figure: "Now".into(),
+                note: "The balance does not cover another day of the committed spend.".into(),
+                warn: true,
+            },
+            Runway::NoCommitments => RunwayView {
+                figure: "No end date".into(),
+                note: "No monthly commitments draw on the balance.".into(),
+                warn: false,
+            },
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub struct WalletQuery {
     before: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ThresholdForm {
+    #[serde(default)]
+    threshold: String,
+}
+
+async fn wallet_page(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    page: Page,
+    before: Option<TransactionId>,
+    form: Option<ThresholdForm>,
+    threshold_error: Option<String>,
+) -> Result<WalletPage, AppError> {
+    let wallet = wallets::for_organisation(conn, org).await?.ok_or(AppError::NotFound)?;
+    let rows = wallets::ledger(conn, org, before, PAGE_SIZE).await?;
+    let older = (rows.len() as i64 == PAGE_SIZE).then(|| rows.last().map(|r| r.id)).flatten();
+    let today = today_sast();
+    let sums = wallets::monthly_totals(conn, org, sast_midnight(wallet_stats::window_start(today))).await?;
+    let committed = wallets::committed_monthly(conn, org).await?;
+    Ok(WalletPage {
+        page,
+        balance: format_zar(wallet.balance),
+        threshold: format_zar(wallet.low_balance_threshold),
+        below_threshold: wallet.balance < wallet.low_balance_threshold,
+        committed_monthly: format_zar(committed),
+        runway: wallet_stats::runway(wallet.balance, committed, today).into(),
+        chart: wallet_stats::chart(&wallet_stats::last_twelve_months(&sums, today)),
+        chart_width: wallet_stats::CHART_WIDTH,
+        chart_height: wallet_stats::CHART_HEIGHT,
+        baseline: wallet_stats::BASELINE,
+        form: form.unwrap_or_else(|| ThresholdForm { threshold: wallet.low_balance_threshold.to_string() }),
+        threshold_error,
+        rows: rows.into_iter().map(LedgerView::from).collect(),
+        older,
+    })
 }
 
 pub async fn show(
@@ -66,17 +151,47 @@ pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<WalletQuery>,
 ) -> Result<WalletPage, AppError> {
-    let org = required.user.organisation_id;
     let mut conn = state.pools.main.get().await?;
-    let wallet = wallets::for_organisation(&mut conn, org).await?.ok_or(AppError::NotFound)?;
-    let rows = wallets::ledger(&mut conn, org, query.before.map(TransactionId), PAGE_SIZE).await?;
-    let older = (rows.len() as i64 == PAGE_SIZE).then(|| rows.last().map(|r| r.id)).flatten();
-    Ok(WalletPage {
-        page,
-        balance: format_zar(wallet.balance),
-        threshold: format_zar(wallet.low_balance_threshold),
-        below_threshold: wallet.balance < wallet.low_balance_threshold,
-        rows: rows.into_iter().map(LedgerView::from).collect(),
-        older,
-    })
+    wallet_page(&mut conn, required.user.organisation_id, page, query.before.map(TransactionId), None, None).await
+}
+
+/// A threshold typed by a person: zero or more, in cents, within what a top-up may be.
+fn parse_threshold(input: &str) -> Result<Decimal, String> {
+    let amount = parse_amount(input).map_err(|e| sentence(&e))?;
+    if amount < Decimal::ZERO {
+        return Err("Must be zero or more (zero turns the alert off).".into());
+    }
+    if amount > MAX_TOP_UP {
+        return Err(format!("At most {}.", format_zar(MAX_TOP_UP)));
+    }
+    Ok(amount)
+}
+
+/// `POST /wallet/threshold`: the organisation's own low-balance threshold.
+pub async fn set_threshold(
+    req: HttpRequest,
+    required: Require<perm::WalletView>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    form: web::Form<ThresholdForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<WalletPage>>, AppError> {
+    let user = required.user;
+    let form = form.into_inner();
+    let mut conn = state.pools.main.get().await?;
+    match parse_threshold(&form.threshold) {
+        Ok(threshold) => {
+            let ip = client_ip(&req);
+            wallets::set_threshold(&mut conn, user.organisation_id, threshold, user.id, ip.as_deref()).await?;
+            push_flash(
+                &session,
+                Flash::success(format!("You will be alerted when the balance falls below {}.", format_zar(threshold))),
+            );
+            Ok(Either::Left(see_other("/wallet")))
+        }
+        Err(error) => {
+            let page = wallet_page(&mut conn, user.organisation_id, page, None, Some(form), Some(error)).await?;
+            Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+        }
+    }
 }

@@ -28,6 +28,12 @@ const GET_ROUTES: &[&str] = &[
     "/admin/pricing",
     "/admin/pricing/products/1",
     "/alerts",
+    "/alerts/count",
+    "/cards",
+    "/ops/vms",
+    "/ops/disks",
+    "/quotes/1/refund",
+    "/admin/organisations/1/adjust",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -45,6 +51,13 @@ const POST_ROUTES: &[&str] = &[
     "/admin/roles",
     "/admin/pricing/products/1",
     "/alerts/1/read",
+    "/alerts/read-all",
+    "/wallet/threshold",
+    "/cards",
+    "/cards/1/default",
+    "/cards/1/remove",
+    "/quotes/1/refund",
+    "/admin/organisations/1/adjust",
 ];
 
 #[actix_web::test]
@@ -72,9 +85,12 @@ async fn each_role_sees_only_its_navigation() {
     let app = spawn_app().await;
     let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
-    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts"]));
+    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts", "Cards"]));
     let staff = app.signed_in(STAFF).await.get("/").await.nav();
-    assert_eq!(staff, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Pricing", "Alerts"]));
+    assert_eq!(
+        staff,
+        nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Pricing", "Alerts", "Cards", "Operations"])
+    );
     let admin = app.signed_in(ADMIN).await.get("/").await.nav();
     assert_eq!(
         admin,
@@ -89,7 +105,9 @@ async fn each_role_sees_only_its_navigation() {
             "Users",
             "Roles",
             "Activity",
-            "Alerts"
+            "Alerts",
+            "Cards",
+            "Operations"
         ])
     );
 }
@@ -98,7 +116,17 @@ async fn each_role_sees_only_its_navigation() {
 async fn a_missing_permission_is_refused_with_403() {
     let app = spawn_app().await;
     let customer = app.signed_in(CUSTOMER).await;
-    for path in ["/transactions", "/admin/organisations", "/admin/users", "/admin/roles", "/admin/activity"] {
+    for path in [
+        "/transactions",
+        "/admin/organisations",
+        "/admin/users",
+        "/admin/roles",
+        "/admin/activity",
+        "/ops/vms",
+        "/ops/disks",
+        "/quotes/1/refund",
+        "/admin/organisations/1/adjust",
+    ] {
         let page = customer.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
         assert!(page.body.contains("Not allowed"));

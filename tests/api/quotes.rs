@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 
 use crate::helpers::{Browser, CUSTOMER, STAFF, TestApp, spawn_app};
+use crate::support::wallet_verify;
 
 const UBUNTU_FREIGHT: &str = "bongani@ubuntu-freight.demo.test";
 
@@ -79,21 +80,6 @@ async fn create_vm_quote(browser: &Browser, template: i64, count: u32, term: u32
         .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     page.location().trim_start_matches("/quotes/").parse().unwrap()
-}
-
-/// Runs `portal wallet verify` against the app's databases.
-fn wallet_verify(app: &TestApp) -> (bool, String) {
-    use secrecy::ExposeSecret;
-    let urls = &app.db.urls;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
-        .args(["wallet", "verify"])
-        .env("DATABASE_URL_MAIN", urls.main.expose_secret())
-        .env("DATABASE_URL_AAS", urls.aas.expose_secret())
-        .env("DATABASE_URL_ENETWORKS", urls.enetworks.expose_secret())
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[actix_web::test]

@@ -403,7 +403,7 @@ async fn keyset_paging_shows_every_row_exactly_once() {
     // The links keep the filters, and a row recorded mid-walk does not shift the pages.
     let first = staff.get(&format!("/transactions?org={ubuntu}&q=page")).await;
     let link = next_link(&first).unwrap();
-    assert!(link.starts_with(&format!("/transactions?org={ubuntu}&kind=&from=&to=&q=page&after=")), "{link}");
+    assert!(link.starts_with(&format!("/transactions?org={ubuntu}&kind=&from=&to=&q=page&sort=&after=")), "{link}");
     credit_directly(&app, ubuntu, dec!(1.00), "EFT PAGE-LATE").await;
     let mut rest = walk(&staff, &link).await.concat();
     let mut walked = row_ids(&first);
@@ -560,4 +560,73 @@ async fn the_csv_export_streams_more_rows_than_one_batch() {
         "Ubuntu Freight Services,credit,1.00,in,995.00,,BULK-995,EFT received,"
     );
     assert_eq!(csv_ids(&csv_lines(&staff, &format!("org={ubuntu}")).await).len(), 1995);
+}
+
+fn text(page: &Page, id: &str) -> String {
+    let selector = scraper::Selector::parse(&format!("#{id}")).unwrap();
+    page.html().select(&selector).next().map(|e| e.text().collect::<String>().trim().to_owned()).unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn the_totals_sum_everything_the_filters_match() {
+    let app = spawn_app().await;
+    let ubuntu = org_id(&app, UBUNTU).await;
+    let acme = org_id(&app, ACME).await;
+    for n in 1..=60 {
+        credit_directly(&app, ubuntu, dec!(10.50), &format!("EFT SUM-{n:02}")).await;
+    }
+    let staff = app.signed_in(STAFF).await;
+    let page = staff.get("/transactions").await;
+    assert_eq!(
+        ["total-rows", "total-in", "total-out", "total-net"].map(|id| text(&page, id)),
+        ["63", "R 75 630.00", "-R 8 618.51", "R 67 011.49"],
+        "every page shows the totals of all 63 rows, not of the 50 shown"
+    );
+    assert_eq!(text(&page, "balance-column"), "Balance after");
+
+    let page = staff.get(&format!("/transactions?org={acme}")).await;
+    assert_eq!(
+        ["total-rows", "total-in", "total-out", "total-net"].map(|id| text(&page, id)),
+        ["3", "R 75 000.00", "-R 8 618.51", "R 66 381.49"]
+    );
+    assert_eq!(text(&page, "balance-column"), "Running balance", "one organisation: its running balance");
+    let page = staff.get("/transactions?kind=debit").await;
+    assert_eq!(text(&page, "total-net"), "-R 8 618.51");
+    let page = staff.get(&format!("/transactions?org={ubuntu}&q=sum-0")).await;
+    assert_eq!([text(&page, "total-rows"), text(&page, "total-in")], ["9", "R 94.50"]);
+    // The next page keeps the same totals.
+    let second = staff.get(&next_link(&staff.get("/transactions").await).unwrap()).await;
+    assert_eq!(text(&second, "total-rows"), "63");
+}
+
+#[actix_web::test]
+async fn oldest_first_pages_forward_through_every_row_once() {
+    let app = spawn_app().await;
+    let ubuntu = org_id(&app, UBUNTU).await;
+    for n in 1..=101 {
+        credit_directly(&app, ubuntu, dec!(1.00), &format!("EFT OLD-{n:03}")).await;
+    }
+    let staff = app.signed_in(STAFF).await;
+    let mut expected = ids_where_org(&app, ubuntu).await;
+    expected.reverse();
+    let first = staff.get(&format!("/transactions?org={ubuntu}&sort=oldest")).await;
+    assert!(first.body.contains(r#"<option value="oldest" selected>"#));
+    assert_eq!(text(&first, "next-page"), "Newer transactions");
+    let pages = walk(&staff, &format!("/transactions?org={ubuntu}&sort=oldest")).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [50, 50, 1]);
+    assert_eq!(pages.concat(), expected, "oldest first, each row once");
+    // The running balance climbs by one rand per row, in page order.
+    let page = staff.get(&format!("/transactions?org={ubuntu}&sort=oldest")).await;
+    assert_eq!(row_cells(&page, expected[0])[6], "R 1.00");
+    assert_eq!(row_cells(&page, expected[49])[6], "R 50.00");
+
+    let mut everything = all_ids(&app).await;
+    everything.reverse();
+    assert_eq!(walk(&staff, "/transactions?sort=oldest").await.concat(), everything);
+    assert_eq!(csv_ids(&csv_lines(&staff, "sort=oldest").await), everything, "the export follows the order");
+
+    let bad = staff.get("/transactions?sort=sideways").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(field_errors(&bad), ["Choose newest or oldest first."]);
+    assert_eq!(staff.get("/transactions.csv?sort=sideways").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

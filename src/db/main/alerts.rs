@@ -81,3 +81,85 @@ pub async fn latest(
         .load(conn)
         .await
 }
+
+/// A page of the alerts visible to the user, newest first, below `before`.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    user: UserId,
+    unread_only: bool,
+    before: Option<AlertId>,
+    limit: i64,
+) -> QueryResult<Vec<Alert>> {
+    let mut query = in_app_alerts::table
+        .filter(visible_to(org, user))
+        .order(in_app_alerts::id.desc())
+        .limit(limit)
+        .select(Alert::as_select())
+        .into_boxed();
+    if unread_only {
+        query = query.filter(in_app_alerts::is_read.eq(false));
+    }
+    if let Some(before) = before {
+        query = query.filter(in_app_alerts::id.lt(before));
+    }
+    query.load(conn).await
+}
+
+/// Marks one alert read. `false` when the user cannot see such an alert.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<bool> {
+    let visible: i64 = in_app_alerts::table
+        .filter(in_app_alerts::id.eq(id))
+        .filter(visible_to(org, user))
+        .count()
+        .get_result(conn)
+        .await?;
+    if visible == 0 {
+        return Ok(false);
+    }
+    diesel::update(in_app_alerts::table.filter(in_app_alerts::id.eq(id)).filter(in_app_alerts::is_read.eq(false)))
+        .set((in_app_alerts::is_read.eq(true), in_app_alerts::read_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+/// Marks every unread alert the user can see as read; how many there were.
+pub async fn mark_all_read(conn: &mut AsyncPgConnection, org: OrganisationId, user: UserId) -> QueryResult<usize> {
+    diesel::update(in_app_alerts::table.filter(visible_to(org, user)).filter(in_app_alerts::is_read.eq(false)))
+        .set((in_app_alerts::is_read.eq(true), in_app_alerts::read_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await
+}
+
+/// How far ahead a pending quote's expiry is announced.
+pub const EXPIRY_NOTICE_DAYS: i32 = 3;
+
+/// Raises "quote expiring" alerts for the organisation's pending quotes that expire
+/// within three days. There is no background job: the pages an organisation looks at
+/// (dashboard, quotes, alerts) call this, and the dedupe key makes it once per quote.
+pub async fn raise_expiring(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<usize> {
+    diesel::sql_query(
+        "INSERT INTO in_app_alerts (organisation_id, level, kind, title, body, link, dedupe_key)
+         SELECT q.organisation_id, 'warning', 'quote_expiring',
+                'Quote ' || q.number || ' expires soon',
+                q.title || ': valid until '
+                    || to_char(q.valid_until AT TIME ZONE 'Africa/Johannesburg', 'YYYY-MM-DD HH24:MI')
+                    || '. Accept it before then, or ask for a new one.',
+                '/quotes/' || q.id, 'quote-expiring:' || q.id
+         FROM quotes q
+         WHERE q.organisation_id = $1 AND q.status = 'pending'
+           AND q.valid_until > now() AND q.valid_until <= now() + make_interval(days => $2)
+         ORDER BY q.id
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .bind::<diesel::sql_types::Integer, _>(EXPIRY_NOTICE_DAYS)
+    .execute(conn)
+    .await
+}

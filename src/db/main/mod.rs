@@ -4,6 +4,9 @@
 pub mod acceptance;
 pub mod activity;
 pub mod alerts;
+pub mod cards;
+pub mod corrections;
+pub mod ops_logs;
 pub mod organisations;
 pub mod quotes;
 pub mod roles;

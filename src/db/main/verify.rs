@@ -1,7 +1,10 @@
 //! `portal wallet verify`: checks the invariants of DESIGN.md §5 for every wallet from
 //! the data alone: the balance equals the ledger sum, every `balance_after` continues
 //! the chain, the balance is not negative, every accepted quote has exactly one debit
-//! of its amount due, and no quote that is not accepted carries a debit.
+//! of its amount due, no quote that is not accepted carries a debit, every refund
+//! returns at most its quote's debit to the organisation that paid it, and every
+//! refund and adjustment states its reason. The ledger sum counts every kind: credits
+//! and refunds add, debits take, adjustments go either way (`direction`).
 
 use diesel::sql_types::{BigInt, Numeric, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -27,6 +30,10 @@ pub struct WalletCheck {
     pub accepted_without_one_debit: i64,
     #[diesel(sql_type = BigInt)]
     pub debits_of_open_quotes: i64,
+    #[diesel(sql_type = BigInt)]
+    pub refunds_beyond_debit: i64,
+    #[diesel(sql_type = BigInt)]
+    pub corrections_without_reason: i64,
 }
 
 impl WalletCheck {
@@ -50,6 +57,15 @@ impl WalletCheck {
         }
         if self.debits_of_open_quotes > 0 {
             problems.push(format!("{} debits for quotes that are not accepted", self.debits_of_open_quotes));
+        }
+        if self.refunds_beyond_debit > 0 {
+            problems.push(format!(
+                "{} refunds larger than their quote's debit, or of a quote this organisation did not pay",
+                self.refunds_beyond_debit
+            ));
+        }
+        if self.corrections_without_reason > 0 {
+            problems.push(format!("{} refunds or adjustments without a reason", self.corrections_without_reason));
         }
         problems
     }
@@ -79,7 +95,16 @@ pub async fn check_all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<
                                 WHERE d.quote_id = q.id AND d.kind = 'debit' AND d.amount = q.amount_due) <> 1
                         ) AS accepted_without_one_debit,
                         (SELECT count(*) FROM wallet_transactions d JOIN quotes q ON q.id = d.quote_id
-                         WHERE d.wallet_id = w.id AND d.kind = 'debit' AND q.status <> 'accepted') AS debits_of_open_quotes
+                         WHERE d.wallet_id = w.id AND d.kind = 'debit' AND q.status <> 'accepted') AS debits_of_open_quotes,
+                        (SELECT count(*) FROM wallet_transactions r
+                         WHERE r.wallet_id = w.id AND r.kind = 'refund'
+                           AND r.amount > COALESCE((SELECT d.amount FROM wallet_transactions d
+                                                    WHERE d.quote_id = r.quote_id AND d.kind = 'debit'
+                                                      AND d.organisation_id = r.organisation_id), 0)
+                        ) AS refunds_beyond_debit,
+                        (SELECT count(*) FROM wallet_transactions c
+                         WHERE c.wallet_id = w.id AND c.kind IN ('refund', 'adjustment')
+                           AND btrim(c.description) = '') AS corrections_without_reason
                  FROM organisation_wallets w JOIN organisations o ON o.id = w.organisation_id
                  ORDER BY w.id",
             )

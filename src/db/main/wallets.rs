@@ -11,7 +11,8 @@ use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
 use super::schema::{organisation_wallets, quotes, wallet_transactions};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId, WalletId};
-use crate::domain::money::format_zar;
+use crate::domain::money::{WALLET_LIMIT, format_zar};
+use crate::domain::wallet_stats::MonthTotals;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = organisation_wallets)]
@@ -98,7 +99,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
             };
         }
         let balance_after = wallet.balance + credit.amount;
-        if balance_after >= Decimal::from(1_000_000_000_000i64) {
+        if balance_after >= WALLET_LIMIT {
             return Err(CreditError::TooLarge);
         }
         let tx: Transaction = diesel::insert_into(wallet_transactions::table)
@@ -124,9 +125,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
             ))
             .execute(conn)
             .await?;
-        if wallet.low_balance_alerted && balance_after >= wallet.low_balance_threshold {
-            rearm_low_balance_alert(conn, wallet.id).await?;
-        }
+        rearm_if_recovered(conn, &wallet, balance_after).await?;
         alerts::raise(
             conn,
             &NewAlert {
@@ -187,8 +186,17 @@ pub async fn alert_if_low(conn: &mut AsyncPgConnection, wallet: &Wallet, balance
     .await
 }
 
-async fn rearm_low_balance_alert(conn: &mut AsyncPgConnection, wallet: WalletId) -> QueryResult<()> {
-    diesel::update(organisation_wallets::table.find(wallet))
+/// Re-arms the low-balance alert once money coming in lifts the balance back to the
+/// threshold, so that the next crossing alerts again.
+pub async fn rearm_if_recovered(
+    conn: &mut AsyncPgConnection,
+    wallet: &Wallet,
+    balance_after: Decimal,
+) -> QueryResult<()> {
+    if !wallet.low_balance_alerted || balance_after < wallet.low_balance_threshold {
+        return Ok(());
+    }
+    diesel::update(organisation_wallets::table.find(wallet.id))
         .set(organisation_wallets::low_balance_alerted.eq(false))
         .execute(conn)
         .await
@@ -252,8 +260,40 @@ pub struct HistoryFilter {
     pub until: Option<DateTime<Utc>>,
     /// Matched case-insensitively anywhere in the reference or description.
     pub text: Option<String>,
-    /// Keyset cursor: only rows older than this one.
+    /// Ledger order (ids follow the dates): oldest first instead of newest first.
+    pub oldest_first: bool,
+    /// Keyset cursor: only rows past this one in the chosen order.
     pub after: Option<TransactionId>,
+}
+
+/// Applies a [`HistoryFilter`]'s conditions (not its order or cursor) to a boxed query
+/// over `wallet_transactions` (joined or not).
+macro_rules! filter_history {
+    ($query:expr, $filter:expr) => {{
+        let mut query = $query;
+        let filter: &HistoryFilter = $filter;
+        if let Some(org) = filter.organisation {
+            query = query.filter(wallet_transactions::organisation_id.eq(org));
+        }
+        if let Some(kind) = filter.kind {
+            query = query.filter(wallet_transactions::kind.eq(kind));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(wallet_transactions::created_at.ge(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(wallet_transactions::created_at.lt(until));
+        }
+        if let Some(text) = &filter.text {
+            let pattern = like_pattern(text);
+            query = query.filter(
+                wallet_transactions::reference
+                    .ilike(pattern.clone())
+                    .or(wallet_transactions::description.ilike(pattern)),
+            );
+        }
+        query
+    }};
 }
 
 #[derive(Queryable, Debug)]
@@ -278,14 +318,13 @@ fn like_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Every organisation's transactions matching `filter`, newest first, `limit` at a time.
+/// Every organisation's transactions matching `filter`, in its order, `limit` at a time.
 pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit: i64) -> QueryResult<Vec<HistoryRow>> {
     use super::schema::{organisations, users};
-    let mut query = wallet_transactions::table
+    let query = wallet_transactions::table
         .inner_join(organisations::table)
         .left_join(quotes::table)
         .left_join(users::table)
-        .order(wallet_transactions::id.desc())
         .limit(limit)
         .select((
             wallet_transactions::id,
@@ -303,26 +342,135 @@ pub async fn history(conn: &mut AsyncPgConnection, filter: &HistoryFilter, limit
             users::email.nullable(),
         ))
         .into_boxed();
-    if let Some(org) = filter.organisation {
-        query = query.filter(wallet_transactions::organisation_id.eq(org));
-    }
-    if let Some(kind) = filter.kind {
-        query = query.filter(wallet_transactions::kind.eq(kind));
-    }
-    if let Some(from) = filter.from {
-        query = query.filter(wallet_transactions::created_at.ge(from));
-    }
-    if let Some(until) = filter.until {
-        query = query.filter(wallet_transactions::created_at.lt(until));
-    }
-    if let Some(text) = &filter.text {
-        let pattern = like_pattern(text);
-        query = query.filter(
-            wallet_transactions::reference.ilike(pattern.clone()).or(wallet_transactions::description.ilike(pattern)),
-        );
-    }
-    if let Some(after) = filter.after {
-        query = query.filter(wallet_transactions::id.lt(after));
-    }
+    let mut query = filter_history!(query, filter);
+    query = match (filter.oldest_first, filter.after) {
+        (false, after) => {
+            let query = query.order(wallet_transactions::id.desc());
+            match after {
+                Some(after) => query.filter(wallet_transactions::id.lt(after)),
+                None => query,
+            }
+        }
+        (true, after) => {
+            let query = query.order(wallet_transactions::id.asc());
+            match after {
+                Some(after) => query.filter(wallet_transactions::id.gt(after)),
+                None => query,
+            }
+        }
+    };
     query.load(conn).await
+}
+
+/// The sums of every row matching `filter` (all pages).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HistoryTotals {
+    pub rows: i64,
+    /// Credits, refunds and upward adjustments.
+    pub money_in: Decimal,
+    /// Debits and downward adjustments.
+    pub money_out: Decimal,
+}
+
+pub async fn history_totals(conn: &mut AsyncPgConnection, filter: &HistoryFilter) -> QueryResult<HistoryTotals> {
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::{Nullable, Numeric};
+    let query = filter_history!(wallet_transactions::table.into_boxed(), filter);
+    let (rows, money_in, money_out) = query
+        .select((
+            count_star(),
+            sql::<Nullable<Numeric>>("sum(amount) FILTER (WHERE direction = 1)"),
+            sql::<Nullable<Numeric>>("sum(amount) FILTER (WHERE direction = -1)"),
+        ))
+        .first::<(i64, Option<Decimal>, Option<Decimal>)>(conn)
+        .await?;
+    Ok(HistoryTotals { rows, money_in: money_in.unwrap_or_default(), money_out: money_out.unwrap_or_default() })
+}
+
+#[derive(diesel::QueryableByName)]
+struct MonthRow {
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    month: chrono::NaiveDate,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    money_in: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    money_out: Decimal,
+}
+
+/// An organisation's money in and out per South African calendar month, from `since`.
+pub async fn monthly_totals(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<MonthTotals>> {
+    let rows: Vec<MonthRow> = diesel::sql_query(
+        "SELECT date_trunc('month', created_at AT TIME ZONE 'Africa/Johannesburg')::date AS month,
+                COALESCE(sum(amount) FILTER (WHERE direction = 1), 0) AS money_in,
+                COALESCE(sum(amount) FILTER (WHERE direction = -1), 0) AS money_out
+         FROM wallet_transactions
+         WHERE organisation_id = $1 AND created_at >= $2
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| MonthTotals { month: r.month, money_in: r.money_in, money_out: r.money_out }).collect())
+}
+
+/// What the organisation has committed to each month: the recurring totals (VAT
+/// included) of its accepted quotes.
+pub async fn committed_monthly(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Decimal> {
+    quotes::table
+        .filter(quotes::organisation_id.eq(org))
+        .filter(quotes::status.eq("accepted"))
+        .select(diesel::dsl::sum(quotes::monthly_total))
+        .first::<Option<Decimal>>(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// Sets the low-balance threshold. A balance already under the new threshold raises
+/// the alert now (once, as for any crossing); one at or above it re-arms the alert.
+pub async fn set_threshold(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    threshold: Decimal,
+    user: UserId,
+    ip: Option<&str>,
+) -> QueryResult<Decimal> {
+    conn.transaction(async |conn| {
+        let mut wallet: Wallet = organisation_wallets::table
+            .filter(organisation_wallets::organisation_id.eq(org))
+            .select(Wallet::as_select())
+            .for_update()
+            .first(conn)
+            .await?;
+        let previous = wallet.low_balance_threshold;
+        diesel::update(organisation_wallets::table.find(wallet.id))
+            .set((
+                organisation_wallets::low_balance_threshold.eq(threshold),
+                organisation_wallets::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await?;
+        wallet.low_balance_threshold = threshold;
+        rearm_if_recovered(conn, &wallet, wallet.balance).await?;
+        alert_if_low(conn, &wallet, wallet.balance).await?;
+        activity::record(
+            conn,
+            &NewActivity {
+                user_id: Some(user),
+                organisation_id: Some(org),
+                action: "wallet.threshold",
+                target: Some(&format!("wallet:{}", wallet.id)),
+                ip,
+                detail: serde_json::json!({ "from": previous.to_string(), "to": threshold.to_string() }),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(previous)
+    })
+    .await
 }

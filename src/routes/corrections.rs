@@ -1,0 +1,290 @@
+//! Staff corrections (`wallet.credit`): refunding an accepted quote
+//! (`/quotes/{id}/refund`) and adjusting a wallet (`/admin/organisations/{id}/adjust`).
+//! Each form carries a fresh idempotency key, so a double submit records once.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use diesel_async::AsyncPgConnection;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::{client_ip, see_other};
+use crate::auth::session::{Flash, push_flash};
+use crate::auth::{Require, perm};
+use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
+use crate::db::main::{organisations, wallets};
+use crate::domain::ids::{OrganisationId, QuoteId};
+use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::templates::{Page, SelectOption, sentence};
+
+const MAX_REASON_CHARS: usize = 200;
+
+/// A correction's amount: positive, in cents, at most [`MAX_TOP_UP`] at once.
+fn parse_correction(input: &str) -> Result<Decimal, String> {
+    let amount = parse_amount(input).map_err(|e| sentence(&e))?;
+    if amount <= Decimal::ZERO {
+        return Err("Must be more than zero.".into());
+    }
+    if amount > MAX_TOP_UP {
+        return Err(format!("At most {} in one correction.", format_zar(MAX_TOP_UP)));
+    }
+    Ok(amount)
+}
+
+fn parse_reason(input: &str) -> Result<&str, String> {
+    let reason = input.trim();
+    if reason.is_empty() {
+        Err("Say why: the reason is shown to the customer and kept in the ledger.".into())
+    } else if reason.chars().count() > MAX_REASON_CHARS {
+        Err(format!("Use at most {MAX_REASON_CHARS} characters."))
+    } else {
+        Ok(reason)
+    }
+}
+
+fn check_key(key: &str) -> Option<String> {
+    uuid::Uuid::parse_str(key.trim())
+        .is_err()
+        .then(|| "This form is incomplete. Reload the page and enter the correction again.".to_owned())
+}
+
+fn fresh_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[derive(Deserialize, Default)]
+pub struct CorrectionForm {
+    #[serde(default)]
+    direction: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+#[derive(Default)]
+pub struct CorrectionErrors {
+    direction: Option<String>,
+    amount: Option<String>,
+    reason: Option<String>,
+    form: Option<String>,
+}
+
+impl CorrectionErrors {
+    fn any(&self) -> bool {
+        self.direction.is_some() || self.amount.is_some() || self.reason.is_some() || self.form.is_some()
+    }
+}
+
+// ---------------------------------------------------------------- refunds
+
+#[derive(Template, WebTemplate)]
+#[template(path = "refund.html")]
+pub struct RefundPage {
+    page: Page,
+    quote_id: QuoteId,
+    number: String,
+    organisation: String,
+    debited: Option<String>,
+    refunded: Option<String>,
+    /// Why no refund can be made, when none can.
+    closed: Option<String>,
+    form: CorrectionForm,
+    errors: CorrectionErrors,
+}
+
+async fn refund_page(
+    conn: &mut AsyncPgConnection,
+    page: Page,
+    id: QuoteId,
+    form: Option<CorrectionForm>,
+    errors: CorrectionErrors,
+) -> Result<RefundPage, AppError> {
+    let quote = corrections::refundable(conn, id).await?.ok_or(AppError::NotFound)?;
+    let organisation =
+        organisations::find_by_id(conn, quote.organisation_id).await?.map(|o| o.name).unwrap_or_default();
+    let closed = match (&quote.status[..], quote.debited, quote.refunded) {
+        (_, _, Some(refunded)) => Some(format!("This quote was already refunded ({}).", format_zar(refunded))),
+        ("accepted", Some(_), None) => None,
+        ("accepted", None, None) => Some("Nothing was debited for this quote, so there is nothing to refund.".into()),
+        (status, _, _) => Some(format!("Only an accepted quote can be refunded; this one is {status}.")),
+    };
+    let form = form.unwrap_or_else(|| CorrectionForm {
+        amount: quote.debited.map(|d| d.to_string()).unwrap_or_default(),
+        idempotency_key: fresh_key(),
+        ..Default::default()
+    });
+    Ok(RefundPage {
+        page,
+        quote_id: id,
+        number: quote.number,
+        organisation,
+        debited: quote.debited.map(format_zar),
+        refunded: quote.refunded.map(format_zar),
+        closed,
+        form,
+        errors,
+    })
+}
+
+pub async fn refund_form(
+    _: Require<perm::WalletCredit>,
+    page: Page,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<RefundPage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    refund_page(&mut conn, page, QuoteId(id.into_inner()), None, CorrectionErrors::default()).await
+}
+
+pub async fn refund(
+    req: HttpRequest,
+    required: Require<perm::WalletCredit>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CorrectionForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<RefundPage>>, AppError> {
+    let id = QuoteId(id.into_inner());
+    let form = form.into_inner();
+    let mut errors = CorrectionErrors::default();
+    let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
+    let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
+    errors.form = check_key(&form.idempotency_key);
+    let mut conn = state.pools.main.get().await?;
+    if let (Some(amount), Some(reason), false) = (amount, reason, errors.any()) {
+        let ip = client_ip(&req);
+        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: form.idempotency_key.trim() };
+        let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
+        match corrections::refund(&mut conn, &refund, &clerk).await {
+            Ok(outcome) => {
+                push_flash(&session, flash(outcome, "refund"));
+                return Ok(Either::Left(see_other(&format!("/quotes/{id}"))));
+            }
+            Err(Refused::NotFound) => return Err(AppError::NotFound),
+            Err(Refused::Database(e)) => return Err(e.into()),
+            Err(e @ (Refused::MoreThanDebited { .. } | Refused::TooLarge)) => {
+                errors.amount = Some(sentence(&e.to_string()))
+            }
+            Err(e) => errors.form = Some(sentence(&e.to_string())),
+        }
+    }
+    let page = refund_page(&mut conn, page, id, Some(form), errors).await?;
+    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+fn flash(outcome: Outcome, what: &str) -> Flash {
+    match outcome {
+        Outcome::Recorded(tx) => Flash::success(format!(
+            "Recorded the {what} of {}. The balance is now {}.",
+            format_zar(tx.amount),
+            format_zar(tx.balance_after)
+        )),
+        Outcome::AlreadyRecorded(_) => Flash::info(format!("This {what} was already recorded; nothing changed.")),
+    }
+}
+
+// ---------------------------------------------------------------- adjustments
+
+#[derive(Template, WebTemplate)]
+#[template(path = "adjustment.html")]
+pub struct AdjustmentPage {
+    page: Page,
+    organisation_id: OrganisationId,
+    organisation: String,
+    balance: String,
+    directions: Vec<SelectOption>,
+    form: CorrectionForm,
+    errors: CorrectionErrors,
+}
+
+async fn adjustment_page(
+    conn: &mut AsyncPgConnection,
+    page: Page,
+    id: OrganisationId,
+    form: CorrectionForm,
+    errors: CorrectionErrors,
+) -> Result<AdjustmentPage, AppError> {
+    let org = organisations::find_by_id(conn, id).await?.ok_or(AppError::NotFound)?;
+    let wallet = wallets::for_organisation(conn, id).await?.ok_or(AppError::NotFound)?;
+    Ok(AdjustmentPage {
+        page,
+        organisation_id: id,
+        organisation: org.name,
+        balance: format_zar(wallet.balance),
+        directions: vec![
+            SelectOption::new("in", "Add to the balance", &form.direction),
+            SelectOption::new("out", "Take from the balance", &form.direction),
+        ],
+        form,
+        errors,
+    })
+}
+
+pub async fn adjustment_form(
+    _: Require<perm::WalletCredit>,
+    page: Page,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<AdjustmentPage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let form = CorrectionForm { idempotency_key: fresh_key(), ..Default::default() };
+    adjustment_page(&mut conn, page, OrganisationId(id.into_inner()), form, CorrectionErrors::default()).await
+}
+
+pub async fn adjust(
+    req: HttpRequest,
+    required: Require<perm::WalletCredit>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    form: web::Form<CorrectionForm>,
+) -> Result<Either<HttpResponse, CustomizeResponder<AdjustmentPage>>, AppError> {
+    let id = OrganisationId(id.into_inner());
+    let form = form.into_inner();
+    let mut errors = CorrectionErrors::default();
+    let direction = match form.direction.trim() {
+        "in" => Some(1i16),
+        "out" => Some(-1i16),
+        _ => {
+            errors.direction = Some("Choose whether to add to the balance or take from it.".into());
+            None
+        }
+    };
+    let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
+    let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
+    errors.form = check_key(&form.idempotency_key);
+    let mut conn = state.pools.main.get().await?;
+    if let (Some(direction), Some(amount), Some(reason), false) = (direction, amount, reason, errors.any()) {
+        let ip = client_ip(&req);
+        let adjustment = NewAdjustment {
+            organisation_id: id,
+            direction,
+            amount,
+            reason,
+            idempotency_key: form.idempotency_key.trim(),
+        };
+        let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
+        match corrections::adjust(&mut conn, &adjustment, &clerk).await {
+            Ok(outcome) => {
+                push_flash(&session, flash(outcome, "adjustment"));
+                return Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))));
+            }
+            Err(Refused::NotFound) => return Err(AppError::NotFound),
+            Err(Refused::Database(e)) => return Err(e.into()),
+            Err(e @ (Refused::BelowZero { .. } | Refused::TooLarge)) => errors.amount = Some(sentence(&e.to_string())),
+            Err(e) => errors.form = Some(sentence(&e.to_string())),
+        }
+    }
+    let page = adjustment_page(&mut conn, page, id, form, errors).await?;
+    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}

@@ -1,0 +1,181 @@
+//! In-app alerts: the bell's unread count on every page and its htmx fragment, the
+//! alerts page, marking read, expiring-quote alerts raised when pages are looked at,
+//! the low-balance alert once per crossing, and one organisation never seeing
+//! another's alerts.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use portal::db::main::schema::in_app_alerts;
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use crate::helpers::{CUSTOMER, Page, STAFF, TestApp, spawn_app};
+use crate::support::{ACME, BONGANI, UBUNTU, accept, insert_quote, org_id, text_of};
+
+fn alert_ids(page: &Page) -> Vec<i64> {
+    let selector = scraper::Selector::parse("ul.alert-list li").unwrap();
+    page.html()
+        .select(&selector)
+        .map(|li| li.value().id().unwrap().strip_prefix("alert-").unwrap().parse().unwrap())
+        .collect()
+}
+
+async fn alerts_of(app: &TestApp, org: i64, kind: &str) -> Vec<(i64, String, Option<String>)> {
+    let mut conn = app.main_conn().await;
+    in_app_alerts::table
+        .filter(in_app_alerts::organisation_id.eq(org))
+        .filter(in_app_alerts::kind.eq(kind))
+        .order(in_app_alerts::id.asc())
+        .select((in_app_alerts::id, in_app_alerts::title, in_app_alerts::dedupe_key))
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_bell_counts_unread_alerts_on_every_page_and_refreshes_by_htmx() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    // Acme's seed has one unread alert among four.
+    for path in ["/", "/wallet", "/catalog", "/quotes"] {
+        let page = customer.get(path).await;
+        assert_eq!(text_of(&page, "alert-count").as_deref(), Some("1"), "{path}");
+        assert!(page.body.contains(r#"hx-get="/alerts/count" hx-trigger="every 30s""#), "{path}");
+    }
+    let fragment = customer.get("/alerts/count").await;
+    assert_eq!(fragment.status, StatusCode::OK);
+    assert!(!fragment.body.contains("<html"), "a fragment, not a page");
+    assert_eq!(text_of(&fragment, "alert-count").as_deref(), Some("1"));
+
+    // Ubuntu Freight has none; staff see their own organisation's (none).
+    assert_eq!(text_of(&app.signed_in(BONGANI).await.get("/").await, "alert-count").as_deref(), Some("0"));
+    assert_eq!(text_of(&app.signed_in(STAFF).await.get("/alerts/count").await, "alert-count").as_deref(), Some("0"));
+}
+
+#[actix_web::test]
+async fn alerts_are_marked_read_one_by_one_or_all_at_once() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    // Two more unread ones: a top-up and an accepted quote.
+    let (quote, _) = insert_quote(&app, acme, dec!(10.00), Decimal::ZERO, Duration::days(30)).await;
+    accept(&customer, quote).await;
+    let page = customer.get("/alerts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let ids = alert_ids(&page);
+    assert_eq!(ids.len(), 5, "{}", page.body);
+    assert_eq!(text_of(&page, "alert-count").as_deref(), Some("2"));
+    let unread = customer.get("/alerts?show=unread").await;
+    assert_eq!(alert_ids(&unread).len(), 2);
+
+    let newest = ids[0];
+    let response = customer.post(&format!("/alerts/{newest}/read"), &[]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let page = customer.get(response.location()).await;
+    assert!(page.body.contains("Alert marked as read."));
+    assert_eq!(text_of(&page, "alert-count").as_deref(), Some("1"));
+    // Marking it again changes nothing and is fine.
+    assert_eq!(customer.post(&format!("/alerts/{newest}/read"), &[]).await.status, StatusCode::SEE_OTHER);
+
+    let response = customer.post("/alerts/read-all", &[]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    let page = customer.get("/alerts").await;
+    assert!(page.body.contains("Marked 1 alert as read."), "{}", page.body);
+    assert_eq!(text_of(&page, "alert-count").as_deref(), Some("0"));
+    assert!(alert_ids(&customer.get("/alerts?show=unread").await).is_empty());
+    // Without the CSRF token: refused.
+    assert_eq!(customer.post_raw("/alerts/read-all", &[]).await.status, StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn one_organisations_alerts_are_invisible_to_another() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let mut conn = app.main_conn().await;
+    let acme_alerts: Vec<(i64, bool)> = in_app_alerts::table
+        .filter(in_app_alerts::organisation_id.eq(acme))
+        .select((in_app_alerts::id, in_app_alerts::is_read))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let bongani = app.signed_in(BONGANI).await;
+    let page = bongani.get("/alerts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(alert_ids(&page).is_empty());
+    assert!(page.body.contains("No alerts yet."));
+    for (id, _) in &acme_alerts {
+        let response = bongani.post(&format!("/alerts/{id}/read"), &[]).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "alert {id}");
+    }
+    assert_eq!(bongani.post("/alerts/read-all", &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(bongani.post("/alerts/999999/read", &[]).await.status, StatusCode::NOT_FOUND);
+    // Acme's alerts are untouched.
+    let mut conn = app.main_conn().await;
+    let after: Vec<(i64, bool)> = in_app_alerts::table
+        .filter(in_app_alerts::organisation_id.eq(acme))
+        .select((in_app_alerts::id, in_app_alerts::is_read))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(after, acme_alerts);
+}
+
+#[actix_web::test]
+async fn a_quote_expiring_within_three_days_alerts_once_when_pages_are_looked_at() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let ubuntu = org_id(&app, UBUNTU).await;
+    let (soon, number) = insert_quote(&app, acme, dec!(100.00), Decimal::ZERO, Duration::days(2)).await;
+    insert_quote(&app, acme, dec!(100.00), Decimal::ZERO, Duration::days(4)).await; // not yet
+    insert_quote(&app, acme, dec!(100.00), Decimal::ZERO, Duration::hours(-1)).await; // already expired
+    let (theirs, _) = insert_quote(&app, ubuntu, dec!(100.00), Decimal::ZERO, Duration::days(1)).await;
+    assert!(alerts_of(&app, acme, "quote_expiring").await.is_empty(), "nothing until someone looks");
+
+    let customer = app.signed_in(CUSTOMER).await;
+    for path in ["/quotes", "/", "/alerts", "/quotes"] {
+        assert_eq!(customer.get(path).await.status, StatusCode::OK);
+    }
+    let raised = alerts_of(&app, acme, "quote_expiring").await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].1, format!("Quote {number} expires soon"));
+    assert_eq!(raised[0].2, Some(format!("quote-expiring:{soon}")));
+    assert!(customer.get("/alerts").await.body.contains(&format!("Quote {number} expires soon")));
+    assert!(alerts_of(&app, ubuntu, "quote_expiring").await.is_empty(), "only the viewer's organisation");
+
+    // Ubuntu Freight's member sees its own, raised on its own dashboard.
+    app.signed_in(BONGANI).await.get("/").await;
+    let theirs_raised = alerts_of(&app, ubuntu, "quote_expiring").await;
+    assert_eq!(
+        theirs_raised.iter().map(|a| a.2.clone()).collect::<Vec<_>>(),
+        [Some(format!("quote-expiring:{theirs}"))]
+    );
+}
+
+#[actix_web::test]
+async fn a_sequence_of_debits_raises_the_low_balance_alert_once_per_crossing() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    // Balance R 66 381.49, threshold R 5 000: down to 6 381.49, then four debits of
+    // R 1 000 cross the threshold once (at 4 381.49) and stay under it.
+    for amount in [dec!(30000), dec!(30000), dec!(1000), dec!(1000), dec!(1000), dec!(1000)] {
+        let (quote, _) = insert_quote(&app, acme, amount, Decimal::ZERO, Duration::days(30)).await;
+        accept(&customer, quote).await;
+    }
+    assert_eq!(alerts_of(&app, acme, "low_balance").await.len(), 1);
+    // A top-up lifts it over the threshold; the next fall alerts again.
+    let staff = app.signed_in(STAFF).await;
+    let form = staff.get(&format!("/admin/organisations/{acme}")).await;
+    let key = crate::support::input_value(&form, "idempotency_key");
+    let token = form.csrf_token().unwrap();
+    let fields = [("amount", "10000"), ("reference", "EFT BACK"), ("idempotency_key", &key), ("csrf_token", &token)];
+    staff.post_raw(&format!("/admin/organisations/{acme}/credit"), &fields).await;
+    let (quote, _) = insert_quote(&app, acme, dec!(9000), Decimal::ZERO, Duration::days(30)).await;
+    accept(&customer, quote).await;
+    let low = alerts_of(&app, acme, "low_balance").await;
+    assert_eq!(low.len(), 2, "{low:?}");
+    assert_eq!(text_of(&customer.get("/wallet").await, "balance").as_deref(), Some("R 3 381.49"));
+}

@@ -1,0 +1,140 @@
+//! Shared by the money-side tests (refunds, adjustments, wallet, alerts, logs, cards):
+//! looking up demo rows, reading forms, and running `portal wallet verify`.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use portal::db::main::schema::wallet_transactions as tx;
+use portal::db::main::schema::{in_app_alerts, organisation_wallets, organisations, quotes, user_activity_log};
+use rust_decimal::Decimal;
+
+use crate::helpers::{Browser, Page, TestApp};
+
+pub const ACME: &str = "Acme Logistics";
+pub const UBUNTU: &str = "Ubuntu Freight Services";
+pub const BONGANI: &str = "bongani@ubuntu-freight.demo.test";
+/// The seeded accepted VM quote of Acme Logistics, debited R 8 618.51.
+pub const ACCEPTED: &str = "Q-2026-000006";
+/// A pending quote of Acme Logistics.
+pub const PENDING: &str = "Q-2026-000011";
+
+pub async fn org_id(app: &TestApp, name: &str) -> i64 {
+    let mut conn = app.main_conn().await;
+    organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).await.unwrap()
+}
+
+pub async fn quote_id(app: &TestApp, number: &str) -> i64 {
+    let mut conn = app.main_conn().await;
+    quotes::table.filter(quotes::number.eq(number)).select(quotes::id).first(&mut conn).await.unwrap()
+}
+
+pub async fn balance(app: &TestApp, org: i64) -> Decimal {
+    let mut conn = app.main_conn().await;
+    organisation_wallets::table
+        .filter(organisation_wallets::organisation_id.eq(org))
+        .select(organisation_wallets::balance)
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// What a refused money form must leave untouched.
+#[derive(Debug, PartialEq)]
+pub struct Footprint {
+    pub ledger_rows: i64,
+    /// Money activity (`wallet.*`), not sign-ins.
+    pub activity_rows: i64,
+    pub alerts: i64,
+    pub balance: Decimal,
+}
+
+pub async fn footprint(app: &TestApp, org: i64) -> Footprint {
+    let mut conn = app.main_conn().await;
+    Footprint {
+        ledger_rows: tx::table.count().get_result(&mut conn).await.unwrap(),
+        activity_rows: user_activity_log::table
+            .filter(user_activity_log::action.like("wallet.%"))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .unwrap(),
+        alerts: in_app_alerts::table.count().get_result(&mut conn).await.unwrap(),
+        balance: balance(app, org).await,
+    }
+}
+
+/// The value of a form input on the page.
+pub fn input_value(page: &Page, name: &str) -> String {
+    let selector = scraper::Selector::parse(&format!(r#"input[name="{name}"]"#)).unwrap();
+    let html = page.html();
+    let input = html.select(&selector).next().unwrap_or_else(|| panic!("no input {name}: {}", page.body));
+    input.value().attr("value").unwrap_or("").to_owned()
+}
+
+/// The text of the element with this id, if the page has it.
+pub fn text_of(page: &Page, id: &str) -> Option<String> {
+    let selector = scraper::Selector::parse(&format!("#{id}")).unwrap();
+    page.html().select(&selector).next().map(|e| e.text().collect::<String>().trim().to_owned())
+}
+
+/// Opens `form_path`, then posts its form to `action` with `fields`, keeping the form's
+/// CSRF token and idempotency key, as a browser would.
+pub async fn submit(browser: &Browser, form_path: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let form = browser.get(form_path).await;
+    assert_eq!(form.status, reqwest::StatusCode::OK, "{form_path}: {}", form.body);
+    let token = form.csrf_token().unwrap();
+    let key = input_value(&form, "idempotency_key");
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    if !fields.iter().any(|(name, _)| *name == "idempotency_key") {
+        all.push(("idempotency_key", &key));
+    }
+    browser.post_raw(action, &all).await
+}
+
+/// Runs `portal wallet verify` against the app's databases: (passed, its report).
+pub fn wallet_verify(app: &TestApp) -> (bool, String) {
+    use secrecy::ExposeSecret;
+    let urls = &app.db.urls;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+        .args(["wallet", "verify"])
+        .env("DATABASE_URL_MAIN", urls.main.expose_secret())
+        .env("DATABASE_URL_AAS", urls.aas.expose_secret())
+        .env("DATABASE_URL_ENETWORKS", urls.enetworks.expose_secret())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A pending quote written straight into the database (no lines): what acceptance,
+/// refunds, runway and expiry alerts need. Its id and number.
+pub async fn insert_quote(
+    app: &TestApp,
+    org: i64,
+    once_off: Decimal,
+    monthly: Decimal,
+    valid_for: chrono::Duration,
+) -> (i64, String) {
+    let mut conn = app.main_conn().await;
+    diesel::insert_into(quotes::table)
+        .values((
+            quotes::organisation_id.eq(org),
+            quotes::kind.eq("service"),
+            quotes::title.eq("Test services"),
+            quotes::valid_until.eq(chrono::Utc::now() + valid_for),
+            quotes::vat_rate.eq(Decimal::from(15)),
+            quotes::once_off_total.eq(once_off),
+            quotes::monthly_total.eq(monthly),
+            quotes::amount_due.eq(once_off + monthly),
+        ))
+        .returning((quotes::id, quotes::number))
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// Accepts a quote as `browser` (a member of its organisation); must succeed.
+pub async fn accept(browser: &Browser, quote: i64) {
+    let page = browser.post(&format!("/quotes/{quote}/accept"), &[]).await;
+    assert_eq!(page.status, reqwest::StatusCode::SEE_OTHER, "accepting {quote}: {}", page.body);
+}
