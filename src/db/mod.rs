@@ -67,6 +67,16 @@ fn build_pool(url: &str, max_size: usize) -> Pool<AsyncPgConnection> {
         .expect("a pool with a runtime and timeouts always builds")
 }
 
+/// `text` as an ILIKE pattern matching it literally anywhere.
+pub fn like_pattern(text: &str) -> String {
+    format!("%{}%", escape_like(text))
+}
+
+/// `text` with LIKE's wildcards (and its escape character, the backslash) escaped.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 #[derive(Clone)]
 pub struct Pools {
     pub main: MainPool,

@@ -68,11 +68,6 @@ pub async fn category_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> Query
         .optional()
 }
 
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// Products of one category (or all), optionally matching `search` in name, SKU or
 /// description, by category order then name.
 pub async fn products(
@@ -91,7 +86,7 @@ pub async fn products(
         query = query.filter(products::category_id.eq(category));
     }
     if let Some(search) = search {
-        let pattern = like_pattern(search);
+        let pattern = crate::db::like_pattern(search);
         query = query.filter(
             products::name
                 .ilike(pattern.clone())

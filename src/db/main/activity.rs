@@ -120,7 +120,7 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &ActivityFilter, limit: 
     )
     .bind::<Nullable<BigInt>, _>(filter.user)
     .bind::<Nullable<BigInt>, _>(filter.organisation)
-    .bind::<Nullable<Text>, _>(filter.action.as_deref().map(|a| format!("{}%", super::escape_like(a))))
+    .bind::<Nullable<Text>, _>(filter.action.as_deref().map(|a| format!("{}%", crate::db::escape_like(a))))
     .bind::<Nullable<Timestamptz>, _>(filter.from)
     .bind::<Nullable<Timestamptz>, _>(filter.until)
     .bind::<Nullable<BigInt>, _>(filter.after)

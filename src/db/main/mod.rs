@@ -15,13 +15,3 @@ pub mod schema;
 pub mod users;
 pub mod verify;
 pub mod wallets;
-
-/// `text` as an ILIKE pattern matching it literally anywhere.
-fn like_pattern(text: &str) -> String {
-    format!("%{}%", escape_like(text))
-}
-
-/// `text` with LIKE's wildcards (and its escape character) escaped.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}

@@ -328,7 +328,7 @@ pub async fn list(
         .limit(limit)
         .into_boxed();
     if let Some(text) = text {
-        let pattern = super::like_pattern(text);
+        let pattern = crate::db::like_pattern(text);
         query = query.filter(
             organisations::name
                 .ilike(pattern.clone())

@@ -289,7 +289,7 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &UserFilter, limit: i64)
          ORDER BY u.name, u.id
          LIMIT $5"
     ))
-    .bind::<Nullable<Text>, _>(filter.text.as_deref().map(super::like_pattern))
+    .bind::<Nullable<Text>, _>(filter.text.as_deref().map(crate::db::like_pattern))
     .bind::<Nullable<BigInt>, _>(filter.organisation)
     .bind::<Nullable<BigInt>, _>(filter.role)
     .bind::<Nullable<Bool>, _>(filter.active)

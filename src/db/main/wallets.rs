@@ -285,7 +285,7 @@ macro_rules! filter_history {
             query = query.filter(wallet_transactions::created_at.lt(until));
         }
         if let Some(text) = &filter.text {
-            let pattern = like_pattern(text);
+            let pattern = crate::db::like_pattern(text);
             query = query.filter(
                 wallet_transactions::reference
                     .ilike(pattern.clone())
@@ -311,11 +311,6 @@ pub struct HistoryRow {
     pub reference: String,
     pub description: String,
     pub created_by: Option<String>,
-}
-
-fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 /// Every organisation's transactions matching `filter`, in its order, `limit` at a time.
