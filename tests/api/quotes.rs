@@ -279,6 +279,7 @@ async fn concurrent_accepts_beyond_the_balance_never_overdraw() {
     let (ok, report) = wallet_verify(&app);
     assert!(ok, "{report}");
     assert!(report.contains("11 wallets checked, 0 failed."), "{report}");
+    eprintln!("portal wallet verify after the concurrent accepts:\n{report}");
 }
 
 #[actix_web::test]
