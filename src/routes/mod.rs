@@ -66,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ops/disks", web::get().to(ops::disks))
         .route("/transactions", web::get().to(transactions::list))
         .route("/transactions.csv", web::get().to(transactions::csv))
+        .route("/transactions/totals", web::get().to(transactions::totals))
         .route("/admin/organisations", web::get().to(organisations::list))
         .route("/admin/organisations", web::post().to(organisations::create))
         .route("/admin/organisations/{id}", web::get().to(organisations::show))

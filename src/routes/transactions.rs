@@ -6,13 +6,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
-use actix_web::{CustomizeResponder, Either, HttpResponse, Responder, web};
+use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
 use chrono_tz::Africa::Johannesburg;
 use serde::Deserialize;
 
+use super::is_htmx;
 use crate::auth::{Require, perm};
 use crate::db::main::organisations;
 use crate::db::main::wallets::{self, HistoryFilter, HistoryRow, HistoryTotals};
@@ -176,7 +177,10 @@ pub struct TransactionsPage {
     kinds: Vec<SelectOption>,
     sorts: Vec<SelectOption>,
     rows: Vec<HistoryView>,
-    totals: Option<TotalsView>,
+    /// Where the totals of the filter come from: they scan every matching row, so the
+    /// page asks for them separately (htmx on load, a link without JavaScript) and its
+    /// own answer stays as fast as one keyset page, however long the ledger.
+    totals_link: Option<String>,
     /// One organisation selected: its balance after each row is a running balance.
     one_organisation: bool,
     oldest_first: bool,
@@ -184,7 +188,9 @@ pub struct TransactionsPage {
     csv_link: String,
 }
 
-/// The totals of everything the filters match, on every page.
+/// The totals of everything the filters match.
+#[derive(Template, WebTemplate)]
+#[template(path = "transactions_totals_partial.html")]
 pub struct TotalsView {
     rows: i64,
     money_in: String,
@@ -201,6 +207,32 @@ impl From<HistoryTotals> for TotalsView {
             net: format_zar(t.money_in - t.money_out),
         }
     }
+}
+
+/// The same totals as a page of their own, for a browser without JavaScript.
+#[derive(Template, WebTemplate)]
+#[template(path = "transactions_totals.html")]
+pub struct TotalsPage {
+    page: Page,
+    totals: TotalsView,
+    back: String,
+}
+
+/// `GET /transactions/totals`: the totals of the filters, as a fragment for htmx or a page.
+pub async fn totals(
+    req: HttpRequest,
+    _: Require<perm::TransactionsViewAll>,
+    page: Page,
+    state: web::Data<AppState>,
+    form: web::Query<FilterForm>,
+) -> Result<Either<TotalsView, TotalsPage>, AppError> {
+    let Ok(filter) = form.parse() else { return Err(AppError::NotFound) };
+    let mut conn = state.pools.main.get().await?;
+    let totals: TotalsView = wallets::history_totals(&mut conn, &filter).await?.into();
+    if is_htmx(&req) {
+        return Ok(Either::Left(totals));
+    }
+    Ok(Either::Right(TotalsPage { page, totals, back: format!("/transactions?{}", form.query_string()) }))
 }
 
 pub async fn list(
@@ -225,14 +257,14 @@ pub async fn list(
             SelectOption::new("oldest", "Oldest first", &form.sort),
         ],
         rows: Vec::new(),
-        totals: None,
+        totals_link: None,
         one_organisation: false,
         oldest_first: false,
         next: None,
     };
     match form.parse() {
         Ok(filter) => {
-            view.totals = Some(wallets::history_totals(&mut conn, &filter).await?.into());
+            view.totals_link = Some(format!("/transactions/totals?{filters}"));
             view.one_organisation = filter.organisation.is_some();
             view.oldest_first = filter.oldest_first;
             let rows = wallets::history(&mut conn, &filter, PAGE_SIZE).await?;

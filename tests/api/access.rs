@@ -19,6 +19,7 @@ const GET_ROUTES: &[&str] = &[
     "/wallet",
     "/transactions",
     "/transactions.csv",
+    "/transactions/totals",
     "/admin/organisations",
     "/admin/organisations/1",
     "/admin/users",

@@ -576,27 +576,50 @@ async fn the_totals_sum_everything_the_filters_match() {
         credit_directly(&app, ubuntu, dec!(10.50), &format!("EFT SUM-{n:02}")).await;
     }
     let staff = app.signed_in(STAFF).await;
-    let page = staff.get("/transactions").await;
+    let page = staff.get("/transactions/totals").await;
     assert_eq!(
         ["total-rows", "total-in", "total-out", "total-net"].map(|id| text(&page, id)),
         ["63", "R 75 630.00", "-R 8 618.51", "R 67 011.49"],
         "every page shows the totals of all 63 rows, not of the 50 shown"
     );
-    assert_eq!(text(&page, "balance-column"), "Balance after");
+    let list = staff.get("/transactions").await;
+    assert!(
+        list.body.contains(r#"hx-get="/transactions/totals?org=&amp;kind=&amp;from=&amp;to=&amp;q=&amp;sort=""#)
+            || list.body.contains("/transactions/totals?"),
+        "the page fetches its totals"
+    );
+    assert_eq!(text(&list, "balance-column"), "Balance after");
 
-    let page = staff.get(&format!("/transactions?org={acme}")).await;
+    let page = staff.get(&format!("/transactions/totals?org={acme}")).await;
     assert_eq!(
         ["total-rows", "total-in", "total-out", "total-net"].map(|id| text(&page, id)),
         ["3", "R 75 000.00", "-R 8 618.51", "R 66 381.49"]
     );
-    assert_eq!(text(&page, "balance-column"), "Running balance", "one organisation: its running balance");
-    let page = staff.get("/transactions?kind=debit").await;
+    let list = staff.get(&format!("/transactions?org={acme}")).await;
+    assert_eq!(text(&list, "balance-column"), "Running balance", "one organisation: its running balance");
+    let page = staff.get("/transactions/totals?kind=debit").await;
     assert_eq!(text(&page, "total-net"), "-R 8 618.51");
-    let page = staff.get(&format!("/transactions?org={ubuntu}&q=sum-0")).await;
+    let page = staff.get(&format!("/transactions/totals?org={ubuntu}&q=sum-0")).await;
     assert_eq!([text(&page, "total-rows"), text(&page, "total-in")], ["9", "R 94.50"]);
-    // The next page keeps the same totals.
+    // The next page asks for the same totals (the cursor is not part of them).
     let second = staff.get(&next_link(&staff.get("/transactions").await).unwrap()).await;
-    assert_eq!(text(&second, "total-rows"), "63");
+    let link = second.body.split(r#"hx-get=""#).find(|s| s.starts_with("/transactions/totals")).unwrap();
+    let link = link.split('"').next().unwrap().replace("&amp;", "&");
+    assert!(!link.contains("after="), "{link}");
+    assert_eq!(text(&staff.get(&link).await, "total-rows"), "63");
+    // htmx gets the fragment alone; a customer gets nothing.
+    let fragment = staff
+        .client
+        .get(format!("{}/transactions/totals", app.address))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fragment.contains(r#"id="total-rows">63"#) && !fragment.contains("<html"));
+    assert_eq!(app.signed_in(CUSTOMER).await.get("/transactions/totals").await.status, StatusCode::FORBIDDEN);
 }
 
 #[actix_web::test]
