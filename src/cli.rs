@@ -131,7 +131,21 @@ fn invalid(message: impl Into<String>) -> Invalid {
     Invalid(message.into())
 }
 
+/// Every password check allocates a 19 MiB argon2 block. glibc's malloc raises its mmap
+/// threshold after the first such block is freed, so later ones come from per-thread
+/// arenas and stay resident: measured, 8 sign-ins took the server from 11 MB to 129 MB,
+/// and 8 more to 187 MB. A fixed threshold keeps big blocks in mmap, returned on free
+/// (the same sign-ins: back to 12 MB, 51 MB at the peak).
+fn return_big_allocations_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 pub fn main() -> ExitCode {
+    return_big_allocations_to_the_system();
     let _ = dotenvy::dotenv();
     telemetry::init();
     let cli = Cli::parse();
