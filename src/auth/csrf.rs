@@ -38,10 +38,15 @@ pub async fn verify(
     if provided.is_none() && is_form {
         let mut payload = req.take_payload();
         let mut body = BytesMut::new();
+        // Answered here (not returned as an error) so the response still passes the
+        // security-headers middleware on its way out.
         while let Some(chunk) = payload.next().await {
-            body.extend_from_slice(&chunk?);
+            match chunk {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(e) => return Ok(req.error_response(e)),
+            }
             if body.len() > MAX_FORM_BYTES {
-                return Err(actix_web::error::ErrorPayloadTooLarge("form too large"));
+                return Ok(req.error_response(actix_web::error::ErrorPayloadTooLarge("form too large")));
             }
         }
         let body = body.freeze();

@@ -198,3 +198,14 @@ async fn pages_have_no_inline_script() {
     let handlers = ["onclick", "onload", "onerror", "onsubmit"];
     assert!(!handlers.iter().any(|h| page.body.contains(h)));
 }
+
+#[actix_web::test]
+async fn an_oversized_form_is_refused_with_the_security_headers() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let huge = "x".repeat(2 << 20);
+    let page = customer.post_raw("/logout", &[("csrf_token", huge.as_str())]).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(page.headers.get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(customer.get("/").await.status, StatusCode::OK, "still signed in: nothing happened");
+}
