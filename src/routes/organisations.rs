@@ -10,7 +10,7 @@ use askama_web::WebTemplate;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::wallet::LedgerView;
+use super::wallet::{LedgerView, RunwayView};
 use super::{actor, client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
@@ -22,7 +22,8 @@ use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
 use crate::domain::organisation::{VatNumber, parse_name};
-use crate::domain::time::format_sast;
+use crate::domain::time::{format_sast, today_sast};
+use crate::domain::wallet_stats;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -306,6 +307,10 @@ pub struct OrganisationPage {
     org: Organisation,
     balance: String,
     threshold: String,
+    /// What the organisation has committed to each month, and how long its balance lasts
+    /// at that rate: the same figures as its own wallet page.
+    committed_monthly: String,
+    runway: RunwayView,
     rows: Vec<LedgerView>,
     can_credit: bool,
     can_manage: bool,
@@ -330,6 +335,7 @@ async fn organisation_page(
     let org = organisations::find_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let wallet = wallets::for_organisation(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let rows = wallets::ledger(&mut conn, id, None, RECENT).await?;
+    let committed = wallets::committed_monthly(&mut conn, id).await?;
     let can_manage = user.can(Permission::OrgManage);
     let (members, quotes) = if can_manage {
         let now = Utc::now();
@@ -373,6 +379,8 @@ async fn organisation_page(
         org,
         balance: format_zar(wallet.balance),
         threshold: format_zar(wallet.low_balance_threshold),
+        committed_monthly: format_zar(committed),
+        runway: wallet_stats::runway(wallet.balance, committed, today_sast()).into(),
         rows: rows.into_iter().map(LedgerView::from).collect(),
         can_credit: user.can(Permission::WalletCredit),
         can_manage,

@@ -75,9 +75,9 @@ pub struct WalletPage {
 
 /// The runway as the page says it: a figure, a sentence, and whether to warn.
 pub struct RunwayView {
-    figure: String,
-    note: String,
-    warn: bool,
+    pub figure: String,
+    pub note: String,
+    pub warn: bool,
 }
 
 impl From<Runway> for RunwayView {

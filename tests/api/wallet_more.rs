@@ -168,3 +168,17 @@ async fn a_bad_threshold_comes_back_with_a_message_and_changes_nothing() {
     assert_eq!(wallet_state(&app, acme).await, (dec!(5000.00), false));
     assert_eq!(low_balance_alerts(&app, acme).await, 0);
 }
+
+#[actix_web::test]
+async fn staff_see_an_organisations_committed_spend_and_runway_on_its_page() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer_view = app.signed_in(CUSTOMER).await.get("/wallet").await;
+    let staff_view = app.signed_in(STAFF).await.get(&format!("/admin/organisations/{acme}")).await;
+    assert_eq!(staff_view.status, StatusCode::OK);
+    for id in ["committed", "runway"] {
+        let staff_figure = text_of(&staff_view, id);
+        assert!(staff_figure.is_some(), "{id} on the organisation page");
+        assert_eq!(staff_figure, text_of(&customer_view, id), "{id}: the same figure as the wallet page");
+    }
+}
