@@ -14,6 +14,7 @@ mod cards;
 mod catalog;
 mod cli;
 mod csv_large;
+mod escaping;
 mod health;
 mod helpers;
 mod network;
