@@ -209,3 +209,64 @@ async fn an_oversized_form_is_refused_with_the_security_headers() {
     assert_eq!(page.headers.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(customer.get("/").await.status, StatusCode::OK, "still signed in: nothing happened");
 }
+
+/// Every POST route of the application (ids are examples).
+const ALL_POST_ROUTES: &[&str] = &[
+    "/logout",
+    "/quotes/service",
+    "/quotes/vm",
+    "/quotes/network",
+    "/quotes/1/accept",
+    "/quotes/1/decline",
+    "/quotes/6/refund",
+    "/wallet/threshold",
+    "/alerts/read-all",
+    "/alerts/1/read",
+    "/cards",
+    "/cards/1/default",
+    "/cards/1/remove",
+    "/admin/organisations",
+    "/admin/organisations/2",
+    "/admin/organisations/2/suspend",
+    "/admin/organisations/2/reactivate",
+    "/admin/organisations/2/credit",
+    "/admin/organisations/2/adjust",
+    "/admin/users",
+    "/admin/users/4",
+    "/admin/users/4/deactivate",
+    "/admin/users/4/reactivate",
+    "/admin/users/4/unlock",
+    "/admin/users/4/reset-password",
+    "/admin/roles",
+    "/admin/roles/new",
+    "/admin/roles/1/rename",
+    "/admin/roles/1/delete",
+    "/admin/pricing/products/1",
+    "/account/password",
+];
+
+#[actix_web::test]
+async fn every_post_route_refuses_a_missing_or_wrong_csrf_token() {
+    let app = spawn_app().await;
+    let admin = app.signed_in(ADMIN).await;
+    let activity_before = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.main_conn().await;
+        portal::db::main::schema::user_activity_log::table.count().get_result::<i64>(&mut conn).await.unwrap()
+    };
+    for path in ALL_POST_ROUTES {
+        let missing = admin.post_raw(path, &[("name", "x")]).await;
+        assert_eq!(missing.status, StatusCode::FORBIDDEN, "POST {path} without a token");
+        let wrong = admin.post_raw(path, &[("name", "x"), ("csrf_token", "forged")]).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "POST {path} with a wrong token");
+    }
+    let activity_after = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.main_conn().await;
+        portal::db::main::schema::user_activity_log::table.count().get_result::<i64>(&mut conn).await.unwrap()
+    };
+    assert_eq!(activity_before, activity_after, "nothing was done, so nothing was logged");
+    assert_eq!(admin.get("/").await.status, StatusCode::OK, "still signed in");
+}
