@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::{csrf, middleware::authenticate};
 use crate::db::Pools;
 use crate::db::cache::PriceCache;
+use crate::metrics::{self, Metrics};
 use crate::routes;
 
 /// Shared by every request: the three pools, the pricing cache and the settings
@@ -24,11 +25,12 @@ pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
     pub prices: PriceCache,
+    pub metrics: Metrics,
 }
 
 impl AppState {
     pub fn new(pools: Pools, vat_rate: Decimal) -> AppState {
-        AppState { pools, vat_rate, prices: PriceCache::default() }
+        AppState { pools, vat_rate, prices: PriceCache::default(), metrics: Metrics::default() }
     }
 }
 
@@ -64,7 +66,7 @@ pub fn run(state: AppState, listener: TcpListener, session_key: &[u8], workers: 
             .cookie_content_security(CookieContentSecurity::Private)
             .session_lifecycle(BrowserSession::default())
             .build();
-        // Registered inside-out: a request meets headers, logging, session,
+        // Registered inside-out: a request meets headers, metrics, logging, session,
         // authentication, then CSRF, then the handler.
         App::new()
             .app_data(state.clone())
@@ -74,6 +76,7 @@ pub fn run(state: AppState, listener: TcpListener, session_key: &[u8], workers: 
             .wrap(from_fn(authenticate))
             .wrap(sessions)
             .wrap(TracingLogger::default())
+            .wrap(from_fn(metrics::record))
             .wrap(security_headers())
     })
     .workers(workers)

@@ -17,7 +17,7 @@ use crate::startup::AppState;
 
 /// Paths anyone may reach without signing in.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.ico") || path.starts_with("/static/")
+    matches!(path, "/login" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico") || path.starts_with("/static/")
 }
 
 /// Where a user with a temporary password is sent, and what else they may do there.

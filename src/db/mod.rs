@@ -38,6 +38,11 @@ macro_rules! pool_newtype {
             pub async fn get(&self) -> Result<PooledConn, PoolError> {
                 self.0.get().await
             }
+
+            /// Size, idle connections and waiting requests, for `/metrics`.
+            pub fn status(&self) -> deadpool::Status {
+                self.0.status()
+            }
         }
     };
 }

@@ -32,6 +32,7 @@ use crate::error::AppError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(crate::metrics::show))
         .route("/static/{file}", web::get().to(assets::serve))
         .route("/login", web::get().to(auth::login_form))
         .route("/login", web::post().to(auth::login))

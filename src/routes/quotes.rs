@@ -292,13 +292,19 @@ pub async fn accept(
     let mut conn = state.pools.main.get().await?;
     match acceptance::accept(&mut conn, id, &actor(&user, ip.as_deref())).await {
         Ok(Outcome::Accepted { balance_after }) => {
+            state.metrics.count_acceptance();
             let message = format!("Quote accepted. The wallet balance is now {}.", format_zar(balance_after));
             push_flash(&session, Flash::success(message));
         }
         Ok(Outcome::AlreadyAccepted) => {
             push_flash(&session, Flash::info("This quote was already accepted; nothing more was debited."));
         }
-        Err(refusal) => return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?)),
+        Err(refusal) => {
+            if matches!(refusal, Refusal::InsufficientFunds { .. }) {
+                state.metrics.count_insufficient_funds();
+            }
+            return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?));
+        }
     }
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }

@@ -33,3 +33,33 @@ async fn htmx_is_served_with_its_version_in_the_name() {
     assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
     assert_eq!(app.browser().get("/static/nope.js").await.status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pools_and_acceptances() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(crate::helpers::CUSTOMER).await;
+    let poor = app.signed_in("bongani@ubuntu-freight.demo.test").await;
+    let edr = {
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        use portal::db::aas::schema::products;
+        let mut conn = app.pools.aas.get().await.unwrap();
+        products::table.filter(products::sku.eq("SEC-EDR")).select(products::id).first::<i64>(&mut conn).await.unwrap()
+    };
+    for browser in [&customer, &poor] {
+        let quote = browser.post("/quotes/service", &[("product_id", &edr.to_string()), ("quantity", "1")]).await;
+        browser.post(&format!("{}/accept", quote.location()), &[]).await;
+    }
+    let page = app.browser().get("/metrics").await;
+    assert_eq!(page.status, StatusCode::OK, "ops read it without signing in");
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let body = page.body;
+    assert!(body.contains(r#"portal_http_requests_total{method="GET",route="/login",status="200"}"#), "{body}");
+    assert!(body.contains(
+        r#"portal_http_request_duration_seconds_bucket{method="POST",route="/quotes/{id}/accept",le="+Inf"} 2"#
+    ));
+    assert!(!body.contains("route=\"/quotes/1"), "ids never become labels");
+    assert!(body.contains(r#"portal_db_pool_max_connections{database="enetworks"} 4"#));
+    assert!(body.contains("portal_quote_acceptances_total 1\n"));
+    assert!(body.contains("portal_quote_acceptances_refused_insufficient_funds_total 1\n"));
+}
