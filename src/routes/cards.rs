@@ -10,10 +10,11 @@ use askama_web::WebTemplate;
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
+use super::actor;
 use super::{client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
-use crate::auth::{CurrentUser, Require, perm};
-use crate::db::main::cards::{self, Actor, AddError};
+use crate::auth::{Require, perm};
+use crate::db::main::cards::{self, AddError};
 use crate::domain::cards::{BRANDS, CardErrors, CardForm, is_expired};
 use crate::domain::ids::{CardId, OrganisationId};
 use crate::domain::time::today_sast;
@@ -103,10 +104,6 @@ async fn cards_page(
     })
 }
 
-fn actor<'a>(user: &CurrentUser, ip: Option<&'a str>) -> Actor<'a> {
-    Actor { user_id: user.id, organisation_id: user.organisation_id, ip }
-}
-
 pub async fn list(
     required: Require<perm::CardsManage>,
     page: Page,
@@ -130,7 +127,7 @@ pub async fn add(
     let errors = match form.parse(today_sast()) {
         Ok(card) => {
             let ip = client_ip(&req);
-            match cards::add(&mut conn, &card, &actor(&user, ip.as_deref())).await {
+            match cards::add(&mut conn, &card, &actor(&user, &ip)).await {
                 Ok(_) => {
                     let message = format!("Saved the {} card ending in {}.", card.brand, card.last_four);
                     push_flash(&session, Flash::success(message));
@@ -159,7 +156,7 @@ pub async fn set_default(
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    if !cards::set_default(&mut conn, CardId(id.into_inner()), &actor(&required.user, ip.as_deref())).await? {
+    if !cards::set_default(&mut conn, CardId(id.into_inner()), &actor(&required.user, &ip)).await? {
         return Err(AppError::NotFound);
     }
     push_flash(&session, Flash::success("That card is now the default."));
@@ -175,7 +172,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    if !cards::remove(&mut conn, CardId(id.into_inner()), &actor(&required.user, ip.as_deref())).await? {
+    if !cards::remove(&mut conn, CardId(id.into_inner()), &actor(&required.user, &ip)).await? {
         return Err(AppError::NotFound);
     }
     push_flash(&session, Flash::success("Card removed."));

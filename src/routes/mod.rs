@@ -104,9 +104,9 @@ fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-/// The signed-in admin as the activity log records them.
+/// The signed-in user as the checks and the activity log see them.
 fn actor<'a>(user: &'a CurrentUser, ip: &'a Option<String>) -> Actor<'a> {
-    Actor { user_id: user.id, email: &user.email, ip: ip.as_deref() }
+    Actor { user_id: user.id, organisation_id: user.organisation_id, email: &user.email, ip: ip.as_deref() }
 }
 
 /// `303 See Other`: where a successful POST sends the browser.

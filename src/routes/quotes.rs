@@ -10,10 +10,11 @@ use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::actor;
 use super::{client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
-use crate::db::main::acceptance::{self, Actor, DeclineOutcome, Outcome, Refusal};
+use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote, effective_status};
 use crate::db::main::{alerts, ops_logs, wallets};
@@ -242,10 +243,6 @@ pub async fn show(
 
 // ---------------------------------------------------------------- accept and decline
 
-fn actor<'a>(user: &CurrentUser, ip: Option<&'a str>) -> Actor<'a> {
-    Actor { user_id: user.id, organisation_id: user.organisation_id, ip }
-}
-
 /// A refusal on the quote page (422), or 404 for a quote that is not the user's to act on.
 async fn refused(
     conn: &mut AsyncPgConnection,
@@ -290,7 +287,7 @@ pub async fn accept(
     let id = QuoteId(id.into_inner());
     let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    match acceptance::accept(&mut conn, id, &actor(&user, ip.as_deref())).await {
+    match acceptance::accept(&mut conn, id, &actor(&user, &ip)).await {
         Ok(Outcome::Accepted { balance_after }) => {
             state.metrics.count_acceptance();
             let message = format!("Quote accepted. The wallet balance is now {}.", format_zar(balance_after));
@@ -321,7 +318,7 @@ pub async fn decline(
     let id = QuoteId(id.into_inner());
     let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    match acceptance::decline(&mut conn, id, &actor(&user, ip.as_deref())).await {
+    match acceptance::decline(&mut conn, id, &actor(&user, &ip)).await {
         Ok(DeclineOutcome::Declined) => push_flash(&session, Flash::success("Quote declined.")),
         Ok(DeclineOutcome::AlreadyDeclined) => push_flash(&session, Flash::info("This quote was already declined.")),
         Err(refusal) => return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?)),

@@ -13,20 +13,13 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
-use super::activity::{self, NewActivity};
+use super::activity::{self, Actor, NewActivity};
 use super::alerts::{self, NewAlert};
 use super::quotes::{self, Quote};
 use super::schema::{disk_logs, organisation_wallets, organisations, quotes as q, vm_logs, wallet_transactions};
 use super::wallets::{self, Wallet};
-use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::ids::{QuoteId, UserId};
 use crate::domain::money::format_zar;
-
-/// Who is acting, for the checks and the activity log.
-pub struct Actor<'a> {
-    pub user_id: UserId,
-    pub organisation_id: OrganisationId,
-    pub ip: Option<&'a str>,
-}
 
 #[derive(Debug)]
 pub enum Outcome {

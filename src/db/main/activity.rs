@@ -25,10 +25,11 @@ pub async fn record(conn: &mut AsyncPgConnection, entry: &NewActivity<'_>) -> Qu
     diesel::insert_into(user_activity_log::table).values(entry).execute(conn).await.map(drop)
 }
 
-/// Who makes an admin change, and from where: every admin query takes one and writes
-/// its log row in the same transaction as the change.
+/// Who acts, in which organisation, from where: the checks of a change and its log row
+/// (written in the same transaction as the change) both read it.
 pub struct Actor<'a> {
     pub user_id: UserId,
+    pub organisation_id: OrganisationId,
     pub email: &'a str,
     pub ip: Option<&'a str>,
 }

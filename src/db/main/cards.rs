@@ -7,10 +7,10 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::activity::{self, NewActivity};
+use super::activity::{self, Actor, NewActivity};
 use super::schema::{customer_cards, organisations};
 use crate::domain::cards::NewCard;
-use crate::domain::ids::{CardId, OrganisationId, UserId};
+use crate::domain::ids::{CardId, OrganisationId};
 
 #[derive(Queryable, Selectable, Debug)]
 #[diesel(table_name = customer_cards)]
@@ -23,13 +23,6 @@ pub struct Card {
     pub holder_name: String,
     pub gateway_token: String,
     pub is_default: bool,
-}
-
-/// Who acts, for the activity log.
-pub struct Actor<'a> {
-    pub user_id: UserId,
-    pub organisation_id: OrganisationId,
-    pub ip: Option<&'a str>,
 }
 
 pub async fn list(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Card>> {
