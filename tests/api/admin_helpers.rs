@@ -3,20 +3,11 @@
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use portal::db::main::schema::{organisations, user_activity_log, users};
+use portal::db::main::schema::user_activity_log;
 use reqwest::StatusCode;
 
 use crate::helpers::{Browser, CUSTOMER, Page, STAFF, TestApp};
-
-pub async fn org_id(app: &TestApp, name: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).await.unwrap()
-}
-
-pub async fn user_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    users::table.filter(users::email.eq(email)).select(users::id).first(&mut conn).await.unwrap()
-}
+pub use crate::support::{org_id, user_id};
 
 /// The details of the log rows with this action, oldest first.
 pub async fn logged(app: &TestApp, action: &str) -> Vec<serde_json::Value> {

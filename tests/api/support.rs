@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use portal::db::main::schema::wallet_transactions as tx;
-use portal::db::main::schema::{in_app_alerts, organisation_wallets, organisations, quotes, user_activity_log};
+use portal::db::main::schema::{in_app_alerts, organisation_wallets, organisations, quotes, user_activity_log, users};
 use rust_decimal::Decimal;
 
 use crate::helpers::{Browser, Page, TestApp};
@@ -20,6 +20,11 @@ pub const PENDING: &str = "Q-2026-000011";
 pub async fn org_id(app: &TestApp, name: &str) -> i64 {
     let mut conn = app.main_conn().await;
     organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).await.unwrap()
+}
+
+pub async fn user_id(app: &TestApp, email: &str) -> i64 {
+    let mut conn = app.main_conn().await;
+    users::table.filter(users::email.eq(email)).select(users::id).first(&mut conn).await.unwrap()
 }
 
 pub async fn quote_id(app: &TestApp, number: &str) -> i64 {

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Days, FixedOffset, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
+use portal::db::main::schema::organisation_wallets;
 use portal::db::main::schema::wallet_transactions as tx;
-use portal::db::main::schema::{organisation_wallets, organisations};
 use portal::db::main::wallets::{self, CreditOutcome, NewCredit};
 use portal::domain::ids::OrganisationId;
 use reqwest::StatusCode;
@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::helpers::{ADMIN, Browser, CUSTOMER, Page, STAFF, TestApp, spawn_app};
+use crate::support::org_id;
 
 const ACME: &str = "Acme Logistics";
 const UBUNTU: &str = "Ubuntu Freight Services";
@@ -29,11 +30,6 @@ fn sast() -> FixedOffset {
 
 fn sa_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&sast()).date_naive()
-}
-
-async fn org_id(app: &TestApp, name: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).await.unwrap()
 }
 
 /// Every ledger row's id and time, newest first.

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use portal::db::main::schema::wallet_transactions as tx;
-use portal::db::main::schema::{in_app_alerts, organisation_wallets, organisations, user_activity_log, users};
+use portal::db::main::schema::{in_app_alerts, organisation_wallets, user_activity_log};
 use portal::db::main::wallets::{self, CreditOutcome, NewCredit};
 use portal::domain::ids::OrganisationId;
 use reqwest::StatusCode;
@@ -12,21 +12,12 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::helpers::{ADMIN, Browser, CUSTOMER, Page, STAFF, TestApp, spawn_app};
+use crate::support::{org_id, user_id};
 
 const BONGANI: &str = "bongani@ubuntu-freight.demo.test";
 const AYESHA: &str = "ayesha@acme-logistics.demo.test";
 const ACME: &str = "Acme Logistics";
 const UBUNTU: &str = "Ubuntu Freight Services";
-
-async fn org_id(app: &TestApp, name: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    organisations::table.filter(organisations::name.eq(name)).select(organisations::id).first(&mut conn).await.unwrap()
-}
-
-async fn user_id(app: &TestApp, email: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    users::table.filter(users::email.eq(email)).select(users::id).first(&mut conn).await.unwrap()
-}
 
 async fn balance(app: &TestApp, org: i64) -> Decimal {
     let mut conn = app.main_conn().await;
