@@ -7,6 +7,7 @@
 //! | CSRF middleware                | `Csrf`                     | 403 page saying the form expired       |
 //! | queries: row not found         | `NotFound` (via `From`)    | 404 page                               |
 //! | pool: no connection in time    | `Unavailable` (via `From`) | 503 page, `Retry-After`                |
+//! | queries: the connection is lost| `Unavailable` (via `From`) | 503 page, `Retry-After`                |
 //! | anything else                  | `Internal`                 | logged with its cause chain, 500 page  |
 //!
 //! Forms with bad input are not errors: their handlers answer 422 with the form again.
@@ -36,8 +37,26 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            e if connection_lost(&e) => AppError::Unavailable(e.to_string()),
             e => AppError::Internal(e.into()),
         }
+    }
+}
+
+/// The database went away under a query: the server restarted or shut down (SQLSTATE
+/// class 57P, sent with the connection's last message), or the connection is closed.
+/// The transaction did not commit, or the commit's answer was lost; either way, asking
+/// again is safe because every payment carries an idempotency key or a unique index.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            message.starts_with("terminating connection") || message.starts_with("the database system is")
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 
@@ -91,7 +110,7 @@ impl ResponseError for AppError {
                 tracing::warn!(%cause, "answering 503");
                 (
                     "Temporarily unavailable",
-                    "The portal cannot reach its database right now. Nothing was changed; please try again in a moment.",
+                    "The portal cannot reach its database right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
                 )
             }
             AppError::Internal(cause) => {
