@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
+use secrecy::ExposeSecret;
 
 use crate::config::{DatabaseUrls, Settings};
 use crate::db::cluster::{self, Cluster, ClusterOptions};
@@ -21,7 +22,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
-use crate::startup::{self, AppState};
+use crate::startup::{self, AppState, Sessions};
 use crate::{auth, seed, telemetry};
 
 #[derive(Parser)]
@@ -297,6 +298,7 @@ async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyh
         tracing::info!(seeded, "first start: demo data loaded");
     }
     let key = settings.session_key_bytes()?;
+    let sessions = Sessions::connect(settings.redis_url.as_ref().map(|url| url.expose_secret())).await?;
     let address = listener.local_addr()?;
     println!("\nReseller portal: http://{address}/");
     if seed::has_demo_users(&pools).await? {
@@ -308,7 +310,7 @@ async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyh
     println!("Stop with Ctrl-C.\n");
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = AppState::new(pools, settings.vat_rate);
-    startup::run(state, listener, &key, workers)?.await?;
+    startup::run(state, listener, &key, sessions, workers)?.await?;
     Ok(ExitCode::SUCCESS)
 }
 

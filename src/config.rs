@@ -26,6 +26,8 @@ pub struct Settings {
     /// `PORTAL_PG_BIN`: the folder holding `initdb` and `postgres` for the private
     /// cluster; when unset they are looked up in PATH and the usual package folders.
     pub pg_bin: Option<PathBuf>,
+    /// `PORTAL_REDIS_URL`: keep sessions in Redis so that several instances share them.
+    pub redis_url: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,7 @@ impl Settings {
             session_key,
             vat_rate,
             pg_bin: get("PORTAL_PG_BIN").map(PathBuf::from),
+            redis_url: get("PORTAL_REDIS_URL").map(SecretString::from),
         })
     }
 

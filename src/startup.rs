@@ -5,7 +5,8 @@ use std::net::TcpListener;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
-use actix_session::storage::CookieSessionStore;
+use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
+use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
@@ -54,18 +55,69 @@ pub fn security_headers() -> DefaultHeaders {
         .add(("Cache-Control", "no-store"))
 }
 
-pub fn run(state: AppState, listener: TcpListener, session_key: &[u8], workers: usize) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
+/// Where session state lives: inside the encrypted cookie (one instance needs nothing
+/// else), or in Redis under a random key the encrypted cookie carries, so that several
+/// instances share sign-ins and a sign-out ends the session on all of them.
+#[derive(Clone)]
+pub enum Sessions {
+    Cookie,
+    Redis(RedisSessionStore),
+}
+
+impl Sessions {
+    /// Connects to Redis when `redis_url` (`PORTAL_REDIS_URL`) is set.
+    pub async fn connect(redis_url: Option<&str>) -> anyhow::Result<Sessions> {
+        match redis_url {
+            None => Ok(Sessions::Cookie),
+            Some(url) => RedisSessionStore::new(url)
+                .await
+                .map(Sessions::Redis)
+                .map_err(|e| anyhow::anyhow!("cannot reach Redis at PORTAL_REDIS_URL ({e})")),
+        }
+    }
+}
+
+/// A session lasts at most 12 hours (the absolute timeout in `auth::session`); Redis
+/// forgets it then too.
+const SESSION_STATE_TTL: Duration = Duration::hours(12);
+
+fn session_middleware<S: SessionStore>(store: S, key: Key) -> SessionMiddleware<S> {
+    SessionMiddleware::builder(store, key)
+        .cookie_name(SESSION_COOKIE.to_owned())
+        .cookie_secure(true)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(BrowserSession::default().state_ttl(SESSION_STATE_TTL))
+        .build()
+}
+
+pub fn run(
+    state: AppState,
+    listener: TcpListener,
+    session_key: &[u8],
+    sessions: Sessions,
+    workers: usize,
+) -> std::io::Result<Server> {
     let key = Key::from(session_key);
+    match sessions {
+        Sessions::Cookie => {
+            serve(state, listener, workers, move || session_middleware(CookieSessionStore::default(), key.clone()))
+        }
+        Sessions::Redis(store) => {
+            serve(state, listener, workers, move || session_middleware(store.clone(), key.clone()))
+        }
+    }
+}
+
+fn serve<S: SessionStore + 'static>(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+    sessions: impl Fn() -> SessionMiddleware<S> + Send + Clone + 'static,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
     let server = HttpServer::new(move || {
-        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-            .cookie_name(SESSION_COOKIE.to_owned())
-            .cookie_secure(true)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_content_security(CookieContentSecurity::Private)
-            .session_lifecycle(BrowserSession::default())
-            .build();
         // Registered inside-out: a request meets headers, metrics, logging, session,
         // authentication, then CSRF, then the handler.
         App::new()
@@ -74,7 +126,7 @@ pub fn run(state: AppState, listener: TcpListener, session_key: &[u8], workers: 
             .configure(routes::configure)
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))
-            .wrap(sessions)
+            .wrap(sessions())
             .wrap(TracingLogger::default())
             .wrap(from_fn(metrics::record))
             .wrap(security_headers())

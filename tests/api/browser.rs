@@ -26,15 +26,15 @@ impl Drop for Driver {
     }
 }
 
-fn find(program: &str) -> Option<std::path::PathBuf> {
+pub fn find_program(program: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
 /// None (and a note) when Chromium is not installed here; CI installs it, so there a
 /// missing browser is a failure, not a skip.
 pub fn start_driver() -> Option<Driver> {
-    let driver = find("chromedriver");
-    if driver.is_none() || find("chromium").is_none() {
+    let driver = find_program("chromedriver");
+    if driver.is_none() || find_program("chromium").is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must have chromium and chromedriver (.ci/run installs them)");
         eprintln!("skipping the browser test: install chromium and chromium-driver to run it");
         return None;
@@ -55,7 +55,7 @@ pub async fn connect(driver: &Driver) -> Client {
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
-            "binary": find("chromium").unwrap(),
+            "binary": find_program("chromium").unwrap(),
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use portal::config::DatabaseUrls;
 use portal::db::cluster::{Cluster, ClusterOptions, ident};
 use portal::db::{Pools, migrate};
-use portal::startup::{self, AppState};
+use portal::startup::{self, AppState, Sessions};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
@@ -134,7 +134,7 @@ pub async fn spawn_app() -> TestApp {
     let address = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(pools.clone(), Decimal::from(15));
     let key: [u8; 64] = rand::random();
-    let server = startup::run(state, listener, &key, 1).expect("start the app");
+    let server = startup::run(state, listener, &key, Sessions::Cookie, 1).expect("start the app");
     actix_web::rt::spawn(server);
     TestApp { address, pools, db }
 }

@@ -15,6 +15,7 @@ mod catalog;
 mod cli;
 mod csv_large;
 mod escaping;
+mod faults;
 mod health;
 mod helpers;
 mod network;

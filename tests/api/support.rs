@@ -98,8 +98,12 @@ pub async fn submit(browser: &Browser, form_path: &str, action: &str, fields: &[
 
 /// Runs `portal wallet verify` against the app's databases: (passed, its report).
 pub fn wallet_verify(app: &TestApp) -> (bool, String) {
+    wallet_verify_urls(&app.db.urls)
+}
+
+/// Runs `portal wallet verify` against these databases: (passed, its report).
+pub fn wallet_verify_urls(urls: &portal::config::DatabaseUrls) -> (bool, String) {
     use secrecy::ExposeSecret;
-    let urls = &app.db.urls;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
         .args(["wallet", "verify"])
         .env("DATABASE_URL_MAIN", urls.main.expose_secret())
