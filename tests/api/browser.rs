@@ -93,6 +93,16 @@ pub async fn wait_for_text(client: &Client, css: &str, ok: impl Fn(&str) -> bool
     }
 }
 
+/// Waits out htmx's delayed triggers, then until no request is in flight.
+async fn htmx_settled(client: &Client) {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.find(Locator::Css(".htmx-request")).await.is_ok() {
+        assert!(Instant::now() < deadline, "htmx requests still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn acme_balance(app: &TestApp) -> rust_decimal::Decimal {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
@@ -171,7 +181,10 @@ async fn network_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::er
     c.find(Locator::Css("#term_months option[value='24']")).await?.click().await?;
     c.find(Locator::Css("#cpe_id option[value='1']")).await?.click().await?;
     c.find(Locator::Css("#cpe_billing option[value='monthly']")).await?.click().await?;
-    // The comparison fills in through htmx; Helios serves Rosebank at 24 months.
+    // The comparison fills in through htmx; Helios serves Rosebank at 24 months. Let
+    // the typing's delayed request (400 ms) and every swap finish first, or the row
+    // found below may be replaced before it is clicked.
+    htmx_settled(c).await;
     wait_for_text(c, "#offer-dfa-helios", |t| t.contains("MikroTik RB5009")).await;
     let cheapest = c.find(Locator::Css("table.offers tr.cheapest")).await?;
     let provider = cheapest.find(Locator::Css("strong")).await?.text().await?;
