@@ -9,12 +9,11 @@ use portal::db::main::schema::{organisation_wallets, organisations, users};
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, spawn_app, test_dir};
 
 /// Runs `portal` in an empty folder with no configuration but `env`.
 fn portal(args: &[&str], env: &[(&str, &str)]) -> (Output, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("portal-cli-{}-{}", std::process::id(), rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = test_dir(&format!("cli-{}", rand::random::<u32>()));
     let data_dir = dir.join("data");
     let output = Command::new(env!("CARGO_BIN_EXE_portal"))
         .args(args)

@@ -29,7 +29,7 @@ use secrecy::ExposeSecret;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::browser::find_program;
-use crate::helpers::{CUSTOMER, DEMO_PASSWORD, STAFF, TestDatabases};
+use crate::helpers::{CUSTOMER, DEMO_PASSWORD, STAFF, TestDatabases, test_dir};
 use crate::support::{ACME, BONGANI, UBUNTU, wallet_verify_urls};
 
 /// Shared by every instance, so a cookie from one is read by the other.
@@ -42,12 +42,6 @@ const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 /// fault comes.
 const PACE: Duration = Duration::from_millis(40);
 const RETRY_AFTER: Duration = Duration::from_millis(100);
-
-fn test_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("portal-test-{}", std::process::id())).join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 // ---------------------------------------------------------------- the app as a process
 

@@ -43,15 +43,27 @@ fn remove_stale_folders(base: &std::path::Path) {
     }
 }
 
+/// This run's folder: the cluster, and the tests' own folders.
+fn run_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("portal-test-{}", std::process::id()))
+}
+
+/// A folder of its own for one test, inside this run's folder (removed with it by the
+/// next run, like the cluster).
+pub fn test_dir(name: &str) -> std::path::PathBuf {
+    let dir = run_dir().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// The cluster, started on first use by a thread that never ends: the server dies
 /// with the test process (PR_SET_PDEATHSIG is tied to the starting thread).
 pub fn cluster() -> &'static Cluster {
     READY.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let base = std::env::temp_dir();
-            remove_stale_folders(&base);
-            let dir = base.join(format!("portal-test-{}", std::process::id()));
+            remove_stale_folders(&std::env::temp_dir());
+            let dir = run_dir();
             let cluster = Cluster::start(&dir, &ClusterOptions { durable: false, bin_dir: None })
                 .expect("start the test cluster");
             let urls = DatabaseUrls {
