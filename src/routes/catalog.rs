@@ -1,4 +1,4 @@
-//! The AAS catalog: categories (`/catalog`), a category's products (`/catalog/{slug}`),
+//! The AAS catalog: categories and every product with its sell price (`/catalog`), a category's products (`/catalog/{slug}`),
 //! search across name, SKU and description (htmx as you type, or on submit), the VM
 //! templates (`/catalog/vm`), and the service quote made from chosen products
 //! (`POST /quotes/service`), whose bad input comes back on the same product list.
@@ -86,6 +86,9 @@ pub struct CatalogPage {
     categories: Vec<CategoryCard>,
     results: Option<SearchResults>,
     q: String,
+    /// Every product with its sell price (empty while search results are shown).
+    rows: Vec<ProductRow>,
+    can_quote: bool,
 }
 
 /// What the search box fills in (the whole of it, for htmx).
@@ -114,8 +117,9 @@ pub async fn index(
 ) -> Result<Either<SearchResults, CatalogPage>, AppError> {
     let user = required.user;
     let staff = user.can(Permission::PricingManage);
+    let can_quote = user.can(Permission::QuoteCreate);
+    let none = HashMap::new();
     let q = query.q.trim().to_owned();
-    let mut conn = state.pools.aas.get().await?;
     let results = if q.is_empty() {
         None
     } else if q.chars().count() > MAX_SEARCH_CHARS {
@@ -127,12 +131,12 @@ pub async fn index(
             q: q.clone(),
         })
     } else {
-        let found = catalog::products(&mut conn, None, Some(&q), staff).await?;
-        let none = HashMap::new();
+        let mut conn = state.pools.aas.get().await?;
+        let found = catalog::search(&mut conn, &q, staff).await?;
         Some(SearchResults {
             rows: found.into_iter().map(|p| product_row(p, &none, &none)).collect(),
             error: None,
-            can_quote: user.can(Permission::QuoteCreate),
+            can_quote,
             csrf_token: page.csrf_token.clone(),
             q: q.clone(),
         })
@@ -147,12 +151,18 @@ pub async fn index(
         });
         return Ok(Either::Left(results));
     }
-    let categories = catalog::categories_with_counts(&mut conn, staff)
-        .await?
+    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let categories = catalog
+        .categories_with_counts(staff)
         .into_iter()
         .map(|(c, count)| CategoryCard { slug: c.slug, name: c.name, description: c.description, count })
         .collect();
-    Ok(Either::Right(CatalogPage { page, categories, results, q }))
+    // The whole list, unless the page shows search results instead.
+    let rows = match results {
+        Some(_) => Vec::new(),
+        None => catalog.products(None, staff).into_iter().map(|p| product_row(p, &none, &none)).collect(),
+    };
+    Ok(Either::Right(CatalogPage { page, categories, results, q, rows, can_quote }))
 }
 
 async fn products_page(
@@ -165,16 +175,13 @@ async fn products_page(
     form_error: Option<String>,
 ) -> Result<ProductsPage, AppError> {
     let staff = user.can(Permission::PricingManage);
-    let mut conn = state.pools.aas.get().await?;
-    let (title, intro, category, products) = match catalog::category_by_slug(&mut conn, slug).await? {
-        Some(c) => {
-            let products = catalog::products(&mut conn, Some(c.id), None, staff).await?;
-            (c.name, c.description, c.slug, products)
-        }
-        // A service quote sent from search results comes back on the whole list.
+    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let (title, intro, category, products) = match catalog.category(slug) {
+        Some(c) => (c.name.clone(), c.description.clone(), c.slug.clone(), catalog.products(Some(c.id), staff)),
+        // A service quote sent from the whole list or from search results comes back on
+        // the whole list.
         None if slug.is_empty() => {
-            let products = catalog::products(&mut conn, None, None, staff).await?;
-            ("All products".to_owned(), String::new(), String::new(), products)
+            ("All products".to_owned(), String::new(), String::new(), catalog.products(None, staff))
         }
         None => return Err(AppError::NotFound),
     };

@@ -16,6 +16,12 @@ async fn product_id(app: &TestApp, sku: &str) -> i64 {
     products::table.filter(products::sku.eq(sku)).select(products::id).first(&mut conn).await.unwrap()
 }
 
+async fn active_products(app: &TestApp) -> usize {
+    let mut conn = app.pools.aas.get().await.unwrap();
+    let count: i64 = products::table.filter(products::active.eq(true)).count().get_result(&mut conn).await.unwrap();
+    count as usize
+}
+
 async fn quote_count(app: &TestApp) -> i64 {
     let mut conn = app.main_conn().await;
     quotes::table.count().get_result(&mut conn).await.unwrap()
@@ -34,6 +40,11 @@ async fn categories_show_their_products_with_sell_prices_and_hide_inactive_ones_
     assert_eq!(index.status, StatusCode::OK);
     assert!(index.body.contains(r#"href="/catalog/compute""#));
     assert!(index.body.contains("4 products"), "compute shows 4 of its 5 products to customers");
+    // The index lists every product a customer can buy, with its sell price.
+    let listed = index.body.matches(r#"<tr id="product-"#).count();
+    assert_eq!(listed, active_products(&app).await, "every active product is on the index");
+    assert!(index.body.contains("CMP-VCPU") && index.body.contains("R 123.50") && index.body.contains("BAK-REPO"));
+    assert!(!index.body.contains("CMP-GPU-T4"));
     let compute = customer.get("/catalog/compute").await;
     assert!(compute.body.contains("CMP-VCPU"));
     assert!(compute.body.contains("R 123.50"), "95.00 + 30 % margin");

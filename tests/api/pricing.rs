@@ -43,6 +43,7 @@ async fn staff_change_a_price_and_it_is_logged_with_old_and_new_values() {
     let staff = app.signed_in(STAFF).await;
     let customer = app.signed_in(CUSTOMER).await;
     let (id, _, _, _) = product(&app, "SEC-EDR").await;
+    assert!(customer.get("/catalog/security").await.body.contains("R 80.60"), "62.00 + 30 %, now cached");
     // A quote made before the change keeps its price.
     let before = customer.post("/quotes/service", &[("product_id", &id.to_string()), ("quantity", "10")]).await;
     let quote: i64 = before.location().trim_start_matches("/quotes/").parse().unwrap();
@@ -85,7 +86,9 @@ async fn a_deactivated_product_leaves_the_customer_catalog_and_comes_back() {
     let customer = app.signed_in(CUSTOMER).await;
     let (id, _, _, _) = product(&app, "SEC-EDR").await;
     let path = format!("/admin/pricing/products/{id}");
+    assert!(customer.get("/catalog").await.body.contains("SEC-EDR"), "listed, and the catalog is cached");
     assert_eq!(staff.post(&path, &[("cost_a", "62"), ("margin_pct", "30")]).await.status, StatusCode::SEE_OTHER);
+    assert!(!customer.get("/catalog").await.body.contains("SEC-EDR"), "an edit empties the cache at once");
     assert!(!customer.get("/catalog/security").await.body.contains("SEC-EDR"));
     let refused = customer.post("/quotes/service", &[("product_id", &id.to_string()), ("quantity", "1")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);

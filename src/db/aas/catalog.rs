@@ -33,67 +33,74 @@ pub struct Product {
     pub active: bool,
 }
 
-/// Active categories in their order, each with how many products it shows.
-pub async fn categories_with_counts(
-    conn: &mut AsyncPgConnection,
-    include_inactive: bool,
-) -> QueryResult<Vec<(Category, usize)>> {
-    let all: Vec<Category> = categories::table
+/// The catalog as its pages show it, read in two queries and kept for a minute by
+/// [`crate::db::cache::PriceCache`].
+pub struct Catalog {
+    /// Active categories in their order.
+    pub categories: Vec<Category>,
+    /// Every product of those categories, active or not, by category order then name.
+    pub products: Vec<Product>,
+}
+
+impl Catalog {
+    pub fn category(&self, slug: &str) -> Option<&Category> {
+        self.categories.iter().find(|c| c.slug == slug)
+    }
+
+    /// The products of one category (or of all), inactive ones only when asked.
+    pub fn products(&self, category: Option<CategoryId>, include_inactive: bool) -> Vec<Product> {
+        self.products
+            .iter()
+            .filter(|p| category.is_none_or(|c| p.category_id == c) && (include_inactive || p.active))
+            .cloned()
+            .collect()
+    }
+
+    /// Each category with how many products it shows.
+    pub fn categories_with_counts(&self, include_inactive: bool) -> Vec<(Category, usize)> {
+        self.categories
+            .iter()
+            .map(|c| {
+                let count =
+                    self.products.iter().filter(|p| p.category_id == c.id && (include_inactive || p.active)).count();
+                (c.clone(), count)
+            })
+            .collect()
+    }
+}
+
+pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<Catalog> {
+    let categories = categories::table
         .filter(categories::active.eq(true))
         .order((categories::sort_order.asc(), categories::name.asc()))
         .select(Category::as_select())
         .load(conn)
         .await?;
-    let mut shown = products::table.select(products::category_id).into_boxed();
-    if !include_inactive {
-        shown = shown.filter(products::active.eq(true));
-    }
-    let shown: Vec<CategoryId> = shown.load(conn).await?;
-    Ok(all
-        .into_iter()
-        .map(|c| {
-            let count = shown.iter().filter(|id| **id == c.id).count();
-            (c, count)
-        })
-        .collect())
-}
-
-pub async fn category_by_slug(conn: &mut AsyncPgConnection, slug: &str) -> QueryResult<Option<Category>> {
-    categories::table
-        .filter(categories::slug.eq(slug))
+    let products = products::table
+        .inner_join(categories::table)
         .filter(categories::active.eq(true))
-        .select(Category::as_select())
-        .first(conn)
-        .await
-        .optional()
+        .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
+        .select(Product::as_select())
+        .load(conn)
+        .await?;
+    Ok(Catalog { categories, products })
 }
 
-/// Products of one category (or all), optionally matching `search` in name, SKU or
-/// description, by category order then name.
-pub async fn products(
-    conn: &mut AsyncPgConnection,
-    category: Option<CategoryId>,
-    search: Option<&str>,
-    include_inactive: bool,
-) -> QueryResult<Vec<Product>> {
+/// Products matching `search` in name, SKU or description, by category order then name.
+pub async fn search(conn: &mut AsyncPgConnection, search: &str, include_inactive: bool) -> QueryResult<Vec<Product>> {
+    let pattern = crate::db::like_pattern(search);
     let mut query = products::table
         .inner_join(categories::table)
         .filter(categories::active.eq(true))
-        .order((categories::sort_order.asc(), products::name.asc()))
-        .select(Product::as_select())
-        .into_boxed();
-    if let Some(category) = category {
-        query = query.filter(products::category_id.eq(category));
-    }
-    if let Some(search) = search {
-        let pattern = crate::db::like_pattern(search);
-        query = query.filter(
+        .filter(
             products::name
                 .ilike(pattern.clone())
                 .or(products::sku.ilike(pattern.clone()))
                 .or(products::description.ilike(pattern)),
-        );
-    }
+        )
+        .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
+        .select(Product::as_select())
+        .into_boxed();
     if !include_inactive {
         query = query.filter(products::active.eq(true));
     }
