@@ -3,14 +3,12 @@
 //! gathered by one extractor.
 
 use actix_session::SessionExt;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
-use futures_util::future::LocalBoxFuture;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use futures_util::future::{Ready, ready};
 
 use crate::auth::permissions::{CurrentUser, Permission};
 use crate::auth::session::{self, Flash};
-use crate::db::main::alerts;
 use crate::error::AppError;
-use crate::startup::AppState;
 
 /// A navigation entry: shown when the user holds any of `needs` (empty: any signed-in user).
 pub struct NavEntry {
@@ -96,7 +94,7 @@ pub struct Page {
     pub nav: Vec<NavItem>,
     pub csrf_token: String,
     pub flash: Option<Flash>,
-    /// For holders of `alerts.view` only: one COUNT query per page.
+    /// For holders of `alerts.view` only, counted by the session check.
     pub bell: Option<Bell>,
 }
 
@@ -112,7 +110,7 @@ impl Page {
 
 impl FromRequest for Page {
     type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
@@ -133,18 +131,8 @@ impl FromRequest for Page {
         };
         let csrf_token = session::csrf_token(&session);
         let flash = session::take_flash(&session);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            // The connection is back in the pool before the handler takes its own.
-            let bell = match (&user, state) {
-                (Some(user), Some(state)) if user.can(Permission::AlertsView) => {
-                    let mut conn = state.pools.main.get().await?;
-                    Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? })
-                }
-                _ => None,
-            };
-            Ok(Page { user, nav, csrf_token, flash, bell })
-        })
+        let bell = user.as_ref().filter(|u| u.can(Permission::AlertsView)).map(|u| Bell { unread: u.unread_alerts });
+        ready(Ok(Page { user, nav, csrf_token, flash, bell }))
     }
 }
 

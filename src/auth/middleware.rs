@@ -70,6 +70,7 @@ pub async fn authenticate(
                         roles: row.roles,
                         permissions,
                         must_change_password: row.must_change_password,
+                        unread_alerts: row.unread_alerts,
                     });
                 }
                 Ok(_) => {

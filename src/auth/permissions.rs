@@ -90,6 +90,8 @@ pub struct CurrentUser {
     pub permissions: PermissionSet,
     /// Signed in with a temporary password: only the change form is open.
     pub must_change_password: bool,
+    /// Unread alerts of the user and their organisation when the request began.
+    pub unread_alerts: i64,
 }
 
 impl CurrentUser {

@@ -125,8 +125,13 @@ pub struct SessionUserRow {
     pub roles: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
     pub permissions: Vec<String>,
+    /// For the alert bell, so that a page needs no second query.
+    #[diesel(sql_type = BigInt)]
+    pub unread_alerts: i64,
 }
 
+/// The signed-in user as every request checks them, with their roles, permissions and
+/// unread alerts, in one query.
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUserRow>> {
     diesel::sql_query(
         "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
@@ -138,7 +143,9 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
                           FROM user_roles ur
                           JOIN role_permissions rp ON rp.role_id = ur.role_id
                           JOIN permissions p ON p.id = rp.permission_id
-                          WHERE ur.user_id = u.id), '{}') AS permissions
+                          WHERE ur.user_id = u.id), '{}') AS permissions,
+                (SELECT count(*) FROM in_app_alerts a
+                 WHERE (a.organisation_id = u.organisation_id OR a.user_id = u.id) AND NOT a.is_read) AS unread_alerts
          FROM users u JOIN organisations o ON o.id = u.organisation_id
          WHERE u.id = $1",
     )
