@@ -5,12 +5,15 @@
 //! the amount due, insert the debit with its `balance_after`, lower the balance, mark
 //! the quote accepted, and write the alert(s), the activity row and the provisioning
 //! log rows. Lock order is always quote, then wallet (top-ups lock only the wallet), so
-//! concurrent acceptances cannot deadlock. The schema backs every invariant: one debit
+//! concurrent acceptances cannot deadlock. The statements are pipelined: the locks go in
+//! one round trip and the writes in about two, so an acceptance costs five round trips
+//! (with BEGIN and COMMIT), not fourteen. The schema backs every invariant: one debit
 //! per quote (unique index), balance never negative (check), ledger chain (triggers).
 
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::future::{try_join3, try_join4};
 use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
@@ -67,76 +70,24 @@ fn check_open(quote: &Quote) -> Result<(), Refusal> {
 pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<Outcome, Refusal> {
     let result = conn
         .transaction(async |conn| {
-            let quote = lock_own_quote(conn, id, actor).await?;
+            let (quote, org_status, wallet) = lock_for_acceptance(conn, id, actor).await?;
+            let quote = quote.ok_or(Refusal::NotFound)?;
             if quote.status == "accepted" {
                 return Ok(Outcome::AlreadyAccepted);
             }
             check_open(&quote)?;
-            let org_status: String = organisations::table
-                .find(quote.organisation_id)
-                .select(organisations::status)
-                .for_share()
-                .first(conn)
-                .await?;
-            if org_status != "active" {
+            if org_status.as_deref() != Some("active") {
                 return Err(Refusal::Suspended);
             }
-            let wallet: Wallet = organisation_wallets::table
-                .filter(organisation_wallets::organisation_id.eq(quote.organisation_id))
-                .select(Wallet::as_select())
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or(Refusal::NoWallet)?;
+            let wallet = wallet.ok_or(Refusal::NoWallet)?;
             if wallet.balance < quote.amount_due {
                 return Err(Refusal::InsufficientFunds { short: quote.amount_due - wallet.balance });
             }
             let balance_after = wallet.balance - quote.amount_due;
-            if quote.amount_due > Decimal::ZERO {
-                debit(conn, &wallet, &quote, actor, balance_after).await?;
+            record_acceptance(conn, &quote, &wallet, actor, balance_after).await?;
+            if quote.kind == "vm" {
+                request_provisioning(conn, &quote, actor.user_id).await?;
             }
-            diesel::update(q::table.find(id))
-                .set((
-                    q::status.eq("accepted"),
-                    q::accepted_by.eq(actor.user_id),
-                    q::accepted_at.eq(diesel::dsl::now),
-                    q::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)
-                .await?;
-            alerts::raise(
-                conn,
-                &NewAlert {
-                    organisation_id: Some(quote.organisation_id),
-                    level: "info",
-                    kind: "quote_accepted",
-                    title: format!("Quote {} accepted", quote.number),
-                    body: format!("{} was debited from the wallet.", format_zar(quote.amount_due)),
-                    link: Some(format!("/quotes/{}", quote.id)),
-                    dedupe_key: Some(format!("quote-accepted:{}", quote.id)),
-                },
-            )
-            .await?;
-            wallets::alert_if_low(conn, &wallet, balance_after).await?;
-            request_provisioning(conn, &quote, actor.user_id).await?;
-            activity::record(
-                conn,
-                &NewActivity {
-                    user_id: Some(actor.user_id),
-                    organisation_id: Some(quote.organisation_id),
-                    action: "quote.accept",
-                    target: Some(&format!("quote:{}", quote.id)),
-                    ip: actor.ip,
-                    detail: serde_json::json!({
-                        "number": quote.number,
-                        "amount_due": quote.amount_due.to_string(),
-                        "balance_after": balance_after.to_string(),
-                    }),
-                    ..Default::default()
-                },
-            )
-            .await?;
             Ok(Outcome::Accepted { balance_after })
         })
         .await;
@@ -159,8 +110,98 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>
     result
 }
 
+/// The quote (when it is the actor's organisation's), the organisation's status and its
+/// wallet, locked in that order, in one round trip: the three statements are pipelined,
+/// and PostgreSQL runs a connection's statements one after another, so the lock order
+/// is the one every money path keeps (quote, then wallet).
+async fn lock_for_acceptance(
+    mut conn: &AsyncPgConnection,
+    id: QuoteId,
+    actor: &Actor<'_>,
+) -> QueryResult<(Option<Quote>, Option<String>, Option<Wallet>)> {
+    let org = actor.organisation_id;
+    let quote = q::table
+        .find(id)
+        .filter(q::organisation_id.eq(org))
+        .select(Quote::as_select())
+        .for_update()
+        .load::<Quote>(&mut conn);
+    let status = organisations::table.find(org).select(organisations::status).for_share().load::<String>(&mut conn);
+    let wallet = organisation_wallets::table
+        .filter(organisation_wallets::organisation_id.eq(org))
+        .select(Wallet::as_select())
+        .for_update()
+        .load::<Wallet>(&mut conn);
+    let (quote, status, wallet) = try_join3(quote, status, wallet).await?;
+    Ok((quote.into_iter().next(), status.into_iter().next(), wallet.into_iter().next()))
+}
+
+/// The writes of an acceptance, pipelined: the debit then the new balance (in this
+/// order: the ledger trigger checks that the row continues the balance it finds), and
+/// beside them the quote's status, the alerts and the activity row.
+async fn record_acceptance(
+    conn: &AsyncPgConnection,
+    quote: &Quote,
+    wallet: &Wallet,
+    actor: &Actor<'_>,
+    balance_after: Decimal,
+) -> QueryResult<()> {
+    let low_alert = wallets::low_balance_alert(wallet, balance_after);
+    let money = async {
+        if quote.amount_due > Decimal::ZERO {
+            debit(conn, wallet, quote, actor, balance_after).await?;
+        }
+        if low_alert.is_some() {
+            diesel::update(organisation_wallets::table.find(wallet.id))
+                .set(organisation_wallets::low_balance_alerted.eq(true))
+                .execute(&mut &*conn)
+                .await?;
+        }
+        Ok(())
+    };
+    let status = diesel::update(q::table.find(quote.id))
+        .set((
+            q::status.eq("accepted"),
+            q::accepted_by.eq(actor.user_id),
+            q::accepted_at.eq(diesel::dsl::now),
+            q::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut &*conn);
+    let accepted = NewAlert {
+        organisation_id: Some(quote.organisation_id),
+        level: "info",
+        kind: "quote_accepted",
+        title: format!("Quote {} accepted", quote.number),
+        body: format!("{} was debited from the wallet.", format_zar(quote.amount_due)),
+        link: Some(format!("/quotes/{}", quote.id)),
+        dedupe_key: Some(format!("quote-accepted:{}", quote.id)),
+    };
+    let alerts = async {
+        alerts::raise(conn, &accepted).await?;
+        match &low_alert {
+            Some(low) => alerts::raise(conn, low).await,
+            None => Ok(()),
+        }
+    };
+    let target = format!("quote:{}", quote.id);
+    let log = NewActivity {
+        user_id: Some(actor.user_id),
+        organisation_id: Some(quote.organisation_id),
+        action: "quote.accept",
+        target: Some(&target),
+        ip: actor.ip,
+        detail: serde_json::json!({
+            "number": quote.number,
+            "amount_due": quote.amount_due.to_string(),
+            "balance_after": balance_after.to_string(),
+        }),
+        ..Default::default()
+    };
+    try_join4(money, status, alerts, activity::record(conn, &log)).await.map(drop)
+}
+
 async fn debit(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     wallet: &Wallet,
     quote: &Quote,
     actor: &Actor<'_>,
@@ -180,11 +221,11 @@ async fn debit(
             wallet_transactions::idempotency_key.eq(format!("quote-accept:{}", quote.id)),
             wallet_transactions::created_by.eq(actor.user_id),
         ))
-        .execute(conn)
+        .execute(&mut &*conn)
         .await?;
     diesel::update(organisation_wallets::table.find(wallet.id))
         .set((organisation_wallets::balance.eq(balance_after), organisation_wallets::updated_at.eq(diesel::dsl::now)))
-        .execute(conn)
+        .execute(&mut &*conn)
         .await
         .map(drop)
 }

@@ -21,8 +21,9 @@ pub struct NewActivity<'a> {
     pub detail: serde_json::Value,
 }
 
-pub async fn record(conn: &mut AsyncPgConnection, entry: &NewActivity<'_>) -> QueryResult<()> {
-    diesel::insert_into(user_activity_log::table).values(entry).execute(conn).await.map(drop)
+/// Takes a shared connection so that it can be pipelined with other statements.
+pub async fn record(mut conn: &AsyncPgConnection, entry: &NewActivity<'_>) -> QueryResult<()> {
+    diesel::insert_into(user_activity_log::table).values(entry).execute(&mut conn).await.map(drop)
 }
 
 /// Who acts, in which organisation, from where: the checks of a change and its log row

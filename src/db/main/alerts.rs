@@ -18,7 +18,8 @@ pub struct NewAlert {
     pub dedupe_key: Option<String>,
 }
 
-pub async fn raise(conn: &mut AsyncPgConnection, alert: &NewAlert) -> QueryResult<()> {
+/// Takes a shared connection so that it can be pipelined with other statements.
+pub async fn raise(mut conn: &AsyncPgConnection, alert: &NewAlert) -> QueryResult<()> {
     diesel::insert_into(in_app_alerts::table)
         .values((
             in_app_alerts::organisation_id.eq(alert.organisation_id),
@@ -31,7 +32,7 @@ pub async fn raise(conn: &mut AsyncPgConnection, alert: &NewAlert) -> QueryResul
         ))
         .on_conflict(in_app_alerts::dedupe_key)
         .do_nothing()
-        .execute(conn)
+        .execute(&mut conn)
         .await
         .map(drop)
 }

@@ -164,26 +164,29 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
 /// Raises the low-balance alert when a debit takes the balance under the threshold,
 /// once per crossing: the flag stays set until a credit lifts the balance again.
 pub async fn alert_if_low(conn: &mut AsyncPgConnection, wallet: &Wallet, balance_after: Decimal) -> QueryResult<()> {
-    if wallet.low_balance_alerted || balance_after >= wallet.low_balance_threshold {
-        return Ok(());
-    }
+    let Some(alert) = low_balance_alert(wallet, balance_after) else { return Ok(()) };
     diesel::update(organisation_wallets::table.find(wallet.id))
         .set(organisation_wallets::low_balance_alerted.eq(true))
         .execute(conn)
         .await?;
-    alerts::raise(
-        conn,
-        &NewAlert {
-            organisation_id: Some(wallet.organisation_id),
-            level: "warning",
-            kind: "low_balance",
-            title: format!("Balance below {}", format_zar(wallet.low_balance_threshold)),
-            body: format!("The wallet holds {}. Top up to keep accepting quotes.", format_zar(balance_after)),
-            link: Some("/wallet".into()),
-            dedupe_key: None,
-        },
-    )
-    .await
+    alerts::raise(conn, &alert).await
+}
+
+/// The alert to raise when `balance_after` crosses the wallet's threshold, once per
+/// crossing (`low_balance_alerted` is then set until money coming in re-arms it).
+pub fn low_balance_alert(wallet: &Wallet, balance_after: Decimal) -> Option<NewAlert> {
+    if wallet.low_balance_alerted || balance_after >= wallet.low_balance_threshold {
+        return None;
+    }
+    Some(NewAlert {
+        organisation_id: Some(wallet.organisation_id),
+        level: "warning",
+        kind: "low_balance",
+        title: format!("Balance below {}", format_zar(wallet.low_balance_threshold)),
+        body: format!("The wallet holds {}. Top up to keep accepting quotes.", format_zar(balance_after)),
+        link: Some("/wallet".into()),
+        dedupe_key: None,
+    })
 }
 
 /// Re-arms the low-balance alert once money coming in lifts the balance back to the
