@@ -119,21 +119,21 @@ pub async fn login(
         password::verify_blocking(form.password, None).await;
         log.action = "login.failed";
         log.detail = serde_json::json!({ "reason": "unknown email" });
-        activity::record(&mut conn, &log).await?;
+        activity::record(&conn, &log).await?;
         return refuse(again, WRONG_CREDENTIALS.into());
     };
     if let Some(until) = user.locked_until.filter(|until| *until > Utc::now()) {
         password::verify_blocking(form.password, None).await;
         log.action = "login.failed";
         log.detail = serde_json::json!({ "reason": "locked" });
-        activity::record(&mut conn, &log).await?;
+        activity::record(&conn, &log).await?;
         return refuse(again, locked_message(until));
     }
     if !password::verify_blocking(form.password, Some(user.password_hash.clone())).await {
         let failure = users::record_failed_login(&mut conn, user.id).await?;
         log.action = "login.failed";
         log.detail = serde_json::json!({ "reason": "wrong password", "failed_count": failure.failed_login_count });
-        activity::record(&mut conn, &log).await?;
+        activity::record(&conn, &log).await?;
         let message = match failure.locked_until.filter(|until| *until > Utc::now()) {
             Some(until) => locked_message(until),
             None => WRONG_CREDENTIALS.into(),
@@ -150,13 +150,13 @@ pub async fn login(
     if let Some(message) = refusal {
         log.action = "login.refused";
         log.detail = serde_json::json!({ "reason": message });
-        activity::record(&mut conn, &log).await?;
+        activity::record(&conn, &log).await?;
         return refuse(again, message.into());
     }
 
     users::record_successful_login(&mut conn, user.id).await?;
     log.action = "login.succeeded";
-    activity::record(&mut conn, &log).await?;
+    activity::record(&conn, &log).await?;
     session::sign_in(&session, user.id, user.session_version);
     Ok(Either::Left(see_other(&next)))
 }
@@ -173,7 +173,7 @@ pub async fn logout(
     let mut conn = state.pools.main.get().await?;
     users::bump_session_version(&mut conn, user.id).await?;
     activity::record(
-        &mut conn,
+        &conn,
         &NewActivity {
             user_id: Some(user.id),
             actor_email: Some(&user.email),

@@ -264,9 +264,9 @@ pub async fn update(
         })
     };
     let ip = client_ip(&req);
-    let mut main = state.pools.main.get().await?;
+    let main = state.pools.main.get().await?;
     activity::record(
-        &mut main,
+        &main,
         &NewActivity {
             user_id: Some(required.user.id),
             organisation_id: Some(required.user.organisation_id),
