@@ -11,6 +11,10 @@ pub mod pricing;
 
 use std::time::Duration;
 
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::result::QueryResult;
+use diesel::sql_types::{BigInt, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
@@ -70,6 +74,38 @@ fn build_pool(url: &str, max_size: usize) -> Pool<AsyncPgConnection> {
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .expect("a pool with a runtime and timeouts always builds")
+}
+
+/// Fixed SQL around one `BIGINT` parameter, which diesel prepares once per connection
+/// and then reuses, where `diesel::sql_query` is parsed and planned on every call. For
+/// hand-written SQL on hot paths (the per-request session check: planning it anew took
+/// most of the database's time under load). Rows load through `QueryableByName`.
+#[derive(Debug, Clone, Copy)]
+pub struct SqlWithId {
+    /// The SQL before the parameter.
+    pub before: &'static str,
+    pub id: i64,
+    /// The SQL after it.
+    pub after: &'static str,
+}
+
+impl QueryFragment<Pg> for SqlWithId {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.before);
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(self.after);
+        Ok(())
+    }
+}
+
+impl QueryId for SqlWithId {
+    type QueryId = ();
+    /// Cached by its SQL text, not by type: each text is its own statement.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for SqlWithId {
+    type SqlType = Untyped;
 }
 
 /// `text` as an ILIKE pattern matching it literally anywhere.

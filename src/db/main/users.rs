@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::activity::Actor;
 use super::schema::{roles, user_roles, users};
+use crate::db::SqlWithId;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 
 /// Failed sign-ins allowed within the window before the account locks.
@@ -133,8 +134,8 @@ pub struct SessionUserRow {
 /// The signed-in user as every request checks them, with their roles, permissions and
 /// unread alerts, in one query.
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUserRow>> {
-    diesel::sql_query(
-        "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
+    SqlWithId {
+        before: "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
                 COALESCE((SELECT array_agg(r.name ORDER BY r.name)
                           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
@@ -147,9 +148,10 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
                 (SELECT count(*) FROM in_app_alerts a
                  WHERE (a.organisation_id = u.organisation_id OR a.user_id = u.id) AND NOT a.is_read) AS unread_alerts
          FROM users u JOIN organisations o ON o.id = u.organisation_id
-         WHERE u.id = $1",
-    )
-    .bind::<BigInt, _>(id)
+         WHERE u.id = ",
+        id: id.0,
+        after: "",
+    }
     .get_result(conn)
     .await
     .optional()
