@@ -87,6 +87,16 @@ impl Bell {
     pub fn has_unread(&self) -> bool {
         self.unread > 0
     }
+
+    /// The count as shown: "99+" once the count reaches its cap.
+    pub fn label(&self) -> String {
+        unread_label(self.unread)
+    }
+}
+
+/// An unread count as the bell and the dashboard show it.
+pub fn unread_label(unread: i64) -> String {
+    if unread >= crate::db::main::alerts::UNREAD_COUNT_CAP { "99+".to_owned() } else { unread.to_string() }
 }
 
 pub struct Page {

@@ -11,7 +11,7 @@ use crate::domain::money::format_zar;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::{Bell, Page};
+use crate::templates::{Bell, Page, unread_label};
 
 /// How many open quotes and alerts the dashboard lists.
 const LATEST: i64 = 5;
@@ -22,7 +22,7 @@ pub struct DashboardPage {
     page: Page,
     balance: Option<String>,
     open_quotes: Option<i64>,
-    unread_alerts: Option<i64>,
+    unread_alerts: Option<String>,
     /// (id, number, title, amount due, valid until)
     pending: Vec<(QuoteId, String, String, String, String)>,
     alerts: Vec<AlertView>,
@@ -70,7 +70,7 @@ pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>)
                     when: format_sast(a.created_at),
                 })
                 .collect();
-            (Some(count), latest)
+            (Some(unread_label(count)), latest)
         }
         false => (None, Vec::new()),
     };

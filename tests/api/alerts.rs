@@ -55,6 +55,30 @@ async fn the_bell_counts_unread_alerts_on_every_page_and_refreshes_by_htmx() {
 }
 
 #[actix_web::test]
+async fn past_99_unread_alerts_the_bell_and_the_dashboard_say_99_plus() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let mut conn = app.main_conn().await;
+    let rows: Vec<_> = (0..150)
+        .map(|n| {
+            (
+                in_app_alerts::organisation_id.eq(acme),
+                in_app_alerts::level.eq("info"),
+                in_app_alerts::kind.eq("quote_accepted"),
+                in_app_alerts::title.eq(format!("Alert {n}")),
+                in_app_alerts::body.eq("Piled up"),
+            )
+        })
+        .collect();
+    diesel::insert_into(in_app_alerts::table).values(rows).execute(&mut conn).await.unwrap();
+    let customer = app.signed_in(CUSTOMER).await;
+    for path in ["/", "/catalog", "/alerts/count"] {
+        assert_eq!(text_of(&customer.get(path).await, "alert-count").as_deref(), Some("99+"), "{path}");
+    }
+    assert_eq!(text_of(&customer.get("/").await, "unread-alerts").as_deref(), Some("99+"));
+}
+
+#[actix_web::test]
 async fn alerts_are_marked_read_one_by_one_or_all_at_once() {
     let app = spawn_app().await;
     let acme = org_id(&app, ACME).await;

@@ -47,13 +47,20 @@ fn visible_to(
     in_app_alerts::organisation_id.eq(org).or(in_app_alerts::user_id.eq(user))
 }
 
+/// Counting stops here: the bell shows "99+" beyond, and the count costs the same however
+/// many alerts pile up unread.
+pub const UNREAD_COUNT_CAP: i64 = 100;
+
+/// Unread alerts of the user and their organisation, up to [`UNREAD_COUNT_CAP`].
 pub async fn count_unread(conn: &mut AsyncPgConnection, org: OrganisationId, user: UserId) -> QueryResult<i64> {
-    in_app_alerts::table
+    let ids: Vec<AlertId> = in_app_alerts::table
         .filter(visible_to(org, user))
         .filter(in_app_alerts::is_read.eq(false))
-        .count()
-        .get_result(conn)
-        .await
+        .select(in_app_alerts::id)
+        .limit(UNREAD_COUNT_CAP)
+        .load(conn)
+        .await?;
+    Ok(ids.len() as i64)
 }
 
 #[derive(Queryable, Selectable, Debug)]

@@ -126,16 +126,14 @@ pub struct SessionUserRow {
     pub roles: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
     pub permissions: Vec<String>,
-    /// For the alert bell, so that a page needs no second query.
+    /// For the alert bell, so that a page needs no second query; counted up to
+    /// `alerts::UNREAD_COUNT_CAP` (100, written into the query).
     #[diesel(sql_type = BigInt)]
     pub unread_alerts: i64,
 }
 
-/// The signed-in user as every request checks them, with their roles, permissions and
-/// unread alerts, in one query.
-pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUserRow>> {
-    SqlWithId {
-        before: "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
+/// The session check's SQL, up to its parameter (the user's id).
+const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
                 COALESCE((SELECT array_agg(r.name ORDER BY r.name)
                           FROM user_roles ur JOIN roles r ON r.id = ur.role_id
@@ -145,16 +143,16 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
                           JOIN role_permissions rp ON rp.role_id = ur.role_id
                           JOIN permissions p ON p.id = rp.permission_id
                           WHERE ur.user_id = u.id), '{}') AS permissions,
-                (SELECT count(*) FROM in_app_alerts a
-                 WHERE (a.organisation_id = u.organisation_id OR a.user_id = u.id) AND NOT a.is_read) AS unread_alerts
+                (SELECT count(*) FROM (SELECT FROM in_app_alerts a
+                  WHERE (a.organisation_id = u.organisation_id OR a.user_id = u.id) AND NOT a.is_read
+                  LIMIT 100) unread) AS unread_alerts
          FROM users u JOIN organisations o ON o.id = u.organisation_id
-         WHERE u.id = ",
-        id: id.0,
-        after: "",
-    }
-    .get_result(conn)
-    .await
-    .optional()
+         WHERE u.id = ";
+
+/// The signed-in user as every request checks them, with their roles, permissions and
+/// unread alerts, in one query.
+pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUserRow>> {
+    SqlWithId { before: SESSION_USER_SQL, id: id.0, after: "" }.get_result(conn).await.optional()
 }
 
 #[derive(Insertable)]
@@ -578,4 +576,13 @@ pub async fn set_password(
 /// The stored hash, to check a user's current password.
 pub async fn password_hash(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<String> {
     users::table.find(id).select(users::password_hash).first(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_session_query_counts_unread_alerts_up_to_the_cap() {
+        let limit = format!("LIMIT {}", crate::db::main::alerts::UNREAD_COUNT_CAP);
+        assert!(super::SESSION_USER_SQL.contains(&limit));
+    }
 }

@@ -1,0 +1,2 @@
+DROP INDEX in_app_alerts_user_unread_idx;
+DROP INDEX in_app_alerts_org_unread_idx;
