@@ -36,9 +36,9 @@ struct Options {
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let options = if quick {
-        Options { seconds: 3, big_ledger: 100_000, quotes: 2_000 }
+        Options { seconds: 3, big_ledger: 100_000, quotes: 8_000 }
     } else {
-        Options { seconds: 10, big_ledger: 1_000_000, quotes: 10_000 }
+        Options { seconds: 10, big_ledger: 1_000_000, quotes: 40_000 }
     };
     let status = Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "portal"]).status()?;
     anyhow::ensure!(status.success(), "building the release portal failed");

@@ -1,6 +1,8 @@
 //! Deny by default: anonymous visitors are sent to sign in, each role sees only its
 //! navigation, a missing permission is a 403, and every response carries the headers.
 
+use std::collections::BTreeSet;
+
 use reqwest::StatusCode;
 
 use crate::helpers::{ADMIN, CUSTOMER, STAFF, spawn_app};
@@ -35,6 +37,7 @@ const GET_ROUTES: &[&str] = &[
     "/ops/disks",
     "/quotes/1/refund",
     "/admin/organisations/1/adjust",
+    "/account/password",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -153,30 +156,86 @@ async fn unknown_pages_are_a_styled_404() {
     assert!(page.body.contains("/static/app.css"));
 }
 
+/// Pages anyone may ask for, outside the lists above.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/static/{file}"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+];
+
+/// Every (method, pattern) `routes::configure` registers.
+fn routes_in_the_source() -> BTreeSet<(String, String)> {
+    include_str!("../../src/routes/mod.rs")
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(".route(")?;
+            let (path, rest) = match rest.strip_prefix('"') {
+                Some(quoted) => quoted.split_once('"')?,
+                None => (portal::auth::middleware::CHANGE_PASSWORD, rest.split_once(',')?.1),
+            };
+            let method = if rest.contains("web::get()") { "GET" } else { "POST" };
+            Some((method.to_owned(), path.to_owned()))
+        })
+        .collect()
+}
+
+/// An example path of a list as its route's pattern.
+fn pattern(path: &str) -> String {
+    let path = path
+        .replace("/admin/pricing/products/", "/admin/pricing/{table}/")
+        .replace("/catalog/compute", "/catalog/{category_slug}");
+    path.split('/').map(|part| if part.parse::<i64>().is_ok() { "{id}" } else { part }).collect::<Vec<_>>().join("/")
+}
+
+#[test]
+fn the_route_lists_cover_every_route() {
+    let mut listed: BTreeSet<(String, String)> =
+        PUBLIC.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
+    listed.extend(GET_ROUTES.iter().map(|path| ("GET".to_owned(), pattern(path))));
+    listed.extend(ALL_POST_ROUTES.iter().map(|path| ("POST".to_owned(), pattern(path))));
+    assert_eq!(listed, routes_in_the_source());
+}
+
+fn assert_security_headers(what: &str, page: &crate::helpers::Page) {
+    let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let csp = header("content-security-policy");
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{what}: {csp}");
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{what}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}");
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("referrer-policy"), "same-origin", "{what}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    if header("content-type").starts_with("text/html") {
+        assert_eq!(header("cache-control"), "no-store", "{what}: pages are never cached");
+    }
+}
+
 #[actix_web::test]
 async fn every_response_carries_the_security_headers() {
     let app = spawn_app().await;
     let anonymous = app.browser();
     let customer = app.signed_in(CUSTOMER).await;
+    let admin = app.signed_in(ADMIN).await;
+    // Every page, as the admin (200s) and as a customer (200s and 403s).
+    for path in GET_ROUTES {
+        assert_security_headers(&format!("admin GET {path}"), &admin.get(path).await);
+        assert_security_headers(&format!("customer GET {path}"), &customer.get(path).await);
+    }
     let pages = vec![
-        anonymous.get("/login").await,
-        anonymous.get("/").await,
-        anonymous.get("/healthz").await,
-        anonymous.get("/static/app.css").await,
-        customer.get("/").await,
-        customer.get("/no/such/page").await,
-        customer.get("/admin/users").await,
-        customer.post_raw("/logout", &[]).await,
+        ("sign-in page", anonymous.get("/login").await),
+        ("redirect to sign in", anonymous.get("/").await),
+        ("health", anonymous.get("/healthz").await),
+        ("static file", anonymous.get("/static/app.css").await),
+        ("404", customer.get("/no/such/page").await),
+        ("403 for a missing token", customer.post_raw("/logout", &[]).await),
+        ("422 form again", customer.post("/wallet/threshold", &[("threshold", "lots")]).await),
+        ("303 after a change", customer.post("/alerts/read-all", &[]).await),
     ];
-    for page in pages {
-        let header = |name: &str| page.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let csp = header("content-security-policy");
-        assert!(csp.contains("script-src 'self'"), "{} {csp}", page.status);
-        assert!(!csp.contains("unsafe-inline"));
-        assert!(csp.contains("frame-ancestors 'none'"));
-        assert_eq!(header("x-content-type-options"), "nosniff");
-        assert_eq!(header("referrer-policy"), "same-origin");
-        assert_eq!(header("x-frame-options"), "DENY");
+    for (what, page) in pages {
+        assert_security_headers(what, &page);
     }
     let cookie = app.browser().get("/login").await;
     let set_cookie = cookie.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();

@@ -18,6 +18,7 @@ mod escaping;
 mod faults;
 mod health;
 mod helpers;
+mod id_sweep;
 mod network;
 mod ops_logs;
 mod pricing;
