@@ -143,9 +143,12 @@ const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name,
                           JOIN role_permissions rp ON rp.role_id = ur.role_id
                           JOIN permissions p ON p.id = rp.permission_id
                           WHERE ur.user_id = u.id), '{}') AS permissions,
-                (SELECT count(*) FROM (SELECT FROM in_app_alerts a
-                  WHERE (a.organisation_id = u.organisation_id OR a.user_id = u.id) AND NOT a.is_read
-                  LIMIT 100) unread) AS unread_alerts
+                LEAST(100,
+                    (SELECT count(*) FROM (SELECT FROM in_app_alerts a
+                     WHERE a.organisation_id = u.organisation_id AND NOT a.is_read ORDER BY a.id LIMIT 100) org)
+                  + (SELECT count(*) FROM (SELECT FROM in_app_alerts a
+                     WHERE a.user_id = u.id AND a.organisation_id IS DISTINCT FROM u.organisation_id
+                       AND NOT a.is_read ORDER BY a.id LIMIT 100) own)) AS unread_alerts
          FROM users u JOIN organisations o ON o.id = u.organisation_id
          WHERE u.id = ";
 
@@ -582,7 +585,8 @@ pub async fn password_hash(conn: &mut AsyncPgConnection, id: UserId) -> QueryRes
 mod tests {
     #[test]
     fn the_session_query_counts_unread_alerts_up_to_the_cap() {
-        let limit = format!("LIMIT {}", crate::db::main::alerts::UNREAD_COUNT_CAP);
-        assert!(super::SESSION_USER_SQL.contains(&limit));
+        let cap = crate::db::main::alerts::UNREAD_COUNT_CAP;
+        assert_eq!(super::SESSION_USER_SQL.matches(&format!("LIMIT {cap}")).count(), 2);
+        assert!(super::SESSION_USER_SQL.contains(&format!("LEAST({cap},")));
     }
 }
