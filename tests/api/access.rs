@@ -167,7 +167,7 @@ const PUBLIC: &[(&str, &str)] = &[
 ];
 
 /// Every (method, pattern) `routes::configure` registers.
-fn routes_in_the_source() -> BTreeSet<(String, String)> {
+pub fn routes_in_the_source() -> BTreeSet<(String, String)> {
     include_str!("../../src/routes/mod.rs")
         .lines()
         .filter_map(|line| {

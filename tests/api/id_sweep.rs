@@ -15,6 +15,7 @@ use portal::db::main::schema::{
 };
 use reqwest::StatusCode;
 
+use crate::access::routes_in_the_source;
 use crate::helpers::{Browser, CUSTOMER, STAFF, TestApp, spawn_app};
 use crate::support::{ACCEPTED, ACME, BONGANI, PENDING, org_id, quote_id, user_id};
 
@@ -50,22 +51,8 @@ const ID_ROUTES: &[(&str, &str)] = &[
 
 /// The routes with ids that `routes::configure` registers.
 fn id_routes_in_the_source() -> BTreeSet<(String, String)> {
-    include_str!("../../src/routes/mod.rs")
-        .lines()
-        .filter_map(|line| {
-            let (_, rest) = line.split_once(".route(\"")?;
-            let (path, rest) = rest.split_once('"')?;
-            let method = if rest.contains("web::get()") {
-                "GET"
-            } else if rest.contains("web::post()") {
-                "POST"
-            } else {
-                return None;
-            };
-            let named = path.contains("{file}") || path.contains("{category_slug}");
-            (path.contains('{') && !named).then(|| (method.to_owned(), path.to_owned()))
-        })
-        .collect()
+    let named = |path: &str| path.contains("{file}") || path.contains("{category_slug}");
+    routes_in_the_source().into_iter().filter(|(_, path)| path.contains('{') && !named(path)).collect()
 }
 
 #[test]
