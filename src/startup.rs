@@ -69,13 +69,20 @@ impl Sessions {
     pub async fn connect(redis_url: Option<&str>) -> anyhow::Result<Sessions> {
         match redis_url {
             None => Ok(Sessions::Cookie),
-            Some(url) => RedisSessionStore::new(url)
-                .await
-                .map(Sessions::Redis)
-                .map_err(|e| anyhow::anyhow!("cannot reach Redis at PORTAL_REDIS_URL ({e})")),
+            // The client retries a refused connection for minutes; give up after a few seconds.
+            Some(url) => match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, RedisSessionStore::new(url)).await {
+                Ok(Ok(store)) => Ok(Sessions::Redis(store)),
+                Ok(Err(e)) => Err(anyhow::anyhow!("cannot reach Redis at PORTAL_REDIS_URL ({e})")),
+                Err(_) => Err(anyhow::anyhow!(
+                    "cannot reach Redis at PORTAL_REDIS_URL (no answer within {} s)",
+                    REDIS_CONNECT_TIMEOUT.as_secs()
+                )),
+            },
         }
     }
 }
+
+const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A session lasts at most 12 hours (the absolute timeout in `auth::session`); Redis
 /// forgets it then too.

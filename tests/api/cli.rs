@@ -186,3 +186,17 @@ async fn migrate_and_seed_twice_change_nothing() {
     let orgs: i64 = organisations::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(orgs, 11);
 }
+
+#[actix_web::test]
+async fn serve_with_an_unreachable_redis_says_so_and_stops() {
+    let app = spawn_app().await;
+    let mut env = db_env(&app);
+    // Nothing listens on port 1.
+    env.push(("PORTAL_REDIS_URL", "redis://127.0.0.1:1/".to_owned()));
+    env.push(("PORTAL_ADDR", "127.0.0.1:0".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (output, _) = portal(&["serve"], &env);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("cannot reach Redis at PORTAL_REDIS_URL"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("Reseller portal:"), "it never served");
+}
