@@ -22,7 +22,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
-use crate::startup::{self, AppState, Sessions};
+use crate::startup::{self, AppState, Sessions, Shared};
 use crate::{auth, seed, telemetry};
 
 #[derive(Parser)]
@@ -263,14 +263,18 @@ impl Databases {
     }
 }
 
+/// Connections one process opens to each database at most (a serve splits them
+/// between its workers).
+const CONNECTIONS_PER_DATABASE: usize = 16;
+
 fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let databases = Databases::open(&settings)?;
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
         databases.prepare().await?;
-        let pools = Pools::new(&databases.urls, 16);
+        let pools = Pools::new(&databases.urls, CONNECTIONS_PER_DATABASE);
         match command {
-            Command::Serve => serve(&settings, pools, databases.cluster.is_some()).await,
+            Command::Serve => serve(&settings, &databases.urls, pools, databases.cluster.is_some()).await,
             Command::Migrate => {
                 println!("The three databases are migrated.");
                 Ok(ExitCode::SUCCESS)
@@ -290,7 +294,12 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     result
 }
 
-async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyhow::Result<ExitCode> {
+async fn serve(
+    settings: &Settings,
+    urls: &DatabaseUrls,
+    pools: Pools,
+    private_cluster: bool,
+) -> anyhow::Result<ExitCode> {
     let listener = TcpListener::bind(&settings.addr)
         .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e}); set PORTAL_ADDR to a free address", settings.addr))?;
     if private_cluster && seed::is_empty(&pools).await? {
@@ -308,8 +317,12 @@ async fn serve(settings: &Settings, pools: Pools, private_cluster: bool) -> anyh
         }
     }
     println!("Stop with Ctrl-C.\n");
+    // These pools' connections are driven by this thread; the workers open their own.
+    drop(pools);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let state = AppState::new(pools, settings.vat_rate);
+    let per_worker = CONNECTIONS_PER_DATABASE.div_ceil(workers);
+    let (shared, urls) = (Shared::new(settings.vat_rate), urls.clone());
+    let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;
     Ok(ExitCode::SUCCESS)
 }

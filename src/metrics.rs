@@ -13,6 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
+use crate::db::Pools;
 use crate::startup::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -32,6 +33,8 @@ pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), RouteStats>>,
     pub acceptances: AtomicU64,
     pub insufficient_funds: AtomicU64,
+    /// Every worker's pools, summed per database.
+    pools: Mutex<Vec<Pools>>,
 }
 
 impl Metrics {
@@ -46,6 +49,24 @@ impl Metrics {
         }
         stats.count += 1;
         stats.seconds += seconds;
+    }
+
+    /// Reports these pools too (each worker has its own).
+    pub fn watch(&self, pools: &Pools) {
+        self.pools.lock().expect("metrics lock").push(pools.clone());
+    }
+
+    /// Size, idle connections, maximum and waiting requests of one database's pools.
+    fn pool_status(&self, status: impl Fn(&Pools) -> deadpool::Status) -> deadpool::Status {
+        let pools = self.pools.lock().expect("metrics lock");
+        pools.iter().map(status).fold(deadpool::Status { max_size: 0, size: 0, available: 0, waiting: 0 }, |sum, s| {
+            deadpool::Status {
+                max_size: sum.max_size + s.max_size,
+                size: sum.size + s.size,
+                available: sum.available + s.available,
+                waiting: sum.waiting + s.waiting,
+            }
+        })
     }
 
     pub fn count_acceptance(&self) {
@@ -106,10 +127,12 @@ pub async fn show(state: web::Data<AppState>) -> HttpResponse {
     drop(routes);
     out.push_str("# HELP portal_db_pool_connections Connections of each database's pool, by state.\n");
     out.push_str("# TYPE portal_db_pool_connections gauge\n");
-    let pools = &state.pools;
-    for (database, status) in
-        [("main", pools.main.status()), ("aas", pools.aas.status()), ("enetworks", pools.enetworks.status())]
-    {
+    let metrics = &state.metrics;
+    for (database, status) in [
+        ("main", metrics.pool_status(|p| p.main.status())),
+        ("aas", metrics.pool_status(|p| p.aas.status())),
+        ("enetworks", metrics.pool_status(|p| p.enetworks.status())),
+    ] {
         let in_use = status.size.saturating_sub(status.available);
         let _ = writeln!(out, "portal_db_pool_connections{{database=\"{database}\",state=\"in_use\"}} {in_use}");
         let _ =

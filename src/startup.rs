@@ -2,6 +2,7 @@
 //! port 0 and call [`run`] just as `portal serve` does.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -20,18 +21,32 @@ use crate::db::cache::PriceCache;
 use crate::metrics::{self, Metrics};
 use crate::routes;
 
-/// Shared by every request: the three pools, the pricing cache and the settings
-/// handlers need.
+/// What every worker shares: the settings handlers need, the pricing cache and the
+/// metrics.
+#[derive(Clone)]
+pub struct Shared {
+    pub vat_rate: Decimal,
+    pub prices: Arc<PriceCache>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    pub fn new(vat_rate: Decimal) -> Shared {
+        Shared { vat_rate, prices: Arc::default(), metrics: Arc::default() }
+    }
+}
+
+/// One worker's state: the shared parts and the worker's three pools.
 pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
-    pub prices: PriceCache,
-    pub metrics: Metrics,
+    pub prices: Arc<PriceCache>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    pub fn new(pools: Pools, vat_rate: Decimal) -> AppState {
-        AppState { pools, vat_rate, prices: PriceCache::default(), metrics: Metrics::default() }
+    pub fn new(pools: Pools, shared: &Shared) -> AppState {
+        AppState { pools, vat_rate: shared.vat_rate, prices: shared.prices.clone(), metrics: shared.metrics.clone() }
     }
 }
 
@@ -99,8 +114,12 @@ fn session_middleware<S: SessionStore>(store: S, key: Key) -> SessionMiddleware<
         .build()
 }
 
+/// Serves the app on `workers` threads. `state` runs once on each worker's own thread:
+/// pools it opens there are driven by that thread, so a query needs no wake-up of
+/// another thread (a connection opened on one thread and used on another costs an
+/// eventfd write and a context switch each way, measured in BENCHMARKS.md).
 pub fn run(
-    state: AppState,
+    state: impl Fn() -> AppState + Send + Clone + 'static,
     listener: TcpListener,
     session_key: &[u8],
     sessions: Sessions,
@@ -118,13 +137,14 @@ pub fn run(
 }
 
 fn serve<S: SessionStore + 'static>(
-    state: AppState,
+    state: impl Fn() -> AppState + Send + Clone + 'static,
     listener: TcpListener,
     workers: usize,
     sessions: impl Fn() -> SessionMiddleware<S> + Send + Clone + 'static,
 ) -> std::io::Result<Server> {
-    let state = web::Data::new(state);
     let server = HttpServer::new(move || {
+        let state = web::Data::new(state());
+        state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, metrics, logging, session,
         // authentication, then CSRF, then the handler.
         App::new()

@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use portal::config::DatabaseUrls;
 use portal::db::cluster::{Cluster, ClusterOptions, ident};
 use portal::db::{Pools, migrate};
-use portal::startup::{self, AppState, Sessions};
+use portal::startup::{self, AppState, Sessions, Shared};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
@@ -144,7 +144,8 @@ pub async fn spawn_app() -> TestApp {
     let pools = Pools::new(&db.urls, 4);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(pools.clone(), Decimal::from(15));
+    let (shared, app_pools) = (Shared::new(Decimal::from(15)), pools.clone());
+    let state = move || AppState::new(app_pools.clone(), &shared);
     let key: [u8; 64] = rand::random();
     let server = startup::run(state, listener, &key, Sessions::Cookie, 1).expect("start the app");
     actix_web::rt::spawn(server);
