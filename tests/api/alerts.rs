@@ -203,3 +203,83 @@ async fn a_sequence_of_debits_raises_the_low_balance_alert_once_per_crossing() {
     assert_eq!(low.len(), 2, "{low:?}");
     assert_eq!(text_of(&customer.get("/wallet").await, "balance").as_deref(), Some("R 3 381.49"));
 }
+
+/// The counters the bell reads stay equal to a count of the unread rows whatever writes
+/// the alerts: many at once, read, made unread again, deleted, addressed to one user.
+#[actix_web::test]
+async fn the_unread_counters_follow_every_change_to_the_alerts() {
+    use portal::db::main::schema::{organisation_unread_alerts, user_unread_alerts, users};
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let mut conn = app.main_conn().await;
+    let user: i64 = users::table.select(users::id).order(users::id).first(&mut conn).await.unwrap();
+    let counted = async |conn: &mut portal::db::PooledConn| -> (i64, i64, i64, i64) {
+        let org_counter: i64 = organisation_unread_alerts::table
+            .find(acme)
+            .select(organisation_unread_alerts::unread)
+            .first(conn)
+            .await
+            .unwrap_or(0);
+        let user_counter: i64 =
+            user_unread_alerts::table.find(user).select(user_unread_alerts::unread).first(conn).await.unwrap_or(0);
+        let unread = in_app_alerts::table.filter(in_app_alerts::is_read.eq(false));
+        let org_rows: i64 =
+            unread.filter(in_app_alerts::organisation_id.eq(acme)).count().get_result(conn).await.unwrap();
+        let user_rows: i64 = unread
+            .filter(in_app_alerts::user_id.eq(user))
+            .filter(in_app_alerts::organisation_id.is_null())
+            .count()
+            .get_result(conn)
+            .await
+            .unwrap();
+        (org_counter, org_rows, user_counter, user_rows)
+    };
+    let rows: Vec<_> = (0..7)
+        .map(|n| {
+            (
+                in_app_alerts::organisation_id.eq(Some(acme)),
+                in_app_alerts::user_id.eq(None::<i64>),
+                in_app_alerts::level.eq("info"),
+                in_app_alerts::kind.eq("test"),
+                in_app_alerts::title.eq(format!("Alert {n}")),
+            )
+        })
+        .chain((0..3).map(|n| {
+            (
+                in_app_alerts::organisation_id.eq(None),
+                in_app_alerts::user_id.eq(Some(user)),
+                in_app_alerts::level.eq("info"),
+                in_app_alerts::kind.eq("test"),
+                in_app_alerts::title.eq(format!("Own {n}")),
+            )
+        }))
+        .collect();
+    diesel::insert_into(in_app_alerts::table).values(rows).execute(&mut conn).await.unwrap();
+    let after_insert = counted(&mut conn).await;
+    assert_eq!(after_insert.0, after_insert.1);
+    assert_eq!((after_insert.2, after_insert.3), (3, 3));
+
+    // Seven of Acme's (0 to 6), then three of the user's own (7 to 9).
+    let some = in_app_alerts::table.filter(in_app_alerts::kind.eq("test")).order(in_app_alerts::id);
+    let ids: Vec<i64> = some.select(in_app_alerts::id).load(&mut conn).await.unwrap();
+    let read = |ids: &[i64], read: bool| {
+        diesel::update(in_app_alerts::table.filter(in_app_alerts::id.eq_any(ids.to_vec())))
+            .set(in_app_alerts::is_read.eq(read))
+    };
+    read(&ids[..4], true).execute(&mut conn).await.unwrap();
+    read(&ids[8..], true).execute(&mut conn).await.unwrap();
+    let after_read = counted(&mut conn).await;
+    assert_eq!((after_read.0, after_read.2), (after_read.1, after_read.3));
+    assert_eq!(after_read.0, after_insert.0 - 4);
+    assert_eq!(after_read.2, 1);
+
+    read(&ids[..2], false).execute(&mut conn).await.unwrap();
+    diesel::delete(in_app_alerts::table.filter(in_app_alerts::id.eq_any(ids[4..9].to_vec())))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let after_delete = counted(&mut conn).await;
+    assert_eq!((after_delete.0, after_delete.2), (after_delete.1, after_delete.3));
+    assert_eq!(after_delete.0, after_read.0 + 2 - 3);
+    assert_eq!(after_delete.2, 0);
+}

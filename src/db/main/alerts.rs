@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::in_app_alerts;
+use super::schema::{in_app_alerts, organisation_unread_alerts, user_unread_alerts};
 use crate::domain::ids::{AlertId, OrganisationId, UserId};
 
 pub struct NewAlert {
@@ -47,28 +47,21 @@ fn visible_to(
     in_app_alerts::organisation_id.eq(org).or(in_app_alerts::user_id.eq(user))
 }
 
-/// Counting stops here: the bell shows "99+" beyond, and the count costs the same however
-/// many alerts pile up unread.
+/// The bell shows "99+" beyond this.
 pub const UNREAD_COUNT_CAP: i64 = 100;
 
-/// Unread alerts of the user and their organisation, up to [`UNREAD_COUNT_CAP`]: two
-/// short scans of the partial "unread" indexes (the organisation's, then the user's own).
+/// Unread alerts of the user's organisation and of the user alone, up to
+/// [`UNREAD_COUNT_CAP`], from the counters the database keeps beside the alerts.
 pub async fn count_unread(conn: &mut AsyncPgConnection, org: OrganisationId, user: UserId) -> QueryResult<i64> {
-    let unread = in_app_alerts::table.filter(in_app_alerts::is_read.eq(false)).order(in_app_alerts::id.asc());
-    let of_org: Vec<AlertId> = unread
-        .filter(in_app_alerts::organisation_id.eq(org))
-        .select(in_app_alerts::id)
-        .limit(UNREAD_COUNT_CAP)
-        .load(conn)
-        .await?;
-    let own: Vec<AlertId> = unread
-        .filter(in_app_alerts::user_id.eq(user))
-        .filter(in_app_alerts::organisation_id.is_distinct_from(org))
-        .select(in_app_alerts::id)
-        .limit(UNREAD_COUNT_CAP)
-        .load(conn)
-        .await?;
-    Ok(((of_org.len() + own.len()) as i64).min(UNREAD_COUNT_CAP))
+    let of_org: Option<i64> = organisation_unread_alerts::table
+        .find(org)
+        .select(organisation_unread_alerts::unread)
+        .first(conn)
+        .await
+        .optional()?;
+    let own: Option<i64> =
+        user_unread_alerts::table.find(user).select(user_unread_alerts::unread).first(conn).await.optional()?;
+    Ok((of_org.unwrap_or(0) + own.unwrap_or(0)).min(UNREAD_COUNT_CAP))
 }
 
 #[derive(Queryable, Selectable, Debug)]

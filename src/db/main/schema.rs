@@ -51,6 +51,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_unread_alerts (organisation_id) {
+        organisation_id -> Int8,
+        unread -> Int8,
+    }
+}
+
+diesel::table! {
     organisation_wallets (id) {
         id -> Int8,
         organisation_id -> Int8,
@@ -177,6 +184,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_unread_alerts (user_id) {
+        user_id -> Int8,
+        unread -> Int8,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int8,
         organisation_id -> Int8,
@@ -252,6 +266,7 @@ diesel::joinable!(disk_logs -> quotes (quote_id));
 diesel::joinable!(disk_logs -> vm_logs (vm_log_id));
 diesel::joinable!(in_app_alerts -> organisations (organisation_id));
 diesel::joinable!(in_app_alerts -> users (user_id));
+diesel::joinable!(organisation_unread_alerts -> organisations (organisation_id));
 diesel::joinable!(organisation_wallets -> organisations (organisation_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quotes -> organisations (organisation_id));
@@ -261,6 +276,7 @@ diesel::joinable!(user_activity_log -> organisations (organisation_id));
 diesel::joinable!(user_activity_log -> users (user_id));
 diesel::joinable!(user_roles -> roles (role_id));
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(user_unread_alerts -> users (user_id));
 diesel::joinable!(users -> organisations (organisation_id));
 diesel::joinable!(vm_logs -> organisations (organisation_id));
 diesel::joinable!(vm_logs -> quotes (quote_id));
@@ -277,6 +293,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_cards,
     disk_logs,
     in_app_alerts,
+    organisation_unread_alerts,
     organisation_wallets,
     organisations,
     permissions,
@@ -286,6 +303,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     roles,
     user_activity_log,
     user_roles,
+    user_unread_alerts,
     users,
     vm_logs,
     vm_quotes,
