@@ -13,7 +13,7 @@
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::future::{try_join3, try_join4};
+use futures_util::future::{try_join, try_join3, try_join5};
 use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
@@ -136,9 +136,10 @@ async fn lock_for_acceptance(
     Ok((quote.into_iter().next(), status.into_iter().next(), wallet.into_iter().next()))
 }
 
-/// The writes of an acceptance, pipelined: the debit then the new balance (in this
-/// order: the ledger trigger checks that the row continues the balance it finds), and
-/// beside them the quote's status, the alerts and the activity row.
+/// The writes of an acceptance, pipelined in one round trip: the debit, then the new
+/// balance (in this order, which PostgreSQL keeps: the ledger trigger checks that the
+/// row continues the balance it finds), and beside them the quote's status, the alerts
+/// and the activity row.
 async fn record_acceptance(
     conn: &AsyncPgConnection,
     quote: &Quote,
@@ -147,18 +148,39 @@ async fn record_acceptance(
     balance_after: Decimal,
 ) -> QueryResult<()> {
     let low_alert = wallets::low_balance_alert(wallet, balance_after);
-    let money = async {
-        if quote.amount_due > Decimal::ZERO {
-            debit(conn, wallet, quote, actor, balance_after).await?;
+    let description = format!("Quote {} accepted", quote.number);
+    let idempotency_key = format!("quote-accept:{}", quote.id);
+    let debit = async {
+        if quote.amount_due == Decimal::ZERO {
+            return Ok(0);
         }
-        if low_alert.is_some() {
-            diesel::update(organisation_wallets::table.find(wallet.id))
-                .set(organisation_wallets::low_balance_alerted.eq(true))
-                .execute(&mut &*conn)
-                .await?;
-        }
-        Ok(())
+        diesel::insert_into(wallet_transactions::table)
+            .values((
+                wallet_transactions::wallet_id.eq(wallet.id),
+                wallet_transactions::organisation_id.eq(quote.organisation_id),
+                wallet_transactions::kind.eq("debit"),
+                wallet_transactions::direction.eq(-1i16),
+                wallet_transactions::amount.eq(quote.amount_due),
+                wallet_transactions::balance_after.eq(balance_after),
+                wallet_transactions::quote_id.eq(quote.id),
+                wallet_transactions::reference.eq(&quote.number),
+                wallet_transactions::description.eq(&description),
+                wallet_transactions::idempotency_key.eq(&idempotency_key),
+                wallet_transactions::created_by.eq(actor.user_id),
+            ))
+            .execute(&mut &*conn)
+            .await
     };
+    // Sent after the debit on the same connection, so PostgreSQL runs it after the debit;
+    // the low-balance flag is set in the same statement when this debit crosses the
+    // threshold. (A free quote leaves the balance as it is.)
+    let balance = diesel::update(organisation_wallets::table.find(wallet.id))
+        .set((
+            organisation_wallets::balance.eq(balance_after),
+            organisation_wallets::low_balance_alerted.eq(wallet.low_balance_alerted || low_alert.is_some()),
+            organisation_wallets::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut &*conn);
     let status = diesel::update(q::table.find(quote.id))
         .set((
             q::status.eq("accepted"),
@@ -176,13 +198,12 @@ async fn record_acceptance(
         link: Some(format!("/quotes/{}", quote.id)),
         dedupe_key: Some(format!("quote-accepted:{}", quote.id)),
     };
-    let alerts = async {
-        alerts::raise(conn, &accepted).await?;
+    let alerts = try_join(alerts::raise(conn, &accepted), async {
         match &low_alert {
             Some(low) => alerts::raise(conn, low).await,
             None => Ok(()),
         }
-    };
+    });
     let target = format!("quote:{}", quote.id);
     let log = NewActivity {
         user_id: Some(actor.user_id),
@@ -197,37 +218,7 @@ async fn record_acceptance(
         }),
         ..Default::default()
     };
-    try_join4(money, status, alerts, activity::record(conn, &log)).await.map(drop)
-}
-
-async fn debit(
-    conn: &AsyncPgConnection,
-    wallet: &Wallet,
-    quote: &Quote,
-    actor: &Actor<'_>,
-    balance_after: Decimal,
-) -> QueryResult<()> {
-    diesel::insert_into(wallet_transactions::table)
-        .values((
-            wallet_transactions::wallet_id.eq(wallet.id),
-            wallet_transactions::organisation_id.eq(quote.organisation_id),
-            wallet_transactions::kind.eq("debit"),
-            wallet_transactions::direction.eq(-1i16),
-            wallet_transactions::amount.eq(quote.amount_due),
-            wallet_transactions::balance_after.eq(balance_after),
-            wallet_transactions::quote_id.eq(quote.id),
-            wallet_transactions::reference.eq(&quote.number),
-            wallet_transactions::description.eq(format!("Quote {} accepted", quote.number)),
-            wallet_transactions::idempotency_key.eq(format!("quote-accept:{}", quote.id)),
-            wallet_transactions::created_by.eq(actor.user_id),
-        ))
-        .execute(&mut &*conn)
-        .await?;
-    diesel::update(organisation_wallets::table.find(wallet.id))
-        .set((organisation_wallets::balance.eq(balance_after), organisation_wallets::updated_at.eq(diesel::dsl::now)))
-        .execute(&mut &*conn)
-        .await
-        .map(drop)
+    try_join5(debit, balance, status, alerts, activity::record(conn, &log)).await.map(drop)
 }
 
 /// "Provision requested" rows for every VM (and its disk) of an accepted VM quote.
