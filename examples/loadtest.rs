@@ -272,10 +272,19 @@ async fn bulk_ledger(conn: &mut AsyncPgConnection, organisation: &str, rows: i64
          ALTER TABLE wallet_transactions ENABLE TRIGGER wallet_transactions_chain;
          ALTER TABLE wallet_transactions ENABLE TRIGGER wallet_transactions_match_wallet;
          ALTER TABLE organisation_wallets ENABLE TRIGGER organisation_wallets_match_ledger;
-         COMMIT;
-         ANALYZE wallet_transactions;"
+         COMMIT;"
     );
     conn.batch_execute(&sql).await?;
+    settle(conn).await
+}
+
+/// Vacuums, analyzes and checkpoints after a bulk load, so that autovacuum and the
+/// checkpointer do not do that work in the middle of a measured scenario (without it the
+/// page on the 1 000 000-row ledger measured 741 req/s, against 1 114 on 10 000 rows,
+/// though its query reads the same 7 buffers on both).
+async fn settle(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
+    conn.batch_execute("VACUUM (ANALYZE)").await?;
+    conn.batch_execute("CHECKPOINT").await?;
     Ok(())
 }
 
@@ -433,6 +442,7 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
         quotes.push(pending_quotes(&mut main, organisation, o.quotes / 8).await?);
     }
     diesel::sql_query("UPDATE organisation_wallets SET low_balance_threshold = 0").execute(&mut main).await?;
+    settle(&mut main).await?;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
