@@ -15,24 +15,26 @@ use actix_web::{App, HttpServer, web};
 use rust_decimal::Decimal;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::permissions::AccessCache;
 use crate::auth::{csrf, middleware::authenticate};
 use crate::db::Pools;
 use crate::db::cache::PriceCache;
 use crate::metrics::{self, Metrics};
 use crate::routes;
 
-/// What every worker shares: the settings handlers need, the pricing cache and the
-/// metrics.
+/// What every worker shares: the settings handlers need, the pricing cache, the role ×
+/// permission matrix and the metrics.
 #[derive(Clone)]
 pub struct Shared {
     pub vat_rate: Decimal,
     pub prices: Arc<PriceCache>,
+    pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
 }
 
 impl Shared {
     pub fn new(vat_rate: Decimal) -> Shared {
-        Shared { vat_rate, prices: Arc::default(), metrics: Arc::default() }
+        Shared { vat_rate, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
     }
 }
 
@@ -41,12 +43,19 @@ pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
     pub prices: Arc<PriceCache>,
+    pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(pools: Pools, shared: &Shared) -> AppState {
-        AppState { pools, vat_rate: shared.vat_rate, prices: shared.prices.clone(), metrics: shared.metrics.clone() }
+        AppState {
+            pools,
+            vat_rate: shared.vat_rate,
+            prices: shared.prices.clone(),
+            access: shared.access.clone(),
+            metrics: shared.metrics.clone(),
+        }
     }
 }
 

@@ -9,9 +9,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
-use super::permissions::{CurrentUser, PermissionSet};
+use std::sync::Arc;
+
+use super::permissions::{AccessMatrix, CurrentUser};
 use super::session::{self, Flash, SessionCheck};
-use crate::db::main::users;
+use crate::db::main::roles;
+use crate::db::main::users::{self, SessionUser};
+use crate::domain::ids::UserId;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -32,6 +36,19 @@ fn is_polling(path: &str) -> bool {
     path == "/alerts/count"
 }
 
+/// The session check's row, and the role × permission matrix of the version it names
+/// (from this process's copy, loaded again on the same connection when a role or grant
+/// has changed since).
+async fn load_user(state: &AppState, user: UserId) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let Some(row) = users::load_session_user(&mut conn, user).await? else { return Ok(None) };
+    let matrix = match state.access.get(row.access_version) {
+        Some(matrix) => matrix,
+        None => state.access.keep(roles::access_matrix(&mut conn).await?),
+    };
+    Ok(Some((row, matrix)))
+}
+
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -47,12 +64,10 @@ pub async fn authenticate(
         }
         SessionCheck::Active { user, version } => {
             let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
-            let row = match state.pools.main.get().await {
-                Ok(mut conn) => users::load_session_user(&mut conn, user).await.map_err(AppError::from),
-                Err(e) => Err(AppError::from(e)),
-            };
-            match row {
-                Ok(Some(row)) if row.is_active && row.org_status == "active" && row.session_version == version => {
+            match load_user(&state, user).await {
+                Ok(Some((row, matrix)))
+                    if row.is_active && row.org_status == "active" && row.session_version == version =>
+                {
                     if row.must_change_password && !allowed_before_password_change(req.path()) {
                         let response = actix_web::HttpResponse::SeeOther()
                             .insert_header((actix_web::http::header::LOCATION, CHANGE_PASSWORD))
@@ -60,14 +75,14 @@ pub async fn authenticate(
                             .finish();
                         return Ok(req.into_response(response));
                     }
-                    let permissions = PermissionSet::from_codes(row.permissions.iter().map(String::as_str));
+                    let (roles, permissions) = matrix.grant(&row.role_ids);
                     req.extensions_mut().insert(CurrentUser {
                         id: row.id,
                         organisation_id: row.organisation_id,
                         email: row.email,
                         name: row.name,
                         organisation_name: row.org_name,
-                        roles: row.roles,
+                        roles,
                         permissions,
                         must_change_password: row.must_change_password,
                         unread_alerts: row.unread_alerts,

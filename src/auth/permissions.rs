@@ -2,12 +2,14 @@
 //! handler states the permission it needs as an extractor, `Require<perm::X>`, and the
 //! request is refused (403) before the handler runs when the user lacks it.
 
+use std::collections::HashMap;
 use std::future::{Ready, ready};
 use std::marker::PhantomData;
+use std::sync::{Arc, RwLock};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 
-use crate::domain::ids::{OrganisationId, UserId};
+use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::error::AppError;
 
 macro_rules! permissions {
@@ -74,6 +76,45 @@ impl PermissionSet {
 
     pub fn contains(self, p: Permission) -> bool {
         self.0 & (1 << p as u32) != 0
+    }
+}
+
+/// Every role's name and permissions as of one `access_matrix_version`.
+#[derive(Debug)]
+pub struct AccessMatrix {
+    pub version: i64,
+    pub roles: HashMap<RoleId, (String, PermissionSet)>,
+}
+
+impl AccessMatrix {
+    /// The names (sorted) and the union of the permissions of these roles.
+    pub fn grant(&self, ids: &[RoleId]) -> (Vec<String>, PermissionSet) {
+        let mut names = Vec::new();
+        let mut bits = 0;
+        for (name, set) in ids.iter().filter_map(|id| self.roles.get(id)) {
+            names.push(name.clone());
+            bits |= set.0;
+        }
+        names.sort();
+        (names, PermissionSet(bits))
+    }
+}
+
+/// The matrix this process loaded last. The session check reads the current version
+/// with the user; a different one means a role or grant changed: load it again.
+#[derive(Default)]
+pub struct AccessCache(RwLock<Option<Arc<AccessMatrix>>>);
+
+impl AccessCache {
+    /// The kept matrix, when it is of `version`.
+    pub fn get(&self, version: i64) -> Option<Arc<AccessMatrix>> {
+        self.0.read().expect("access cache lock").as_ref().filter(|m| m.version == version).cloned()
+    }
+
+    pub fn keep(&self, matrix: AccessMatrix) -> Arc<AccessMatrix> {
+        let matrix = Arc::new(matrix);
+        *self.0.write().expect("access cache lock") = Some(matrix.clone());
+        matrix
     }
 }
 

@@ -208,3 +208,32 @@ async fn roles_are_created_renamed_and_deleted_when_no_one_holds_them() {
     assert_eq!(logged(&app, "role.deleted").await[0]["before"]["name"], "compliance");
     assert_eq!(admin.post("/admin/roles/999999/delete", &[]).await.status, StatusCode::NOT_FOUND);
 }
+
+/// Each process keeps the role × permission matrix in memory; a grant withdrawn by any
+/// writer (another instance, an operator's SQL) bumps its version in the database, and
+/// the next request of a signed-in holder already goes by the new matrix.
+#[actix_web::test]
+async fn a_grant_withdrawn_elsewhere_applies_on_the_next_request() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    assert_eq!(customer.get("/cards").await.status, StatusCode::OK);
+    let role = role_id(&app, "customer").await;
+    let mut conn = app.main_conn().await;
+    let cards: i64 = permissions::table
+        .filter(permissions::code.eq("cards.manage"))
+        .select(permissions::id)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    let removed = diesel::delete(
+        role_permissions::table
+            .filter(role_permissions::role_id.eq(role))
+            .filter(role_permissions::permission_id.eq(cards)),
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(customer.get("/cards").await.status, StatusCode::FORBIDDEN);
+    assert!(!customer.get("/").await.nav().contains(&"Cards".to_owned()));
+}

@@ -2,15 +2,16 @@
 //! with a check: at least one active user must still hold `user.manage` and
 //! `role.manage`, or nothing of the change is kept.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use super::activity::Actor;
-use super::schema::{permissions, role_permissions, roles, user_roles};
+use super::schema::{access_matrix_version, permissions, role_permissions, roles, user_roles};
 use super::users;
+use crate::auth::permissions::{AccessMatrix, PermissionSet};
 use crate::domain::ids::RoleId;
 
 #[derive(Queryable, Debug, Clone)]
@@ -46,6 +47,45 @@ pub async fn matrix(conn: &mut AsyncPgConnection) -> QueryResult<BTreeMap<RoleId
         matrix.entry(role).or_default().insert(code);
     }
     Ok(matrix)
+}
+
+#[derive(QueryableByName)]
+struct AccessRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    version: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    role_id: RoleId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    code: Option<String>,
+}
+
+/// Every role with its permissions and the matrix's version, from one snapshot (one
+/// statement), for the per-process cache the session check uses.
+pub async fn access_matrix(conn: &mut AsyncPgConnection) -> QueryResult<AccessMatrix> {
+    let rows: Vec<AccessRow> = diesel::sql_query(
+        "SELECT v.version, r.id AS role_id, r.name, p.code
+         FROM access_matrix_version v CROSS JOIN roles r
+         LEFT JOIN role_permissions rp ON rp.role_id = r.id
+         LEFT JOIN permissions p ON p.id = rp.permission_id",
+    )
+    .load(conn)
+    .await?;
+    let version = match rows.as_slice().first() {
+        Some(row) => row.version,
+        None => access_matrix_version::table.select(access_matrix_version::version).first(conn).await?,
+    };
+    let mut codes: HashMap<RoleId, (String, Vec<String>)> = HashMap::new();
+    for row in rows {
+        let entry = codes.entry(row.role_id).or_insert_with(|| (row.name, Vec::new()));
+        entry.1.extend(row.code);
+    }
+    let roles = codes
+        .into_iter()
+        .map(|(id, (name, codes))| (id, (name, PermissionSet::from_codes(codes.iter().map(String::as_str)))))
+        .collect();
+    Ok(AccessMatrix { version, roles })
 }
 
 /// How many users (active or not) hold each role.

@@ -101,8 +101,8 @@ pub async fn bump_session_version(conn: &mut AsyncPgConnection, id: UserId) -> Q
         .map(drop)
 }
 
-/// One row of the session check: the user and organisation, with one (role,
-/// permission) pair of the user's (both NULL for a user without a role).
+/// One row of the session check: the user and organisation, with one of the user's
+/// roles (NULL for a user without one).
 #[derive(QueryableByName, Debug)]
 struct SessionRow {
     #[diesel(sql_type = BigInt)]
@@ -123,10 +123,10 @@ struct SessionRow {
     org_name: String,
     #[diesel(sql_type = Text)]
     org_status: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    role: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    permission: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    role_id: Option<RoleId>,
+    #[diesel(sql_type = BigInt)]
+    access_version: i64,
     #[diesel(sql_type = BigInt)]
     unread_alerts: i64,
 }
@@ -143,40 +143,35 @@ pub struct SessionUser {
     pub must_change_password: bool,
     pub org_name: String,
     pub org_status: String,
-    /// Sorted, each once.
-    pub roles: Vec<String>,
-    pub permissions: Vec<String>,
+    pub role_ids: Vec<RoleId>,
+    /// The role × permission matrix's version now: the per-process copy that names the
+    /// roles and their permissions must be of this version.
+    pub access_version: i64,
     /// For the alert bell, so that a page needs no second query; up to
     /// `alerts::UNREAD_COUNT_CAP` (100, written into the query).
     pub unread_alerts: i64,
 }
 
 /// The session check's SQL, up to its parameter (the user's id). Plain index joins, a
-/// row per permission, and the unread counters: an aggregate or a count of alert rows
-/// here cost more than everything else a page does in the database (BENCHMARKS.md).
+/// row per role, the matrix's version and the unread counters: an aggregate, a count of
+/// alert rows or the permission tables here cost more than everything else a page does
+/// in the database (BENCHMARKS.md).
 const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
-                r.name AS role, p.code AS permission,
+                ur.role_id, v.version AS access_version,
                 LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts
          FROM users u JOIN organisations o ON o.id = u.organisation_id
+         CROSS JOIN access_matrix_version v
          LEFT JOIN user_roles ur ON ur.user_id = u.id
-         LEFT JOIN roles r ON r.id = ur.role_id
-         LEFT JOIN role_permissions rp ON rp.role_id = ur.role_id
-         LEFT JOIN permissions p ON p.id = rp.permission_id
          LEFT JOIN organisation_unread_alerts oc ON oc.organisation_id = u.organisation_id
          LEFT JOIN user_unread_alerts uc ON uc.user_id = u.id
          WHERE u.id = ";
 
-/// The signed-in user as every request checks them, with their roles, permissions and
-/// unread alerts, in one query.
+/// The signed-in user as every request checks them, with their role ids and unread
+/// alerts, in one query.
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUser>> {
     let rows: Vec<SessionRow> = SqlWithId { before: SESSION_USER_SQL, id: id.0, after: "" }.load(conn).await?;
-    let mut roles: Vec<String> = rows.iter().filter_map(|r| r.role.clone()).collect();
-    roles.sort();
-    roles.dedup();
-    let mut permissions: Vec<String> = rows.iter().filter_map(|r| r.permission.clone()).collect();
-    permissions.sort();
-    permissions.dedup();
+    let role_ids: Vec<RoleId> = rows.iter().filter_map(|r| r.role_id).collect();
     Ok(rows.into_iter().next().map(|r| SessionUser {
         id: r.id,
         organisation_id: r.organisation_id,
@@ -187,8 +182,8 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
         must_change_password: r.must_change_password,
         org_name: r.org_name,
         org_status: r.org_status,
-        roles,
-        permissions,
+        role_ids,
+        access_version: r.access_version,
         unread_alerts: r.unread_alerts,
     }))
 }

@@ -1,0 +1,5 @@
+DROP TRIGGER role_permissions_bump_access_matrix_version ON role_permissions;
+DROP TRIGGER permissions_bump_access_matrix_version ON permissions;
+DROP TRIGGER roles_bump_access_matrix_version ON roles;
+DROP FUNCTION bump_access_matrix_version();
+DROP TABLE access_matrix_version;
