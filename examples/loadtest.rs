@@ -209,12 +209,8 @@ fn csrf(html: &str) -> String {
     html.split(r#"name="csrf_token" value=""#).nth(1).and_then(|s| s.split('"').next()).unwrap_or_default().to_owned()
 }
 
-async fn get_ok(client: &reqwest::Client, url: &str, cookie: Option<&str>) -> bool {
-    let mut request = client.get(url);
-    if let Some(cookie) = cookie {
-        request = request.header(reqwest::header::COOKIE, cookie);
-    }
-    match request.send().await {
+async fn get_ok(client: &reqwest::Client, url: &str) -> bool {
+    match client.get(url).send().await {
         Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
         _ => false,
     }
@@ -301,8 +297,9 @@ const CUSTOMERS: [(&str, &str); 8] = [
     ("tshepo@soweto-makers.demo.test", "Soweto Makers Collective"),
 ];
 
-/// Funds an organisation through the real top-up code (the ledger triggers check it).
-async fn fund(conn: &mut AsyncPgConnection, organisation: &str) -> anyhow::Result<()> {
+/// Funds an organisation through the real top-up code (the ledger triggers check it);
+/// returns its id.
+async fn fund(conn: &mut AsyncPgConnection, organisation: &str) -> anyhow::Result<i64> {
     use portal::db::main::{organisations, wallets};
     let org =
         organisations::find_by_name(conn, organisation).await?.ok_or_else(|| anyhow::anyhow!("{organisation}?"))?;
@@ -316,7 +313,7 @@ async fn fund(conn: &mut AsyncPgConnection, organisation: &str) -> anyhow::Resul
         ip: None,
     };
     wallets::credit(conn, &credit).await?;
-    Ok(())
+    Ok(org.id.0)
 }
 
 /// Pending quotes for one organisation, R 1.00 due each, to be accepted one per request.
@@ -436,10 +433,11 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
     let mut main = AsyncPgConnection::establish(urls.main.expose_secret()).await?;
     // 10 000 ledger rows first; the rest of the big ledger later.
     bulk_ledger(&mut main, "Ubuntu Freight Services", 10_000).await?;
-    let mut quotes = Vec::new();
+    // Each customer's organisation: its id and its pending quotes.
+    let mut customers = Vec::new();
     for (_, organisation) in CUSTOMERS {
-        fund(&mut main, organisation).await?;
-        quotes.push(pending_quotes(&mut main, organisation, o.quotes / 8).await?);
+        let id = fund(&mut main, organisation).await?;
+        customers.push((id, pending_quotes(&mut main, organisation, o.quotes / 8).await?));
     }
     diesel::sql_query("UPDATE organisation_wallets SET low_balance_threshold = 0").execute(&mut main).await?;
     settle(&mut main).await?;
@@ -457,7 +455,7 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
         .stdout(Stdio::null())
         .spawn()?;
     let pid = server.id();
-    let result = scenarios(cluster, &base, pid, &quotes, &urls, &mut main, o).await;
+    let result = scenarios(cluster, &base, pid, &customers, &urls, &mut main, o).await;
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = server.wait();
     result
@@ -467,14 +465,14 @@ async fn scenarios(
     cluster: &Cluster,
     base: &str,
     pid: u32,
-    quotes: &[Vec<i64>],
+    customers: &[(i64, Vec<i64>)],
     urls: &DatabaseUrls,
     main: &mut AsyncPgConnection,
     o: &Options,
 ) -> anyhow::Result<()> {
     let probe = client();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !get_ok(&probe, &format!("{base}/healthz"), None).await {
+    while !get_ok(&probe, &format!("{base}/healthz")).await {
         anyhow::ensure!(Instant::now() < deadline, "the portal did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -508,7 +506,7 @@ async fn scenarios(
     let listed = page.matches(r#"<tr id="product-"#).count();
     let name = format!("catalog page (`/catalog`, {listed} products, signed in)");
     results.push(wrk(&name, &url, 32, o.seconds, pid, Load::Get { headers: &cookie }).await?);
-    let url = format!("{base}/quotes/{}", quotes[0][0]);
+    let url = format!("{base}/quotes/{}", customers[0].1[0]);
     results.push(wrk("quote detail page", &url, 32, o.seconds, pid, Load::Get { headers: &cookie }).await?);
 
     // Acceptances: every request accepts a different pending quote, each connection
@@ -517,17 +515,13 @@ async fn scenarios(
     for (email, _) in CUSTOMERS {
         sessions.push(sign_in(base, email).await?);
     }
-    let firsts: Vec<i64> = quotes.iter().map(|q| q[0]).collect();
+    let firsts: Vec<i64> = customers.iter().map(|(_, quotes)| quotes[0]).collect();
     let script = accept_script(&o.dir, &sessions, &firsts)?;
     let name = "quote acceptances (a different quote each, 8 organisations)";
     let measured_from = o.quotes / 8 / 2;
     results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;
-    let mut funded = Vec::new();
-    for (_, organisation) in CUSTOMERS {
-        let org = portal::db::main::organisations::find_by_name(main, organisation).await?;
-        funded.push(org.ok_or_else(|| anyhow::anyhow!("{organisation}?"))?.id.0);
-    }
+    let funded: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
     let portal_tps = pgbench(cluster, DB_MAIN, &portal_debit(&funded), o.seconds)?;
 
     // Staff transactions page and CSV, with 10 000 and then the big ledger.
