@@ -66,7 +66,7 @@ pub async fn authenticate(
             let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
             match load_user(&state, user).await {
                 Ok(Some((row, matrix)))
-                    if row.is_active && row.org_status == "active" && row.session_version == version =>
+                    if row.is_active && row.org_status.is_active() && row.session_version == version =>
                 {
                     if row.must_change_password && !allowed_before_password_change(req.path()) {
                         let response = actix_web::HttpResponse::SeeOther()
@@ -82,6 +82,7 @@ pub async fn authenticate(
                         email: row.email,
                         name: row.name,
                         organisation_name: row.org_name,
+                        organisation_status: row.org_status,
                         roles,
                         permissions,
                         must_change_password: row.must_change_password,

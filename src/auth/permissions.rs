@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
+use crate::domain::states::OrganisationStatus;
 use crate::error::AppError;
 
 macro_rules! permissions {
@@ -127,6 +128,8 @@ pub struct CurrentUser {
     pub email: String,
     pub name: String,
     pub organisation_name: String,
+    /// Always active for a signed-in user (the middleware signs out everyone else).
+    pub organisation_status: OrganisationStatus,
     pub roles: Vec<String>,
     pub permissions: PermissionSet,
     /// Signed in with a temporary password: only the change form is open.

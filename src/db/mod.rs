@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod enetworks;
 pub mod main;
 pub mod migrate;
+pub mod pipeline;
 pub mod pricing;
 
 use std::time::Duration;

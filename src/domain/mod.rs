@@ -9,5 +9,6 @@ pub mod network;
 pub mod organisation;
 pub mod password;
 pub mod pricing;
+pub mod states;
 pub mod time;
 pub mod wallet_stats;

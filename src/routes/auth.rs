@@ -142,7 +142,7 @@ pub async fn login(
     }
     let refusal = if !user.is_active {
         Some("This account has been deactivated. Ask your organisation's administrator to reactivate it.")
-    } else if user.org_status != "active" {
+    } else if !user.org_status.is_active() {
         Some("Your organisation's account is suspended, so its users cannot sign in. Please contact support.")
     } else {
         None

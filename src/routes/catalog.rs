@@ -19,6 +19,7 @@ use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::states::QuoteKind;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::Page;
@@ -334,7 +335,7 @@ pub async fn create_service_quote(
     let quote = NewQuote {
         organisation_id: user.organisation_id,
         created_by: user.id,
-        kind: "service",
+        kind: QuoteKind::Service,
         title: &title,
         term_months: None,
         site_address: None,

@@ -15,9 +15,11 @@ use super::{client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
 use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
+use crate::db::main::ledger::Direction;
 use crate::db::main::{organisations, wallets};
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
+use crate::domain::states::QuoteStatus;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -110,10 +112,12 @@ async fn refund_page(
     let quote = corrections::refundable(conn, id).await?.ok_or(AppError::NotFound)?;
     let organisation =
         organisations::find_by_id(conn, quote.organisation_id).await?.map(|o| o.name).unwrap_or_default();
-    let closed = match (&quote.status[..], quote.debited, quote.refunded) {
+    let closed = match (quote.status, quote.debited, quote.refunded) {
         (_, _, Some(refunded)) => Some(format!("This quote was already refunded ({}).", format_zar(refunded))),
-        ("accepted", Some(_), None) => None,
-        ("accepted", None, None) => Some("Nothing was debited for this quote, so there is nothing to refund.".into()),
+        (QuoteStatus::Accepted, Some(_), None) => None,
+        (QuoteStatus::Accepted, None, None) => {
+            Some("Nothing was debited for this quote, so there is nothing to refund.".into())
+        }
         (status, _, _) => Some(format!("Only an accepted quote can be refunded; this one is {status}.")),
     };
     let form = form.unwrap_or_else(|| CorrectionForm {
@@ -253,8 +257,8 @@ pub async fn adjust(
     let form = form.into_inner();
     let mut errors = CorrectionErrors::default();
     let direction = match form.direction.trim() {
-        "in" => Some(1i16),
-        "out" => Some(-1i16),
+        "in" => Some(Direction::In),
+        "out" => Some(Direction::Out),
         _ => {
             errors.direction = Some("Choose whether to add to the balance or take from it.".into());
             None

@@ -14,6 +14,7 @@ use crate::auth::{Permission, Require, perm};
 use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
 use crate::domain::money::format_zar;
 use crate::domain::network::{CpeBilling, Offer, PriceTables, Provider, Request};
+use crate::domain::states::QuoteKind;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -431,7 +432,7 @@ pub async fn create(
     let quote = NewQuote {
         organisation_id: user.organisation_id,
         created_by: user.id,
-        kind: "network",
+        kind: QuoteKind::Network,
         title: &title,
         term_months: Some(offer.term_months),
         site_address: Some(form.site_address.trim()),

@@ -15,13 +15,14 @@ use super::{actor, client_ip, see_other};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::organisations::{self, CreateOrganisationError, Details, Organisation, StatusError};
-use crate::db::main::quotes::{self, effective_status};
+use crate::db::main::quotes;
 use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
 use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
 use crate::domain::organisation::{VatNumber, parse_name};
+use crate::domain::states::{OrganisationStatus, QuoteKind, QuoteStatus};
 use crate::domain::time::{format_sast, today_sast};
 use crate::domain::wallet_stats;
 use crate::error::AppError;
@@ -33,7 +34,6 @@ const LIST_LIMIT: i64 = 200;
 const MAX_REFERENCE_CHARS: usize = 200;
 const MAX_FIELD_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 500;
-const STATUSES: [&str; 2] = ["active", "suspended"];
 const NAME_TAKEN: &str = "An organisation with this name already exists.";
 
 /// The details form (create and edit), as typed.
@@ -140,7 +140,7 @@ pub struct ListQuery {
 pub struct ListView {
     id: OrganisationId,
     name: String,
-    status: String,
+    status: OrganisationStatus,
     is_operator: bool,
     vat_number: String,
     billing_email: String,
@@ -169,7 +169,7 @@ async fn organisations_page(
 ) -> Result<OrganisationsPage, AppError> {
     let status = match query.status.trim() {
         "" => Ok(None),
-        raw => STATUSES.iter().find(|s| **s == raw).map(|s| Some(*s)).ok_or("Choose active or suspended."),
+        raw => OrganisationStatus::parse(raw).map(Some).ok_or("Choose active or suspended."),
     };
     let text = optional(&query.q).map(|q| q.chars().take(100).collect::<String>());
     let mut conn = state.pools.main.get().await?;
@@ -179,7 +179,10 @@ async fn organisations_page(
     };
     Ok(OrganisationsPage {
         page,
-        statuses: STATUSES.iter().map(|s| SelectOption::new(s, *s, &query.status)).collect(),
+        statuses: OrganisationStatus::ALL
+            .iter()
+            .map(|s| SelectOption::new(s.as_str(), s.as_str(), &query.status))
+            .collect(),
         status_error: status.err().map(str::to_owned),
         truncated: rows.len() as i64 == LIST_LIMIT,
         rows: rows
@@ -282,8 +285,8 @@ pub struct MemberView {
 pub struct QuoteView {
     id: QuoteId,
     number: String,
-    kind: String,
-    status: String,
+    kind: QuoteKind,
+    status: QuoteStatus,
     amount_due: String,
     created: String,
 }
@@ -356,7 +359,7 @@ async fn organisation_page(
                 .into_iter()
                 .map(|q| QuoteView {
                     id: q.id,
-                    status: effective_status(&q.status, q.valid_until, now).to_owned(),
+                    status: q.status.at(q.valid_until, now),
                     number: q.number,
                     kind: q.kind,
                     amount_due: format_zar(q.amount_due),

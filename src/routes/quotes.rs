@@ -16,11 +16,12 @@ use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::organisations::{self, Letterhead};
-use crate::db::main::quotes::{self as db, Quote, effective_status};
+use crate::db::main::quotes::{self as db, Quote};
 use crate::db::main::{alerts, ops_logs, wallets};
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
 use crate::domain::pricing::Billing;
+use crate::domain::states::{QuoteKind, QuoteStatus, may_accept};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -34,8 +35,8 @@ pub struct QuoteRow {
     id: QuoteId,
     number: String,
     organisation: String,
-    kind: String,
-    status: String,
+    kind: QuoteKind,
+    status: QuoteStatus,
     title: String,
     amount_due: String,
     valid_until: String,
@@ -76,7 +77,7 @@ pub async fn list(
         .into_iter()
         .map(|q| QuoteRow {
             id: q.id,
-            status: effective_status(&q.status, q.valid_until, now).to_owned(),
+            status: q.status.at(q.valid_until, now),
             number: q.number,
             organisation: q.organisation_name,
             kind: q.kind,
@@ -104,8 +105,8 @@ pub struct QuoteView {
     id: QuoteId,
     number: String,
     title: String,
-    kind: String,
-    status: String,
+    kind: QuoteKind,
+    status: QuoteStatus,
     term_months: Option<i32>,
     site_address: Option<String>,
     valid_until: String,
@@ -163,8 +164,9 @@ async fn quote_page(
         return Err(AppError::NotFound);
     }
     let lines = db::lines(conn, id).await?;
-    let status = quote.status_now().to_owned();
-    let payment = match (own && status == "pending" && user.can(Permission::WalletView), quote.amount_due) {
+    let now = chrono::Utc::now();
+    let status = quote.status.at(quote.valid_until, now);
+    let payment = match (own && status.is_pending() && user.can(Permission::WalletView), quote.amount_due) {
         (true, due) => wallets::for_organisation(conn, quote.organisation_id).await?.map(|w| Payment {
             balance: format_zar(w.balance),
             balance_after: format_zar(w.balance - due),
@@ -173,8 +175,10 @@ async fn quote_page(
         }),
         _ => None,
     };
-    let can_accept = own && status == "pending" && user.can(Permission::QuoteAccept);
-    let can_refund = status == "accepted" && user.can(Permission::WalletCredit);
+    let can_accept = own
+        && user.can(Permission::QuoteAccept)
+        && may_accept(quote.status, quote.valid_until, user.organisation_status, now).is_ok();
+    let can_refund = status.is_accepted() && user.can(Permission::WalletCredit);
     let provisioning = ops_logs::vm_logs_of_quote(conn, id)
         .await?
         .into_iter()
@@ -195,7 +199,7 @@ async fn quote_page(
     })
 }
 
-fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: String) -> QuoteView {
+fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: QuoteStatus) -> QuoteView {
     QuoteView {
         id: q.id,
         number: q.number,

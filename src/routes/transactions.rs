@@ -19,6 +19,7 @@ use crate::db::main::organisations;
 use crate::db::main::wallets::{self, HistoryFilter, HistoryRow, HistoryTotals};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::format_zar;
+use crate::domain::states::TransactionKind;
 use crate::domain::time::{format_sast, parse_date, sast_midnight};
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -26,7 +27,6 @@ use crate::templates::{Page, SelectOption};
 
 const PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 1000;
-const KINDS: [&str; 4] = ["credit", "debit", "refund", "adjustment"];
 const MAX_QUERY_CHARS: usize = 100;
 const QUERY_TOO_LONG: &str = "Search for at most 100 characters.";
 
@@ -81,7 +81,7 @@ impl FilterForm {
         let kind = match self.kind.trim() {
             "" => None,
             raw => {
-                let kind = KINDS.iter().find(|k| **k == raw).copied();
+                let kind = TransactionKind::parse(raw);
                 if kind.is_none() {
                     errors.kind = Some("Choose credit, debit, refund or adjustment.");
                 }
@@ -142,7 +142,7 @@ pub struct HistoryView {
     when: String,
     organisation_id: OrganisationId,
     organisation: String,
-    kind: String,
+    kind: TransactionKind,
     amount: String,
     balance_after: String,
     quote: Option<(QuoteId, String)>,
@@ -251,7 +251,7 @@ pub async fn list(
         form: form.clone(),
         errors: FilterErrors::default(),
         organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
-        kinds: KINDS.iter().map(|k| SelectOption::new(k, *k, &form.kind)).collect(),
+        kinds: TransactionKind::ALL.iter().map(|k| SelectOption::new(k.as_str(), k.as_str(), &form.kind)).collect(),
         sorts: vec![
             SelectOption::new("newest", "Newest first", &form.sort),
             SelectOption::new("oldest", "Oldest first", &form.sort),
@@ -299,7 +299,7 @@ fn csv_row(row: &HistoryRow, out: &mut String) {
         row.id.to_string(),
         row.created_at.with_timezone(&Johannesburg).to_rfc3339(),
         csv_cell(&row.organisation_name),
-        row.kind.clone(),
+        row.kind.to_string(),
         row.amount.to_string(),
         if row.direction > 0 { "in".to_owned() } else { "out".to_owned() },
         row.balance_after.to_string(),

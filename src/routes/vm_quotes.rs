@@ -19,6 +19,7 @@ use crate::db::main::quotes::{self as db, NewLine, NewQuote, VmSpec};
 use crate::domain::ids::TemplateId;
 use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::states::QuoteKind;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption};
@@ -459,7 +460,7 @@ pub async fn create_vm(
     let quote = NewQuote {
         organisation_id: user.organisation_id,
         created_by: user.id,
-        kind: "vm",
+        kind: QuoteKind::Vm,
         title: &title,
         term_months: Some(order.term_months),
         site_address: None,

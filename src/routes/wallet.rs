@@ -18,6 +18,7 @@ use crate::auth::{Require, perm};
 use crate::db::main::wallets::{self, LedgerRow};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
+use crate::domain::states::TransactionKind;
 use crate::domain::time::{format_sast, sast_midnight, today_sast};
 use crate::domain::wallet_stats::{self, Chart, Runway};
 use crate::error::AppError;
@@ -30,7 +31,7 @@ const PAGE_SIZE: i64 = 25;
 pub struct LedgerView {
     pub id: TransactionId,
     pub when: String,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub amount: String,
     pub balance_after: String,
     pub reference: String,

@@ -5,24 +5,28 @@
 //! the amount due, insert the debit with its `balance_after`, lower the balance, mark
 //! the quote accepted, and write the alert(s), the activity row and the provisioning
 //! log rows. Lock order is always quote, then wallet (top-ups lock only the wallet), so
-//! concurrent acceptances cannot deadlock. The statements are pipelined: the locks go in
-//! one round trip and the writes in about two, so an acceptance costs five round trips
-//! (with BEGIN and COMMIT), not fourteen. The schema backs every invariant: one debit
-//! per quote (unique index), balance never negative (check), ledger chain (triggers).
+//! concurrent acceptances cannot deadlock. Who may accept is `domain::states::may_accept`;
+//! the debit goes through `ledger::post`. The statements are pipelined in a stated
+//! order (`db::pipeline`): the locks go in one round trip and the writes in one more.
+//! The schema backs every invariant: one debit per quote (unique index), balance never
+//! negative (check), ledger chain (triggers).
 
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::future::{try_join, try_join3, try_join5};
 use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
 use super::alerts::{self, NewAlert};
+use super::ledger::{self, Direction, Posting, PostingError, Wallet};
 use super::quotes::{self, Quote};
-use super::schema::{disk_logs, organisation_wallets, organisations, quotes as q, vm_logs, wallet_transactions};
-use super::wallets::{self, Wallet};
+use super::schema::{disk_logs, organisations, quotes as q, vm_logs};
+use crate::db::pipeline::Pipeline;
 use crate::domain::ids::{QuoteId, UserId};
 use crate::domain::money::format_zar;
+use crate::domain::states::{
+    NotAcceptable, OrganisationStatus, QuoteKind, QuoteStatus, TransactionKind, may_accept, may_decline,
+};
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -36,18 +40,25 @@ pub enum Outcome {
 pub enum Refusal {
     #[error("quote not found")]
     NotFound,
-    #[error("this quote is {0} and can no longer be accepted or declined")]
-    NotPending(String),
-    #[error("this quote has expired; ask for a new one")]
-    Expired,
-    #[error("your organisation's account is suspended, so it cannot accept quotes")]
-    Suspended,
+    #[error(transparent)]
+    NotAcceptable(#[from] NotAcceptable),
     #[error("insufficient funds: {} short", format_zar(*.short))]
     InsufficientFunds { short: Decimal },
     #[error("the organisation has no wallet")]
     NoWallet,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl From<PostingError> for Refusal {
+    fn from(e: PostingError) -> Self {
+        match e {
+            PostingError::Database(e) => Refusal::Database(e),
+            // The balance was checked under the same lock, and the debit's key is unique
+            // per quote, which is locked: neither can happen, but neither may pass.
+            other => Refusal::Database(diesel::result::Error::QueryBuilderError(other.into())),
+        }
+    }
 }
 
 /// Locks the quote row and checks that it belongs to the actor's organisation.
@@ -59,33 +70,22 @@ async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor
     }
 }
 
-fn check_open(quote: &Quote) -> Result<(), Refusal> {
-    match quote.status_now() {
-        "pending" => Ok(()),
-        "expired" => Err(Refusal::Expired),
-        other => Err(Refusal::NotPending(other.to_owned())),
-    }
-}
-
 pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<Outcome, Refusal> {
     let result = conn
         .transaction(async |conn| {
             let (quote, org_status, wallet) = lock_for_acceptance(conn, id, actor).await?;
             let quote = quote.ok_or(Refusal::NotFound)?;
-            if quote.status == "accepted" {
+            if quote.status.is_accepted() {
                 return Ok(Outcome::AlreadyAccepted);
             }
-            check_open(&quote)?;
-            if org_status.as_deref() != Some("active") {
-                return Err(Refusal::Suspended);
-            }
+            let org_status = org_status.ok_or(Refusal::NotFound)?;
+            may_accept(quote.status, quote.valid_until, org_status, Utc::now())?;
             let wallet = wallet.ok_or(Refusal::NoWallet)?;
             if wallet.balance < quote.amount_due {
                 return Err(Refusal::InsufficientFunds { short: quote.amount_due - wallet.balance });
             }
-            let balance_after = wallet.balance - quote.amount_due;
-            record_acceptance(conn, &quote, &wallet, actor, balance_after).await?;
-            if quote.kind == "vm" {
+            let balance_after = record_acceptance(conn, &quote, &wallet, actor).await?;
+            if quote.kind == QuoteKind::Vm {
                 request_provisioning(conn, &quote, actor.user_id).await?;
             }
             Ok(Outcome::Accepted { balance_after })
@@ -111,84 +111,64 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>
 }
 
 /// The quote (when it is the actor's organisation's), the organisation's status and its
-/// wallet, locked in that order, in one round trip: the three statements are pipelined,
-/// and PostgreSQL runs a connection's statements one after another, so the lock order
-/// is the one every money path keeps (quote, then wallet).
+/// wallet, locked in that order (quote, then wallet: the order every money path keeps),
+/// pipelined in one round trip.
 async fn lock_for_acceptance(
-    mut conn: &AsyncPgConnection,
+    conn: &AsyncPgConnection,
     id: QuoteId,
     actor: &Actor<'_>,
-) -> QueryResult<(Option<Quote>, Option<String>, Option<Wallet>)> {
+) -> QueryResult<(Option<Quote>, Option<OrganisationStatus>, Option<Wallet>)> {
     let org = actor.organisation_id;
-    let quote = q::table
-        .find(id)
-        .filter(q::organisation_id.eq(org))
-        .select(Quote::as_select())
-        .for_update()
-        .load::<Quote>(&mut conn);
-    let status = organisations::table.find(org).select(organisations::status).for_share().load::<String>(&mut conn);
-    let wallet = organisation_wallets::table
-        .filter(organisation_wallets::organisation_id.eq(org))
-        .select(Wallet::as_select())
-        .for_update()
-        .load::<Wallet>(&mut conn);
-    let (quote, status, wallet) = try_join3(quote, status, wallet).await?;
-    Ok((quote.into_iter().next(), status.into_iter().next(), wallet.into_iter().next()))
+    let (mut quote, mut status, mut wallet) = (None, None, None);
+    let mut pipeline = Pipeline::<diesel::result::Error>::default();
+    pipeline.push(async {
+        let mut c = conn;
+        quote = q::table
+            .find(id)
+            .filter(q::organisation_id.eq(org))
+            .select(Quote::as_select())
+            .for_update()
+            .first::<Quote>(&mut c)
+            .await
+            .optional()?;
+        QueryResult::Ok(())
+    });
+    pipeline.push(async {
+        let mut c = conn;
+        status =
+            organisations::table.find(org).select(organisations::status).for_share().first(&mut c).await.optional()?;
+        QueryResult::Ok(())
+    });
+    pipeline.push(async {
+        wallet = ledger::lock_wallet(conn, org).await?;
+        QueryResult::Ok(())
+    });
+    pipeline.run().await?;
+    Ok((quote, status, wallet))
 }
 
-/// The writes of an acceptance, pipelined in one round trip: the debit, then the new
-/// balance (in this order, which PostgreSQL keeps: the ledger trigger checks that the
-/// row continues the balance it finds), and beside them the quote's status, the alerts
-/// and the activity row.
+/// The writes of an acceptance, pipelined in one round trip: the debit (its ledger row
+/// and the new balance, through the ledger), then the quote's status, the alert and the
+/// activity row. Returns the balance after.
 async fn record_acceptance(
     conn: &AsyncPgConnection,
     quote: &Quote,
     wallet: &Wallet,
     actor: &Actor<'_>,
-    balance_after: Decimal,
-) -> QueryResult<()> {
-    let low_alert = wallets::low_balance_alert(wallet, balance_after);
+) -> Result<Decimal, Refusal> {
     let description = format!("Quote {} accepted", quote.number);
     let idempotency_key = format!("quote-accept:{}", quote.id);
-    let debit = async {
-        if quote.amount_due == Decimal::ZERO {
-            return Ok(0);
-        }
-        diesel::insert_into(wallet_transactions::table)
-            .values((
-                wallet_transactions::wallet_id.eq(wallet.id),
-                wallet_transactions::organisation_id.eq(quote.organisation_id),
-                wallet_transactions::kind.eq("debit"),
-                wallet_transactions::direction.eq(-1i16),
-                wallet_transactions::amount.eq(quote.amount_due),
-                wallet_transactions::balance_after.eq(balance_after),
-                wallet_transactions::quote_id.eq(quote.id),
-                wallet_transactions::reference.eq(&quote.number),
-                wallet_transactions::description.eq(&description),
-                wallet_transactions::idempotency_key.eq(&idempotency_key),
-                wallet_transactions::created_by.eq(actor.user_id),
-            ))
-            .execute(&mut &*conn)
-            .await
+    let posting = Posting {
+        kind: TransactionKind::Debit,
+        direction: Direction::Out,
+        amount: quote.amount_due,
+        quote_id: Some(quote.id),
+        reference: &quote.number,
+        description: &description,
+        idempotency_key: &idempotency_key,
+        created_by: Some(actor.user_id),
     };
-    // Sent after the debit on the same connection, so PostgreSQL runs it after the debit;
-    // the low-balance flag is set in the same statement when this debit crosses the
-    // threshold. (A free quote leaves the balance as it is.)
-    let balance = diesel::update(organisation_wallets::table.find(wallet.id))
-        .set((
-            organisation_wallets::balance.eq(balance_after),
-            organisation_wallets::low_balance_alerted.eq(wallet.low_balance_alerted || low_alert.is_some()),
-            organisation_wallets::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut &*conn);
-    let status = diesel::update(q::table.find(quote.id))
-        .set((
-            q::status.eq("accepted"),
-            q::accepted_by.eq(actor.user_id),
-            q::accepted_at.eq(diesel::dsl::now),
-            q::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut &*conn);
+    let balance_after = wallet.balance - quote.amount_due;
     let accepted = NewAlert {
         organisation_id: Some(quote.organisation_id),
         level: "info",
@@ -198,12 +178,6 @@ async fn record_acceptance(
         link: Some(format!("/quotes/{}", quote.id)),
         dedupe_key: Some(format!("quote-accepted:{}", quote.id)),
     };
-    let alerts = try_join(alerts::raise(conn, &accepted), async {
-        match &low_alert {
-            Some(low) => alerts::raise(conn, low).await,
-            None => Ok(()),
-        }
-    });
     let target = format!("quote:{}", quote.id);
     let log = NewActivity {
         user_id: Some(actor.user_id),
@@ -218,7 +192,27 @@ async fn record_acceptance(
         }),
         ..Default::default()
     };
-    try_join5(debit, balance, status, alerts, activity::record(conn, &log)).await.map(drop)
+    let mut pipeline = Pipeline::<Refusal>::default();
+    // A free quote moves no money, so it has no ledger row.
+    if quote.amount_due > Decimal::ZERO {
+        pipeline.push(ledger::post(conn, wallet, &posting));
+    }
+    pipeline.push(async {
+        let mut c = conn;
+        diesel::update(q::table.find(quote.id))
+            .set((
+                q::status.eq(QuoteStatus::Accepted),
+                q::accepted_by.eq(actor.user_id),
+                q::accepted_at.eq(diesel::dsl::now),
+                q::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(&mut c)
+            .await
+    });
+    pipeline.push(alerts::raise(conn, &accepted));
+    pipeline.push(activity::record(conn, &log));
+    pipeline.run().await?;
+    Ok(balance_after)
 }
 
 /// "Provision requested" rows for every VM (and its disk) of an accepted VM quote.
@@ -268,13 +262,13 @@ pub enum DeclineOutcome {
 pub async fn decline(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<DeclineOutcome, Refusal> {
     conn.transaction(async |conn| {
         let quote = lock_own_quote(conn, id, actor).await?;
-        if quote.status == "declined" {
+        if quote.status == QuoteStatus::Declined {
             return Ok(DeclineOutcome::AlreadyDeclined);
         }
-        check_open(&quote)?;
+        may_decline(quote.status, quote.valid_until, Utc::now())?;
         diesel::update(q::table.find(id))
             .set((
-                q::status.eq("declined"),
+                q::status.eq(QuoteStatus::Declined),
                 q::declined_by.eq(actor.user_id),
                 q::declined_at.eq(Utc::now()),
                 q::updated_at.eq(diesel::dsl::now),

@@ -4,16 +4,17 @@
 //! quote first, then the wallet: the same order as accepting, so they cannot deadlock.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
-use super::schema::{organisation_wallets, quotes, wallet_transactions};
-use super::wallets::{self, Transaction, Wallet};
-use crate::domain::ids::{OrganisationId, QuoteId, UserId, WalletId};
-use crate::domain::money::{WALLET_LIMIT, format_zar};
+use super::ledger::{self, Direction, Posting, PostingError, Transaction};
+use super::schema::quotes;
+use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::money::format_zar;
+use crate::domain::states::{QuoteStatus, TransactionKind};
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -27,7 +28,7 @@ pub enum Refused {
     #[error("not found")]
     NotFound,
     #[error("only an accepted quote can be refunded; this one is {0}")]
-    NotAccepted(String),
+    NotAccepted(QuoteStatus),
     #[error("nothing was debited for this quote, so there is nothing to refund")]
     NothingDebited,
     #[error("this quote was already refunded ({}); a quote is refunded at most once", format_zar(*.0))]
@@ -59,8 +60,7 @@ pub struct NewRefund<'a> {
 
 pub struct NewAdjustment<'a> {
     pub organisation_id: OrganisationId,
-    /// +1 adds to the balance, -1 takes from it.
-    pub direction: i16,
+    pub direction: Direction,
     pub amount: Decimal,
     pub reason: &'a str,
     pub idempotency_key: &'a str,
@@ -71,7 +71,7 @@ pub struct NewAdjustment<'a> {
 pub struct Refundable {
     pub organisation_id: OrganisationId,
     pub number: String,
-    pub status: String,
+    pub status: QuoteStatus,
     pub debited: Option<Decimal>,
     pub refunded: Option<Decimal>,
 }
@@ -80,126 +80,39 @@ pub async fn refundable(conn: &mut AsyncPgConnection, quote: QuoteId) -> QueryRe
     let Some((organisation_id, number, status)) = quotes::table
         .find(quote)
         .select((quotes::organisation_id, quotes::number, quotes::status))
-        .first::<(OrganisationId, String, String)>(conn)
+        .first::<(OrganisationId, String, QuoteStatus)>(conn)
         .await
         .optional()?
     else {
         return Ok(None);
     };
-    let debited = movement_of(conn, quote, "debit").await?;
-    let refunded = movement_of(conn, quote, "refund").await?;
+    let debited = ledger::movement_of(conn, quote, TransactionKind::Debit).await?;
+    let refunded = ledger::movement_of(conn, quote, TransactionKind::Refund).await?;
     Ok(Some(Refundable { organisation_id, number, status, debited, refunded }))
 }
 
-async fn movement_of(conn: &mut AsyncPgConnection, quote: QuoteId, kind: &str) -> QueryResult<Option<Decimal>> {
-    wallet_transactions::table
-        .filter(wallet_transactions::quote_id.eq(quote))
-        .filter(wallet_transactions::kind.eq(kind))
-        .select(wallet_transactions::amount)
-        .first(conn)
-        .await
-        .optional()
+/// Maps the ledger's refusals to a correction's.
+fn refused(e: PostingError) -> Refused {
+    match e {
+        PostingError::BelowZero { balance } => Refused::BelowZero { balance },
+        PostingError::TooLarge => Refused::TooLarge,
+        PostingError::KeyTaken => Refused::KeyReused,
+        PostingError::Database(e) => Refused::Database(e),
+    }
 }
 
-async fn lock_wallet(conn: &mut AsyncPgConnection, org: OrganisationId) -> Result<Wallet, Refused> {
-    organisation_wallets::table
-        .filter(organisation_wallets::organisation_id.eq(org))
-        .select(Wallet::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or(Refused::NotFound)
-}
-
-/// The row an idempotency key already wrote, if any: the same correction again is
+/// The row the posting's idempotency key already wrote: the same correction again is
 /// answered with it; anything else under the same key is refused.
 async fn earlier(
     conn: &mut AsyncPgConnection,
-    key: &str,
-    same: impl Fn(OrganisationId, &str, i16, Option<QuoteId>, &Transaction) -> bool,
+    org: OrganisationId,
+    posting: &Posting<'_>,
 ) -> Result<Option<Outcome>, Refused> {
-    let row: Option<(OrganisationId, String, i16, Option<QuoteId>, Transaction)> = wallet_transactions::table
-        .filter(wallet_transactions::idempotency_key.eq(key))
-        .select((
-            wallet_transactions::organisation_id,
-            wallet_transactions::kind,
-            wallet_transactions::direction,
-            wallet_transactions::quote_id,
-            Transaction::as_select(),
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    match row {
-        Some((org, kind, direction, quote, tx)) if same(org, &kind, direction, quote, &tx) => {
-            Ok(Some(Outcome::AlreadyRecorded(tx)))
-        }
+    match ledger::earlier(conn, posting.idempotency_key).await? {
+        Some(earlier) if earlier.repeats(org, posting) => Ok(Some(Outcome::AlreadyRecorded(earlier.transaction))),
         Some(_) => Err(Refused::KeyReused),
         None => Ok(None),
     }
-}
-
-struct Row<'a> {
-    wallet: &'a Wallet,
-    kind: &'static str,
-    direction: i16,
-    amount: Decimal,
-    quote_id: Option<QuoteId>,
-    reference: &'a str,
-    description: &'a str,
-    idempotency_key: &'a str,
-    created_by: UserId,
-}
-
-/// Appends the ledger row and moves the balance to match; re-arms or raises the
-/// low-balance alert as the balance crosses the threshold.
-async fn append(conn: &mut AsyncPgConnection, row: Row<'_>) -> Result<Transaction, Refused> {
-    let balance_after = row.wallet.balance + Decimal::from(row.direction) * row.amount;
-    if balance_after < Decimal::ZERO {
-        return Err(Refused::BelowZero { balance: row.wallet.balance });
-    }
-    if balance_after >= WALLET_LIMIT {
-        return Err(Refused::TooLarge);
-    }
-    let tx = diesel::insert_into(wallet_transactions::table)
-        .values((
-            wallet_transactions::wallet_id.eq(row.wallet.id),
-            wallet_transactions::organisation_id.eq(row.wallet.organisation_id),
-            wallet_transactions::kind.eq(row.kind),
-            wallet_transactions::direction.eq(row.direction),
-            wallet_transactions::amount.eq(row.amount),
-            wallet_transactions::balance_after.eq(balance_after),
-            wallet_transactions::quote_id.eq(row.quote_id),
-            wallet_transactions::reference.eq(row.reference),
-            wallet_transactions::description.eq(row.description),
-            wallet_transactions::idempotency_key.eq(row.idempotency_key),
-            wallet_transactions::created_by.eq(row.created_by),
-        ))
-        .returning(Transaction::as_returning())
-        .get_result(conn)
-        .await
-        .map_err(|e| match e {
-            // Another request with the same key won the race (it holds no lock we share
-            // when it corrects another wallet): its row stands, ours is refused.
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Refused::KeyReused,
-            e => Refused::Database(e),
-        })?;
-    set_balance(conn, row.wallet.id, balance_after).await?;
-    if row.direction > 0 {
-        wallets::rearm_if_recovered(conn, row.wallet, balance_after).await?;
-    } else {
-        wallets::alert_if_low(conn, row.wallet, balance_after).await?;
-    }
-    Ok(tx)
-}
-
-async fn set_balance(conn: &mut AsyncPgConnection, wallet: WalletId, balance: Decimal) -> QueryResult<()> {
-    diesel::update(organisation_wallets::table.find(wallet))
-        .set((organisation_wallets::balance.eq(balance), organisation_wallets::updated_at.eq(diesel::dsl::now)))
-        .execute(conn)
-        .await
-        .map(drop)
 }
 
 /// Refunds (part of) an accepted quote's debit to its organisation's wallet, once.
@@ -209,7 +122,7 @@ pub async fn refund(
     clerk: &Clerk<'_>,
 ) -> Result<Outcome, Refused> {
     conn.transaction(async |conn| {
-        let (org, number, status): (OrganisationId, String, String) = quotes::table
+        let (org, number, status): (OrganisationId, String, QuoteStatus) = quotes::table
             .find(refund.quote_id)
             .select((quotes::organisation_id, quotes::number, quotes::status))
             .for_update()
@@ -217,38 +130,32 @@ pub async fn refund(
             .await
             .optional()?
             .ok_or(Refused::NotFound)?;
-        let wallet = lock_wallet(conn, org).await?;
-        let same = |o: OrganisationId, kind: &str, _: i16, quote: Option<QuoteId>, tx: &Transaction| {
-            o == org && kind == "refund" && quote == Some(refund.quote_id) && tx.amount == refund.amount
+        let wallet = ledger::lock_wallet(conn, org).await?.ok_or(Refused::NotFound)?;
+        let posting = Posting {
+            kind: TransactionKind::Refund,
+            direction: Direction::In,
+            amount: refund.amount,
+            quote_id: Some(refund.quote_id),
+            reference: &number,
+            description: refund.reason,
+            idempotency_key: refund.idempotency_key,
+            created_by: Some(clerk.user_id),
         };
-        if let Some(outcome) = earlier(conn, refund.idempotency_key, same).await? {
+        if let Some(outcome) = earlier(conn, org, &posting).await? {
             return Ok(outcome);
         }
-        if status != "accepted" {
+        if !status.is_accepted() {
             return Err(Refused::NotAccepted(status));
         }
-        if let Some(refunded) = movement_of(conn, refund.quote_id, "refund").await? {
+        if let Some(refunded) = ledger::movement_of(conn, refund.quote_id, TransactionKind::Refund).await? {
             return Err(Refused::AlreadyRefunded(refunded));
         }
-        let debited = movement_of(conn, refund.quote_id, "debit").await?.ok_or(Refused::NothingDebited)?;
+        let debited =
+            ledger::movement_of(conn, refund.quote_id, TransactionKind::Debit).await?.ok_or(Refused::NothingDebited)?;
         if refund.amount > debited {
             return Err(Refused::MoreThanDebited { max: debited });
         }
-        let tx = append(
-            conn,
-            Row {
-                wallet: &wallet,
-                kind: "refund",
-                direction: 1,
-                amount: refund.amount,
-                quote_id: Some(refund.quote_id),
-                reference: &number,
-                description: refund.reason,
-                idempotency_key: refund.idempotency_key,
-                created_by: clerk.user_id,
-            },
-        )
-        .await?;
+        let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
         alerts::raise(
             conn,
             &NewAlert {
@@ -293,31 +200,21 @@ pub async fn adjust(
     clerk: &Clerk<'_>,
 ) -> Result<Outcome, Refused> {
     conn.transaction(async |conn| {
-        let wallet = lock_wallet(conn, adjustment.organisation_id).await?;
-        let same = |o: OrganisationId, kind: &str, direction: i16, _: Option<QuoteId>, tx: &Transaction| {
-            o == adjustment.organisation_id
-                && kind == "adjustment"
-                && direction == adjustment.direction
-                && tx.amount == adjustment.amount
+        let wallet = ledger::lock_wallet(conn, adjustment.organisation_id).await?.ok_or(Refused::NotFound)?;
+        let posting = Posting {
+            kind: TransactionKind::Adjustment,
+            direction: adjustment.direction,
+            amount: adjustment.amount,
+            quote_id: None,
+            reference: "Adjustment",
+            description: adjustment.reason,
+            idempotency_key: adjustment.idempotency_key,
+            created_by: Some(clerk.user_id),
         };
-        if let Some(outcome) = earlier(conn, adjustment.idempotency_key, same).await? {
+        if let Some(outcome) = earlier(conn, adjustment.organisation_id, &posting).await? {
             return Ok(outcome);
         }
-        let tx = append(
-            conn,
-            Row {
-                wallet: &wallet,
-                kind: "adjustment",
-                direction: adjustment.direction,
-                amount: adjustment.amount,
-                quote_id: None,
-                reference: "Adjustment",
-                description: adjustment.reason,
-                idempotency_key: adjustment.idempotency_key,
-                created_by: clerk.user_id,
-            },
-        )
-        .await?;
+        let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
         activity::record(
             conn,
             &NewActivity {
@@ -327,7 +224,7 @@ pub async fn adjust(
                 target: Some(&format!("wallet_transaction:{}", tx.id)),
                 ip: clerk.ip,
                 detail: serde_json::json!({
-                    "direction": adjustment.direction,
+                    "direction": adjustment.direction.sign(),
                     "amount": tx.amount.to_string(),
                     "reason": adjustment.reason,
                     "balance_after": tx.balance_after.to_string(),

@@ -12,13 +12,14 @@ use super::activity::Actor;
 use super::schema::{organisation_wallets, organisations};
 use super::users;
 use crate::domain::ids::OrganisationId;
+use crate::domain::states::OrganisationStatus;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = organisations)]
 pub struct Organisation {
     pub id: OrganisationId,
     pub name: String,
-    pub status: String,
+    pub status: OrganisationStatus,
     pub is_operator: bool,
     pub registration_number: Option<String>,
     pub vat_number: Option<String>,
@@ -259,13 +260,13 @@ pub async fn set_status(
 ) -> Result<bool, StatusError> {
     conn.transaction(async |conn| {
         users::lock_admin_changes(conn).await?;
-        let (status, old_reason, is_operator): (String, Option<String>, bool) = organisations::table
+        let (status, old_reason, is_operator): (OrganisationStatus, Option<String>, bool) = organisations::table
             .find(id)
             .select((organisations::status, organisations::suspended_reason, organisations::is_operator))
             .for_update()
             .first(conn)
             .await?;
-        let new_status = if reason.is_some() { "suspended" } else { "active" };
+        let new_status = if reason.is_some() { OrganisationStatus::Suspended } else { OrganisationStatus::Active };
         if reason.is_some() && is_operator {
             return Err(StatusError::Operator);
         }
@@ -299,7 +300,7 @@ pub async fn set_status(
 pub struct ListRow {
     pub id: OrganisationId,
     pub name: String,
-    pub status: String,
+    pub status: OrganisationStatus,
     pub is_operator: bool,
     pub vat_number: Option<String>,
     pub billing_email: Option<String>,
@@ -310,7 +311,7 @@ pub struct ListRow {
 pub async fn list(
     conn: &mut AsyncPgConnection,
     text: Option<&str>,
-    status: Option<&str>,
+    status: Option<OrganisationStatus>,
     limit: i64,
 ) -> QueryResult<Vec<ListRow>> {
     let mut query = organisations::table
@@ -337,7 +338,7 @@ pub async fn list(
         );
     }
     if let Some(status) = status {
-        query = query.filter(organisations::status.eq(status.to_owned()));
+        query = query.filter(organisations::status.eq(status));
     }
     query.load(conn).await
 }

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use super::schema::{organisations, quote_lines, quotes, vm_quotes};
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::pricing::{PricedLine, Totals};
+use crate::domain::states::{QuoteKind, QuoteStatus};
 
 /// How long a new quote stays valid.
 pub const VALIDITY_DAYS: i64 = 30;
@@ -20,8 +21,8 @@ pub struct Quote {
     pub id: QuoteId,
     pub number: String,
     pub organisation_id: OrganisationId,
-    pub kind: String,
-    pub status: String,
+    pub kind: QuoteKind,
+    pub status: QuoteStatus,
     pub title: String,
     pub term_months: Option<i32>,
     pub site_address: Option<String>,
@@ -40,15 +41,10 @@ pub struct Quote {
     pub created_at: DateTime<Utc>,
 }
 
-/// A pending quote past its validity is expired, whether or not anything has
-/// written that down: no background job is needed for correctness.
-pub fn effective_status(status: &str, valid_until: DateTime<Utc>, now: DateTime<Utc>) -> &str {
-    if status == "pending" && valid_until <= now { "expired" } else { status }
-}
-
 impl Quote {
-    pub fn status_now(&self) -> &str {
-        effective_status(&self.status, self.valid_until, Utc::now())
+    /// The status now: a pending quote past its validity is expired.
+    pub fn status_now(&self) -> QuoteStatus {
+        self.status.at(self.valid_until, Utc::now())
     }
 }
 
@@ -81,7 +77,7 @@ pub struct VmSpec {
 pub struct NewQuote<'a> {
     pub organisation_id: OrganisationId,
     pub created_by: UserId,
-    pub kind: &'a str,
+    pub kind: QuoteKind,
     pub title: &'a str,
     pub term_months: Option<i32>,
     pub site_address: Option<&'a str>,
@@ -187,8 +183,8 @@ pub struct QuoteSummary {
     pub id: QuoteId,
     pub number: String,
     pub organisation_name: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: QuoteKind,
+    pub status: QuoteStatus,
     pub title: String,
     pub valid_until: DateTime<Utc>,
     pub amount_due: Decimal,
@@ -232,7 +228,7 @@ pub async fn list(
 pub async fn open(conn: &mut AsyncPgConnection, org: OrganisationId, limit: i64) -> QueryResult<Vec<Quote>> {
     quotes::table
         .filter(quotes::organisation_id.eq(org))
-        .filter(quotes::status.eq("pending"))
+        .filter(quotes::status.eq(QuoteStatus::Pending))
         .filter(quotes::valid_until.gt(diesel::dsl::now))
         .order(quotes::id.desc())
         .limit(limit)
@@ -244,7 +240,7 @@ pub async fn open(conn: &mut AsyncPgConnection, org: OrganisationId, limit: i64)
 pub async fn count_open(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<i64> {
     quotes::table
         .filter(quotes::organisation_id.eq(org))
-        .filter(quotes::status.eq("pending"))
+        .filter(quotes::status.eq(QuoteStatus::Pending))
         .filter(quotes::valid_until.gt(diesel::dsl::now))
         .count()
         .get_result(conn)

@@ -12,6 +12,7 @@ use super::activity::Actor;
 use super::schema::{roles, user_roles, users};
 use crate::db::SqlWithId;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
+use crate::domain::states::OrganisationStatus;
 
 /// Failed sign-ins allowed within the window before the account locks.
 pub const LOCKOUT_ATTEMPTS: i32 = 10;
@@ -29,7 +30,7 @@ pub struct LoginUser {
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub locked_until: Option<DateTime<Utc>>,
     #[diesel(sql_type = Text)]
-    pub org_status: String,
+    pub org_status: OrganisationStatus,
     #[diesel(sql_type = Int4)]
     pub session_version: i32,
 }
@@ -122,7 +123,7 @@ struct SessionRow {
     #[diesel(sql_type = Text)]
     org_name: String,
     #[diesel(sql_type = Text)]
-    org_status: String,
+    org_status: OrganisationStatus,
     #[diesel(sql_type = Nullable<BigInt>)]
     role_id: Option<RoleId>,
     #[diesel(sql_type = BigInt)]
@@ -142,7 +143,7 @@ pub struct SessionUser {
     pub session_version: i32,
     pub must_change_password: bool,
     pub org_name: String,
-    pub org_status: String,
+    pub org_status: OrganisationStatus,
     pub role_ids: Vec<RoleId>,
     /// The role × permission matrix's version now: the per-process copy that names the
     /// roles and their permissions must be of this version.

@@ -9,20 +9,12 @@ use rust_decimal::Decimal;
 
 use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
+use super::ledger::{self, Direction, Posting, PostingError, Transaction, Wallet};
 use super::schema::{organisation_wallets, quotes, wallet_transactions};
-use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId, WalletId};
-use crate::domain::money::{WALLET_LIMIT, format_zar};
+use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId};
+use crate::domain::money::format_zar;
+use crate::domain::states::{QuoteStatus, TransactionKind};
 use crate::domain::wallet_stats::MonthTotals;
-
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = organisation_wallets)]
-pub struct Wallet {
-    pub id: WalletId,
-    pub organisation_id: OrganisationId,
-    pub balance: Decimal,
-    pub low_balance_threshold: Decimal,
-    pub low_balance_alerted: bool,
-}
 
 pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
     organisation_wallets::table
@@ -31,17 +23,6 @@ pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId)
         .first(conn)
         .await
         .optional()
-}
-
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = wallet_transactions)]
-pub struct Transaction {
-    pub id: TransactionId,
-    pub kind: String,
-    pub amount: Decimal,
-    pub balance_after: Decimal,
-    pub reference: String,
-    pub created_at: DateTime<Utc>,
 }
 
 pub struct NewCredit<'a> {
@@ -77,55 +58,29 @@ pub enum CreditError {
 /// (the wallet row lock serialises them; the unique key is the backstop).
 pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Result<CreditOutcome, CreditError> {
     conn.transaction(async |conn| {
-        let wallet: Wallet = organisation_wallets::table
-            .filter(organisation_wallets::organisation_id.eq(credit.organisation_id))
-            .select(Wallet::as_select())
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?
-            .ok_or(CreditError::NoWallet)?;
-        let earlier: Option<(OrganisationId, String, Transaction)> = wallet_transactions::table
-            .filter(wallet_transactions::idempotency_key.eq(credit.idempotency_key))
-            .select((wallet_transactions::organisation_id, wallet_transactions::kind, Transaction::as_select()))
-            .first(conn)
-            .await
-            .optional()?;
-        if let Some((org, kind, tx)) = earlier {
-            return if org == credit.organisation_id && kind == "credit" && tx.amount == credit.amount {
-                Ok(CreditOutcome::AlreadyRecorded(tx))
+        let wallet = ledger::lock_wallet(conn, credit.organisation_id).await?.ok_or(CreditError::NoWallet)?;
+        let posting = Posting {
+            kind: TransactionKind::Credit,
+            direction: Direction::In,
+            amount: credit.amount,
+            quote_id: None,
+            reference: credit.reference,
+            description: credit.description,
+            idempotency_key: credit.idempotency_key,
+            created_by: credit.created_by,
+        };
+        if let Some(earlier) = ledger::earlier(conn, credit.idempotency_key).await? {
+            return if earlier.repeats(credit.organisation_id, &posting) {
+                Ok(CreditOutcome::AlreadyRecorded(earlier.transaction))
             } else {
                 Err(CreditError::KeyReused)
             };
         }
-        let balance_after = wallet.balance + credit.amount;
-        if balance_after >= WALLET_LIMIT {
-            return Err(CreditError::TooLarge);
-        }
-        let tx: Transaction = diesel::insert_into(wallet_transactions::table)
-            .values((
-                wallet_transactions::wallet_id.eq(wallet.id),
-                wallet_transactions::organisation_id.eq(credit.organisation_id),
-                wallet_transactions::kind.eq("credit"),
-                wallet_transactions::direction.eq(1i16),
-                wallet_transactions::amount.eq(credit.amount),
-                wallet_transactions::balance_after.eq(balance_after),
-                wallet_transactions::reference.eq(credit.reference),
-                wallet_transactions::description.eq(credit.description),
-                wallet_transactions::idempotency_key.eq(credit.idempotency_key),
-                wallet_transactions::created_by.eq(credit.created_by),
-            ))
-            .returning(Transaction::as_returning())
-            .get_result(conn)
-            .await?;
-        diesel::update(organisation_wallets::table.find(wallet.id))
-            .set((
-                organisation_wallets::balance.eq(balance_after),
-                organisation_wallets::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)
-            .await?;
-        rearm_if_recovered(conn, &wallet, balance_after).await?;
+        let tx = ledger::post(conn, &wallet, &posting).await.map_err(|e| match e {
+            PostingError::KeyTaken => CreditError::KeyReused,
+            PostingError::BelowZero { .. } | PostingError::TooLarge => CreditError::TooLarge,
+            PostingError::Database(e) => CreditError::Database(e),
+        })?;
         alerts::raise(
             conn,
             &NewAlert {
@@ -133,7 +88,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
                 level: "info",
                 kind: "topup",
                 title: format!("Top-up of {} received", format_zar(credit.amount)),
-                body: format!("Reference {}. The balance is now {}.", credit.reference, format_zar(balance_after)),
+                body: format!("Reference {}. The balance is now {}.", credit.reference, format_zar(tx.balance_after)),
                 link: Some("/wallet".into()),
                 dedupe_key: Some(format!("topup:{}", tx.id)),
             },
@@ -150,7 +105,7 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
                 detail: serde_json::json!({
                     "amount": credit.amount.to_string(),
                     "reference": credit.reference,
-                    "balance_after": balance_after.to_string(),
+                    "balance_after": tx.balance_after.to_string(),
                 }),
                 ..Default::default()
             },
@@ -161,56 +116,11 @@ pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Res
     .await
 }
 
-/// Raises the low-balance alert when a debit takes the balance under the threshold,
-/// once per crossing: the flag stays set until a credit lifts the balance again.
-pub async fn alert_if_low(conn: &mut AsyncPgConnection, wallet: &Wallet, balance_after: Decimal) -> QueryResult<()> {
-    let Some(alert) = low_balance_alert(wallet, balance_after) else { return Ok(()) };
-    diesel::update(organisation_wallets::table.find(wallet.id))
-        .set(organisation_wallets::low_balance_alerted.eq(true))
-        .execute(conn)
-        .await?;
-    alerts::raise(conn, &alert).await
-}
-
-/// The alert to raise when `balance_after` crosses the wallet's threshold, once per
-/// crossing (`low_balance_alerted` is then set until money coming in re-arms it).
-pub fn low_balance_alert(wallet: &Wallet, balance_after: Decimal) -> Option<NewAlert> {
-    if wallet.low_balance_alerted || balance_after >= wallet.low_balance_threshold {
-        return None;
-    }
-    Some(NewAlert {
-        organisation_id: Some(wallet.organisation_id),
-        level: "warning",
-        kind: "low_balance",
-        title: format!("Balance below {}", format_zar(wallet.low_balance_threshold)),
-        body: format!("The wallet holds {}. Top up to keep accepting quotes.", format_zar(balance_after)),
-        link: Some("/wallet".into()),
-        dedupe_key: None,
-    })
-}
-
-/// Re-arms the low-balance alert once money coming in lifts the balance back to the
-/// threshold, so that the next crossing alerts again.
-pub async fn rearm_if_recovered(
-    conn: &mut AsyncPgConnection,
-    wallet: &Wallet,
-    balance_after: Decimal,
-) -> QueryResult<()> {
-    if !wallet.low_balance_alerted || balance_after < wallet.low_balance_threshold {
-        return Ok(());
-    }
-    diesel::update(organisation_wallets::table.find(wallet.id))
-        .set(organisation_wallets::low_balance_alerted.eq(false))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
 /// A ledger row as the wallet page shows it.
 #[derive(Queryable, Debug)]
 pub struct LedgerRow {
     pub id: TransactionId,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub direction: i16,
     pub amount: Decimal,
     pub balance_after: Decimal,
@@ -256,7 +166,7 @@ pub async fn ledger(
 #[derive(Debug, Clone, Default)]
 pub struct HistoryFilter {
     pub organisation: Option<OrganisationId>,
-    pub kind: Option<&'static str>,
+    pub kind: Option<TransactionKind>,
     /// Inclusive lower bound.
     pub from: Option<DateTime<Utc>>,
     /// Exclusive upper bound.
@@ -305,7 +215,7 @@ pub struct HistoryRow {
     pub created_at: DateTime<Utc>,
     pub organisation_id: OrganisationId,
     pub organisation_name: String,
-    pub kind: String,
+    pub kind: TransactionKind,
     pub direction: i16,
     pub amount: Decimal,
     pub balance_after: Decimal,
@@ -421,7 +331,7 @@ pub async fn monthly_totals(
 pub async fn committed_monthly(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Decimal> {
     quotes::table
         .filter(quotes::organisation_id.eq(org))
-        .filter(quotes::status.eq("accepted"))
+        .filter(quotes::status.eq(QuoteStatus::Accepted))
         .select(diesel::dsl::sum(quotes::monthly_total))
         .first::<Option<Decimal>>(conn)
         .await
@@ -438,23 +348,21 @@ pub async fn set_threshold(
     ip: Option<&str>,
 ) -> QueryResult<Decimal> {
     conn.transaction(async |conn| {
-        let mut wallet: Wallet = organisation_wallets::table
-            .filter(organisation_wallets::organisation_id.eq(org))
-            .select(Wallet::as_select())
-            .for_update()
-            .first(conn)
-            .await?;
+        let mut wallet = ledger::lock_wallet(conn, org).await?.ok_or(diesel::result::Error::NotFound)?;
         let previous = wallet.low_balance_threshold;
+        wallet.low_balance_threshold = threshold;
+        let (alerted, alert) = ledger::low_balance_state(&wallet, wallet.balance);
         diesel::update(organisation_wallets::table.find(wallet.id))
             .set((
                 organisation_wallets::low_balance_threshold.eq(threshold),
+                organisation_wallets::low_balance_alerted.eq(alerted),
                 organisation_wallets::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)
             .await?;
-        wallet.low_balance_threshold = threshold;
-        rearm_if_recovered(conn, &wallet, wallet.balance).await?;
-        alert_if_low(conn, &wallet, wallet.balance).await?;
+        if let Some(alert) = alert {
+            alerts::raise(conn, &alert).await?;
+        }
         activity::record(
             conn,
             &NewActivity {

@@ -1,0 +1,195 @@
+//! Statuses and kinds: one enum per TEXT + CHECK column, mapped to its words here and
+//! nowhere else. Code compares enums, never strings; the database's CHECK constraints
+//! list the same words, so a value the enum does not know cannot be stored.
+
+use chrono::{DateTime, Utc};
+use diesel::deserialize::{self, FromSql};
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, diesel::AsExpression, diesel::FromSqlRow)]
+        #[diesel(sql_type = Text)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in the order forms list them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The word stored in the database and shown on pages.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The value a stored or submitted word names, if any.
+            pub fn parse(text: &str) -> Option<$name> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl ToSql<Text, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
+                let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
+                $name::parse(&text).ok_or_else(|| format!("unknown {}: {text:?}", stringify!($name)).into())
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// `quotes.status`. `Expired` is also what a pending quote past its validity is,
+    /// whether or not anything has written that down (see [`QuoteStatus::at`]).
+    QuoteStatus {
+        Draft = "draft",
+        Pending = "pending",
+        Accepted = "accepted",
+        Declined = "declined",
+        Expired = "expired",
+        Cancelled = "cancelled",
+    }
+);
+
+text_enum!(
+    /// `quotes.kind`: which builder made the quote.
+    QuoteKind { Vm = "vm", Service = "service", Network = "network" }
+);
+
+text_enum!(
+    /// `organisations.status`.
+    OrganisationStatus { Active = "active", Suspended = "suspended" }
+);
+
+text_enum!(
+    /// `wallet_transactions.kind`.
+    TransactionKind { Credit = "credit", Debit = "debit", Refund = "refund", Adjustment = "adjustment" }
+);
+
+impl QuoteStatus {
+    /// The status as of `now`: a pending quote past its validity is expired, so no
+    /// background job is needed for correctness.
+    pub fn at(self, valid_until: DateTime<Utc>, now: DateTime<Utc>) -> QuoteStatus {
+        if self == QuoteStatus::Pending && valid_until <= now { QuoteStatus::Expired } else { self }
+    }
+
+    pub fn is_pending(self) -> bool {
+        self == QuoteStatus::Pending
+    }
+
+    pub fn is_accepted(self) -> bool {
+        self == QuoteStatus::Accepted
+    }
+}
+
+impl OrganisationStatus {
+    pub fn is_active(self) -> bool {
+        self == OrganisationStatus::Active
+    }
+
+    pub fn is_suspended(self) -> bool {
+        self == OrganisationStatus::Suspended
+    }
+}
+
+/// Why a quote cannot be accepted (or declined) now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotAcceptable {
+    #[error("this quote is {0} and can no longer be accepted or declined")]
+    NotPending(QuoteStatus),
+    #[error("this quote has expired; ask for a new one")]
+    Expired,
+    #[error("your organisation's account is suspended, so it cannot accept quotes")]
+    Suspended,
+}
+
+/// Who may accept a quote, in one place: the acceptance transaction enforces it under
+/// the row locks, and the quote page asks it whether to show the button. The money
+/// (the wallet covering the amount due) is checked by the transaction under the wallet
+/// lock; the permission (`quote.accept`) by the route.
+pub fn may_accept(
+    status: QuoteStatus,
+    valid_until: DateTime<Utc>,
+    organisation: OrganisationStatus,
+    now: DateTime<Utc>,
+) -> Result<(), NotAcceptable> {
+    may_decline(status, valid_until, now)?;
+    if !organisation.is_active() {
+        return Err(NotAcceptable::Suspended);
+    }
+    Ok(())
+}
+
+/// A quote may be declined while it is pending and valid (a suspended organisation may
+/// still decline).
+pub fn may_decline(status: QuoteStatus, valid_until: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), NotAcceptable> {
+    match status.at(valid_until, now) {
+        QuoteStatus::Pending => Ok(()),
+        QuoteStatus::Expired => Err(NotAcceptable::Expired),
+        other => Err(NotAcceptable::NotPending(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    #[test]
+    fn every_word_round_trips() {
+        for s in QuoteStatus::ALL {
+            assert_eq!(QuoteStatus::parse(s.as_str()), Some(*s));
+        }
+        for k in TransactionKind::ALL {
+            assert_eq!(TransactionKind::parse(&k.to_string()), Some(*k));
+        }
+        assert_eq!(QuoteKind::parse("VM"), None);
+        assert_eq!(OrganisationStatus::parse("active"), Some(OrganisationStatus::Active));
+    }
+
+    #[test]
+    fn a_pending_quote_expires_at_its_validity() {
+        let now = Utc::now();
+        assert_eq!(QuoteStatus::Pending.at(now, now), QuoteStatus::Expired);
+        assert_eq!(QuoteStatus::Pending.at(now + Duration::seconds(1), now), QuoteStatus::Pending);
+        assert_eq!(QuoteStatus::Accepted.at(now - Duration::days(1), now), QuoteStatus::Accepted);
+    }
+
+    #[test]
+    fn acceptance_policy() {
+        let now = Utc::now();
+        let later = now + Duration::days(1);
+        let active = OrganisationStatus::Active;
+        assert_eq!(may_accept(QuoteStatus::Pending, later, active, now), Ok(()));
+        assert_eq!(may_accept(QuoteStatus::Pending, now, active, now), Err(NotAcceptable::Expired));
+        assert_eq!(
+            may_accept(QuoteStatus::Declined, later, active, now),
+            Err(NotAcceptable::NotPending(QuoteStatus::Declined))
+        );
+        assert_eq!(
+            may_accept(QuoteStatus::Pending, later, OrganisationStatus::Suspended, now),
+            Err(NotAcceptable::Suspended)
+        );
+        assert_eq!(may_decline(QuoteStatus::Pending, later, now), Ok(()));
+    }
+}
