@@ -22,7 +22,8 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
-use crate::startup::{self, AppState, Sessions, Shared};
+use crate::startup::{self, Sessions};
+use crate::state::{AppState, Shared};
 use crate::{auth, seed, telemetry};
 
 #[derive(Parser)]
@@ -321,7 +322,8 @@ async fn serve(
     drop(pools);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per_worker = CONNECTIONS_PER_DATABASE.div_ceil(workers);
-    let (shared, urls) = (Shared::new(settings.vat_rate), urls.clone());
+    let shared = Shared::new(settings.vat_rate).with_metrics_token(settings.metrics_token.clone());
+    let urls = urls.clone();
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;
     Ok(ExitCode::SUCCESS)

@@ -28,6 +28,9 @@ pub struct Settings {
     pub pg_bin: Option<PathBuf>,
     /// `PORTAL_REDIS_URL`: keep sessions in Redis so that several instances share them.
     pub redis_url: Option<SecretString>,
+    /// `PORTAL_METRICS_TOKEN`: the bearer token `/metrics` asks for; unset, only
+    /// loopback clients may read it.
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,7 @@ impl Settings {
             vat_rate,
             pg_bin: get("PORTAL_PG_BIN").map(PathBuf::from),
             redis_url: get("PORTAL_REDIS_URL").map(SecretString::from),
+            metrics_token: get("PORTAL_METRICS_TOKEN").map(SecretString::from),
         })
     }
 

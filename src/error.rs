@@ -5,6 +5,12 @@
 //! | extractors (no session)        | `Unauthenticated`          | 303 to `/login?next=…` (htmx: HX-Redirect) |
 //! | extractors (missing permission)| `Forbidden`                | 403 page                               |
 //! | CSRF middleware                | `Csrf`                     | 403 page saying the form expired       |
+//! | router: no such path           | `NotFound`                 | 404 page                               |
+//! | router: path, other method     | `MethodNotAllowed`         | 405 page with `Allow`                  |
+//! | extractors: path doesn't parse | `NotFound`                 | 404 page (`/quotes/abc` names nothing) |
+//! | extractors: query doesn't parse| `BadRequest`               | 400 page saying what was wrong         |
+//! | extractors: body of another type| `UnsupportedMediaType`    | 415 page                               |
+//! | extractors: body too large     | `PayloadTooLarge`          | 413 page                               |
 //! | queries: row not found         | `NotFound` (via `From`)    | 404 page                               |
 //! | pool: no connection in time    | `Unavailable` (via `From`) | 503 page, `Retry-After`                |
 //! | queries: the connection is lost| `Unavailable` (via `From`) | 503 page, `Retry-After`                |
@@ -14,7 +20,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,14 @@ pub enum AppError {
     Csrf,
     #[error("not found")]
     NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge,
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -80,13 +94,17 @@ impl ResponseError for AppError {
             AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (title, message) = match self {
+        let (title, message): (&str, &str) = match self {
             AppError::Unauthenticated { next } => {
                 let location = match next {
                     Some(next) => format!("/login?next={}", crate::auth::safe_next_encoded(next)),
@@ -106,6 +124,16 @@ impl ResponseError for AppError {
                 "This form has expired or did not come from this site, so nothing was changed. Go back, reload the page and try again.",
             ),
             AppError::NotFound => ("Not found", "There is nothing at this address, or it is not yours to see."),
+            AppError::MethodNotAllowed(_) => (
+                "Not allowed here",
+                "This address does not answer that kind of request. Use the portal's links and forms.",
+            ),
+            AppError::BadRequest(detail) => ("Bad request", detail),
+            AppError::UnsupportedMediaType => (
+                "Unsupported form",
+                "This address takes a form submitted from the portal's pages, not another kind of body.",
+            ),
+            AppError::PayloadTooLarge => ("Too large", "What was sent is larger than this address accepts."),
             AppError::Unavailable(cause) => {
                 tracing::warn!(%cause, "answering 503");
                 (
@@ -129,6 +157,82 @@ impl ResponseError for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "5"));
         }
+        if let AppError::MethodNotAllowed(allow) = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
+        }
         response.body(body)
+    }
+}
+
+/// The extractor settings that send every failure through [`AppError`], so a bad id,
+/// query or body gets the portal's page rather than the framework's plain text.
+pub fn extractor_configs() -> (web::PathConfig, web::QueryConfig, web::FormConfig, web::JsonConfig) {
+    use actix_web::error::{JsonPayloadError, UrlencodedError};
+    let path = web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into());
+    let query = web::QueryConfig::default()
+        .error_handler(|e, _| AppError::BadRequest(format!("The address's query could not be read: {e}.")).into());
+    let form = web::FormConfig::default().limit(FORM_LIMIT).error_handler(|e, _| {
+        match e {
+            UrlencodedError::ContentType => AppError::UnsupportedMediaType,
+            UrlencodedError::Overflow { .. } | UrlencodedError::UnknownLength => AppError::PayloadTooLarge,
+            e => AppError::BadRequest(format!("The form could not be read: {e}.")),
+        }
+        .into()
+    });
+    let json = web::JsonConfig::default().limit(FORM_LIMIT).error_handler(|e, _| {
+        match e {
+            JsonPayloadError::ContentType => AppError::UnsupportedMediaType,
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                AppError::PayloadTooLarge
+            }
+            e => AppError::BadRequest(format!("The body could not be read: {e}.")),
+        }
+        .into()
+    });
+    (path, query, form, json)
+}
+
+/// Forms here are small; a larger body is refused rather than buffered.
+pub const FORM_LIMIT: usize = 1 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_maps_to_its_status() {
+        let cases = [
+            (AppError::Unauthenticated { next: None }, 303),
+            (AppError::Forbidden, 403),
+            (AppError::Csrf, 403),
+            (AppError::NotFound, 404),
+            (AppError::MethodNotAllowed("GET, HEAD".into()), 405),
+            (AppError::BadRequest("no".into()), 400),
+            (AppError::UnsupportedMediaType, 415),
+            (AppError::PayloadTooLarge, 413),
+            (AppError::Unavailable("down".into()), 503),
+            (AppError::Internal(anyhow::anyhow!("boom")), 500),
+        ];
+        for (error, status) in cases {
+            let response = error.error_response();
+            assert_eq!(response.status().as_u16(), status, "{error:?}");
+            if status >= 400 {
+                assert_eq!(
+                    response.headers().get(header::CONTENT_TYPE).unwrap(),
+                    "text/html; charset=utf-8",
+                    "{error:?}"
+                );
+            }
+        }
+        let response = AppError::MethodNotAllowed("POST".into()).error_response();
+        assert_eq!(response.headers().get(header::ALLOW).unwrap(), "POST");
+        assert!(AppError::Unavailable(String::new()).error_response().headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn database_errors_map_by_kind() {
+        assert!(matches!(AppError::from(diesel::result::Error::NotFound), AppError::NotFound));
+        assert!(matches!(AppError::from(diesel::result::Error::BrokenTransactionManager), AppError::Unavailable(_)));
+        assert!(matches!(AppError::from(diesel::result::Error::RollbackTransaction), AppError::Internal(_)));
     }
 }

@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod routes;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod templates;

@@ -1,54 +1,154 @@
-//! `/metrics` in Prometheus's text format: requests and their latency per route, the
-//! connection pools of the three databases, quote acceptances and insufficient-funds
-//! refusals. Counted in process (each instance reports its own), no dependency.
+//! `/metrics` in the OpenMetrics text format (through `prometheus-client`): requests and
+//! their latency per route, the connection pools of the three databases, quote
+//! acceptances and insufficient-funds refusals. Each instance reports its own.
+//!
+//! Labels come only from fixed sets, so no request can add a series: the route is the
+//! matched pattern from the route table (`/quotes/{id}`, never the id) or `unmatched`,
+//! the method one of GET, HEAD, POST or OTHER, the status its class (2xx…5xx).
+//!
+//! Who may read it: with `PORTAL_METRICS_TOKEN` set, whoever sends it as a bearer token;
+//! without, only clients on the loopback interface (a scraper on the same host).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
 use crate::db::Pools;
-use crate::startup::AppState;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How to read one database's pool of a worker.
+type PoolStatus = fn(&Pools) -> deadpool::Status;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
-#[derive(Default)]
-struct RouteStats {
-    by_status: BTreeMap<u16, u64>,
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    seconds: f64,
+/// The method label: one of four words.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        _ => "OTHER",
+    }
 }
 
-#[derive(Default)]
+/// The status label: its class.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        ..200 => "1xx",
+        200..300 => "2xx",
+        300..400 => "3xx",
+        400..500 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    /// A pattern of the route table (a `&'static str` from it) or "unmatched".
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: &'static str,
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DatabaseLabels {
+    database: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    database: &'static str,
+    state: &'static str,
+}
+
 pub struct Metrics {
-    /// By (method, route pattern).
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
-    pub acceptances: AtomicU64,
-    pub insufficient_funds: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RouteLabels, Histogram>,
+    pool_connections: Family<ConnectionLabels, Gauge>,
+    pool_max: Family<DatabaseLabels, Gauge>,
+    pool_waiting: Family<DatabaseLabels, Gauge>,
+    acceptances: Counter,
+    insufficient_funds: Counter,
     /// Every worker's pools, summed per database.
     pools: Mutex<Vec<Pools>>,
+    token: Option<SecretString>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(None)
+    }
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut routes = self.routes.lock().expect("metrics lock");
-        let stats = routes.entry((method.to_owned(), route.to_owned())).or_default();
-        *stats.by_status.entry(status).or_default() += 1;
-        for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
+    /// `token` is `PORTAL_METRICS_TOKEN`.
+    pub fn new(token: Option<SecretString>) -> Metrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations =
+            Family::<RouteLabels, Histogram>::new_with_constructor((|| Histogram::new(BUCKETS)) as fn() -> Histogram);
+        let pool_connections = Family::<ConnectionLabels, Gauge>::default();
+        let pool_max = Family::<DatabaseLabels, Gauge>::default();
+        let pool_waiting = Family::<DatabaseLabels, Gauge>::default();
+        let acceptances = Counter::default();
+        let insufficient_funds = Counter::default();
+        registry.register("portal_http_requests", "HTTP requests by route, method and status class", requests.clone());
+        registry.register("portal_http_request_duration_seconds", "Time to answer, by route", durations.clone());
+        registry.register(
+            "portal_db_pool_connections",
+            "Connections of each database's pools, by state",
+            pool_connections.clone(),
+        );
+        registry.register(
+            "portal_db_pool_max_connections",
+            "The most connections each database's pools open",
+            pool_max.clone(),
+        );
+        registry.register("portal_db_pool_waiting_requests", "Requests waiting for a connection", pool_waiting.clone());
+        registry.register(
+            "portal_quote_acceptances",
+            "Quotes accepted (and their wallets debited)",
+            acceptances.clone(),
+        );
+        registry.register(
+            "portal_quote_acceptances_refused_insufficient_funds",
+            "Acceptances refused for want of funds",
+            insufficient_funds.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            pool_connections,
+            pool_max,
+            pool_waiting,
+            acceptances,
+            insufficient_funds,
+            pools: Mutex::default(),
+            token,
         }
-        stats.count += 1;
-        stats.seconds += seconds;
     }
 
     /// Reports these pools too (each worker has its own).
@@ -56,101 +156,116 @@ impl Metrics {
         self.pools.lock().expect("metrics lock").push(pools.clone());
     }
 
-    /// Size, idle connections, maximum and waiting requests of one database's pools.
-    fn pool_status(&self, status: impl Fn(&Pools) -> deadpool::Status) -> deadpool::Status {
-        let pools = self.pools.lock().expect("metrics lock");
-        pools.iter().map(status).fold(deadpool::Status { max_size: 0, size: 0, available: 0, waiting: 0 }, |sum, s| {
-            deadpool::Status {
-                max_size: sum.max_size + s.max_size,
-                size: sum.size + s.size,
-                available: sum.available + s.available,
-                waiting: sum.waiting + s.waiting,
-            }
-        })
-    }
-
     pub fn count_acceptance(&self) {
-        self.acceptances.fetch_add(1, Ordering::Relaxed);
+        self.acceptances.inc();
     }
 
     pub fn count_insufficient_funds(&self) {
-        self.insufficient_funds.fetch_add(1, Ordering::Relaxed);
+        self.insufficient_funds.inc();
+    }
+
+    fn observe(&self, method: &'static str, route: &'static str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&RequestLabels { method, route, status: status_label(status) }).inc();
+        self.durations.get_or_create(&RouteLabels { method, route }).observe(seconds);
+    }
+
+    /// Sets the pool gauges to the sum of every worker's pools now.
+    fn read_pools(&self) {
+        let pools = self.pools.lock().expect("metrics lock");
+        let databases: [(&'static str, PoolStatus); 3] =
+            [("main", |p| p.main.status()), ("aas", |p| p.aas.status()), ("enetworks", |p| p.enetworks.status())];
+        for (database, status) in databases {
+            let (mut size, mut idle, mut max, mut waiting) = (0, 0, 0, 0);
+            for s in pools.iter().map(status) {
+                size += s.size as i64;
+                idle += s.available as i64;
+                max += s.max_size as i64;
+                waiting += s.waiting as i64;
+            }
+            let connections = |state| ConnectionLabels { database, state };
+            self.pool_connections.get_or_create(&connections("in_use")).set((size - idle).max(0));
+            self.pool_connections.get_or_create(&connections("idle")).set(idle);
+            self.pool_max.get_or_create(&DatabaseLabels { database }).set(max);
+            self.pool_waiting.get_or_create(&DatabaseLabels { database }).set(waiting);
+        }
+    }
+
+    /// Whether this request may read the metrics.
+    fn allows(&self, req: &HttpRequest) -> bool {
+        match &self.token {
+            Some(token) => req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|given| bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes()))),
+            None => req.peer_addr().is_some_and(|peer| peer.ip().is_loopback()),
+        }
     }
 }
 
-fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
+/// The route table's pattern a request matched, as the table's own `&'static str`.
+fn route_label(pattern: Option<String>) -> &'static str {
+    pattern
+        .and_then(|p| crate::routes::TABLE.iter().find(|(_, path)| *path == p).map(|(_, path)| *path))
+        .unwrap_or("unmatched")
 }
 
-/// Times every request and counts it under its route pattern (`/quotes/{id}`, never the
-/// id itself, so the series stay few).
+/// Times every request and counts it under its route pattern.
 pub async fn record(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let response = next.call(req).await?;
     if let Some(state) = state {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+        let route = route_label(response.request().match_pattern());
+        state.metrics.observe(method, route, response.status().as_u16(), started.elapsed().as_secs_f64());
     }
     Ok(response)
 }
 
-pub async fn show(state: web::Data<AppState>) -> HttpResponse {
-    let mut out = String::new();
-    out.push_str("# HELP portal_http_requests_total HTTP requests by route and status.\n");
-    out.push_str("# TYPE portal_http_requests_total counter\n");
-    let routes = state.metrics.routes.lock().expect("metrics lock");
-    for ((method, route), stats) in routes.iter() {
-        for (status, count) in &stats.by_status {
-            let _ = writeln!(
-                out,
-                "portal_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                label(route)
-            );
-        }
-    }
-    out.push_str("# HELP portal_http_request_duration_seconds Time to answer, by route.\n");
-    out.push_str("# TYPE portal_http_request_duration_seconds histogram\n");
-    for ((method, route), stats) in routes.iter() {
-        let labels = format!("method=\"{method}\",route=\"{}\"", label(route));
-        for (count, bound) in stats.buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(out, "portal_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "portal_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
-        let _ = writeln!(out, "portal_http_request_duration_seconds_sum{{{labels}}} {}", stats.seconds);
-        let _ = writeln!(out, "portal_http_request_duration_seconds_count{{{labels}}} {}", stats.count);
-    }
-    drop(routes);
-    out.push_str("# HELP portal_db_pool_connections Connections of each database's pool, by state.\n");
-    out.push_str("# TYPE portal_db_pool_connections gauge\n");
+pub async fn show(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let metrics = &state.metrics;
-    for (database, status) in [
-        ("main", metrics.pool_status(|p| p.main.status())),
-        ("aas", metrics.pool_status(|p| p.aas.status())),
-        ("enetworks", metrics.pool_status(|p| p.enetworks.status())),
-    ] {
-        let in_use = status.size.saturating_sub(status.available);
-        let _ = writeln!(out, "portal_db_pool_connections{{database=\"{database}\",state=\"in_use\"}} {in_use}");
-        let _ =
-            writeln!(out, "portal_db_pool_connections{{database=\"{database}\",state=\"idle\"}} {}", status.available);
-        let _ = writeln!(out, "portal_db_pool_max_connections{{database=\"{database}\"}} {}", status.max_size);
-        let _ = writeln!(out, "portal_db_pool_waiting_requests{{database=\"{database}\"}} {}", status.waiting);
+    if !metrics.allows(&req) {
+        return Err(AppError::Forbidden);
     }
-    out.push_str("# HELP portal_quote_acceptances_total Quotes accepted (and their wallets debited).\n");
-    out.push_str("# TYPE portal_quote_acceptances_total counter\n");
-    let _ = writeln!(out, "portal_quote_acceptances_total {}", state.metrics.acceptances.load(Ordering::Relaxed));
-    out.push_str(
-        "# HELP portal_quote_acceptances_refused_insufficient_funds_total Acceptances refused for want of funds.\n",
-    );
-    out.push_str("# TYPE portal_quote_acceptances_refused_insufficient_funds_total counter\n");
-    let _ = writeln!(
-        out,
-        "portal_quote_acceptances_refused_insufficient_funds_total {}",
-        state.metrics.insufficient_funds.load(Ordering::Relaxed)
-    );
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out)
+    metrics.read_pools();
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &metrics.registry)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("encoding the metrics: {e}")))?;
+    Ok(HttpResponse::Ok().content_type("application/openmetrics-text; version=1.0.0; charset=utf-8").body(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_fixed_sets() {
+        assert_eq!(method_label(&Method::from_bytes(b"INVENTED").unwrap()), "OTHER");
+        assert_eq!(status_label(404), "4xx");
+        assert_eq!(route_label(Some("/quotes/{id}".into())), "/quotes/{id}");
+        assert_eq!(route_label(Some("/not/a/route".into())), "unmatched");
+        assert_eq!(route_label(None), "unmatched");
+    }
+
+    #[test]
+    fn only_loopback_or_the_bearer_token_may_read() {
+        use actix_web::test::TestRequest;
+        let remote = "203.0.113.9:4000".parse().unwrap();
+        let local = "127.0.0.1:4000".parse().unwrap();
+        let open = Metrics::new(None);
+        assert!(open.allows(&TestRequest::default().peer_addr(local).to_http_request()));
+        assert!(!open.allows(&TestRequest::default().peer_addr(remote).to_http_request()));
+        let guarded = Metrics::new(Some("s3cret-token".to_owned().into()));
+        let with = |value: &str| {
+            TestRequest::default().peer_addr(remote).insert_header((header::AUTHORIZATION, value)).to_http_request()
+        };
+        assert!(guarded.allows(&with("Bearer s3cret-token")));
+        assert!(!guarded.allows(&with("Bearer wrong")));
+        assert!(!guarded.allows(&TestRequest::default().peer_addr(local).to_http_request()));
+    }
 }

@@ -2,7 +2,6 @@
 //! port 0 and call [`run`] just as `portal serve` does.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -12,52 +11,12 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
-use rust_decimal::Decimal;
 use tracing_actix_web::TracingLogger;
 
-use crate::auth::permissions::AccessCache;
 use crate::auth::{csrf, middleware::authenticate};
-use crate::db::Pools;
-use crate::db::cache::PriceCache;
-use crate::metrics::{self, Metrics};
+use crate::metrics;
 use crate::routes;
-
-/// What every worker shares: the settings handlers need, the pricing cache, the role ×
-/// permission matrix and the metrics.
-#[derive(Clone)]
-pub struct Shared {
-    pub vat_rate: Decimal,
-    pub prices: Arc<PriceCache>,
-    pub access: Arc<AccessCache>,
-    pub metrics: Arc<Metrics>,
-}
-
-impl Shared {
-    pub fn new(vat_rate: Decimal) -> Shared {
-        Shared { vat_rate, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
-    }
-}
-
-/// One worker's state: the shared parts and the worker's three pools.
-pub struct AppState {
-    pub pools: Pools,
-    pub vat_rate: Decimal,
-    pub prices: Arc<PriceCache>,
-    pub access: Arc<AccessCache>,
-    pub metrics: Arc<Metrics>,
-}
-
-impl AppState {
-    pub fn new(pools: Pools, shared: &Shared) -> AppState {
-        AppState {
-            pools,
-            vat_rate: shared.vat_rate,
-            prices: shared.prices.clone(),
-            access: shared.access.clone(),
-            metrics: shared.metrics.clone(),
-        }
-    }
-}
+use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "portal_session";
 
@@ -153,12 +112,16 @@ fn serve<S: SessionStore + 'static>(
 ) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         let state = web::Data::new(state());
+        let (path, query, form, json) = crate::error::extractor_configs();
         state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, metrics, logging, session,
         // authentication, then CSRF, then the handler.
         App::new()
             .app_data(state.clone())
-            .app_data(web::FormConfig::default().limit(1 << 20))
+            .app_data(path)
+            .app_data(query)
+            .app_data(form)
+            .app_data(json)
             .configure(routes::configure)
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))

@@ -6,6 +6,7 @@
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
 
@@ -17,7 +18,7 @@ use crate::db::main::roles;
 use crate::db::main::users::{self, SessionUser};
 use crate::domain::ids::UserId;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Paths anyone may reach without signing in.
 fn is_public(path: &str) -> bool {
@@ -53,7 +54,10 @@ pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if req.path().starts_with("/static/") {
+    // Static files need no session; no route takes a method other than GET, HEAD or POST,
+    // so the router answers those 405 (or 404) without running a handler.
+    let routed = matches!(*req.method(), Method::GET | Method::HEAD | Method::POST);
+    if req.path().starts_with("/static/") || !routed {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let session = req.get_session();

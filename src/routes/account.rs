@@ -15,7 +15,7 @@ use crate::auth::{CurrentUser, password};
 use crate::db::main::users;
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
 pub use crate::auth::middleware::CHANGE_PASSWORD;

@@ -15,7 +15,7 @@ use crate::domain::ids::{OrganisationId, UserId};
 use crate::domain::time::format_sast;
 use crate::domain::time::{parse_date, sast_midnight};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption};
 
 const PAGE_SIZE: i64 = 50;

@@ -15,7 +15,7 @@ use crate::db::main::alerts;
 use crate::domain::ids::AlertId;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Bell, Page};
 
 const PAGE_SIZE: i64 = 25;

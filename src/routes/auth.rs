@@ -17,7 +17,7 @@ use crate::db::main::users;
 use crate::domain::email::Email;
 use crate::domain::time::format_sast_time;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
 #[derive(Template, WebTemplate)]

@@ -19,7 +19,7 @@ use crate::domain::cards::{BRANDS, CardErrors, CardForm, is_expired};
 use crate::domain::ids::{CardId, OrganisationId};
 use crate::domain::time::today_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption};
 
 /// The form as posted. Deliberately no `Debug`: its values must never be logged.

@@ -21,7 +21,7 @@ use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
 use crate::domain::states::QuoteKind;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::Page;
 
 pub const MAX_QUANTITY: i64 = 10_000;

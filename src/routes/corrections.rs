@@ -21,7 +21,7 @@ use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
 use crate::domain::states::QuoteStatus;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
 
 const MAX_REASON_CHARS: usize = 200;

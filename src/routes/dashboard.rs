@@ -10,7 +10,7 @@ use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Bell, Page, unread_label};
 
 /// How many open quotes and alerts the dashboard lists.

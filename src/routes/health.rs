@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use diesel_async::RunQueryDsl;
 
 use crate::db::PooledConn;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")

@@ -1,5 +1,6 @@
 //! Routes, one module per area. Every route states its permission through an
 //! extractor; the authentication middleware has already turned away anonymous visitors.
+//! The table of routes is [`route_table!`]'s invocation below.
 
 mod account;
 mod activity;
@@ -23,80 +24,112 @@ mod vm_quotes;
 mod wallet;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 
 use crate::auth::CurrentUser;
 use crate::db::main::activity::Actor;
 use crate::error::AppError;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/metrics", web::get().to(crate::metrics::show))
-        .route("/static/{file}", web::get().to(assets::serve))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/", web::get().to(dashboard::show))
-        .route("/catalog", web::get().to(catalog::index))
-        .route("/catalog/vm", web::get().to(catalog::vm_templates))
-        .route("/catalog/network", web::get().to(network::catalog))
-        .route("/catalog/{category_slug}", web::get().to(catalog::category))
-        .route("/quotes/service", web::post().to(catalog::create_service_quote))
-        .route("/quotes", web::get().to(quotes::list))
-        .route("/quotes/new/vm", web::get().to(vm_quotes::new_vm))
-        .route("/quotes/vm", web::post().to(vm_quotes::create_vm))
-        .route("/quotes/new/network", web::get().to(network::new_network))
-        .route("/quotes/network", web::post().to(network::create))
-        .route("/quotes/{id}", web::get().to(quotes::show))
-        .route("/quotes/{id}/accept", web::post().to(quotes::accept))
-        .route("/quotes/{id}/decline", web::post().to(quotes::decline))
-        .route("/quotes/{id}/refund", web::get().to(corrections::refund_form))
-        .route("/quotes/{id}/refund", web::post().to(corrections::refund))
-        .route("/wallet", web::get().to(wallet::show))
-        .route("/wallet/threshold", web::post().to(wallet::set_threshold))
-        .route("/alerts", web::get().to(alerts::list))
-        .route("/alerts/count", web::get().to(alerts::count))
-        .route("/alerts/read-all", web::post().to(alerts::mark_all_read))
-        .route("/alerts/{id}/read", web::post().to(alerts::mark_read))
-        .route("/cards", web::get().to(cards::list))
-        .route("/cards", web::post().to(cards::add))
-        .route("/cards/{id}/default", web::post().to(cards::set_default))
-        .route("/cards/{id}/remove", web::post().to(cards::remove))
-        .route("/ops/vms", web::get().to(ops::vms))
-        .route("/ops/disks", web::get().to(ops::disks))
-        .route("/transactions", web::get().to(transactions::list))
-        .route("/transactions.csv", web::get().to(transactions::csv))
-        .route("/transactions/totals", web::get().to(transactions::totals))
-        .route("/admin/organisations", web::get().to(organisations::list))
-        .route("/admin/organisations", web::post().to(organisations::create))
-        .route("/admin/organisations/{id}", web::get().to(organisations::show))
-        .route("/admin/organisations/{id}", web::post().to(organisations::update))
-        .route("/admin/organisations/{id}/suspend", web::post().to(organisations::suspend))
-        .route("/admin/organisations/{id}/reactivate", web::post().to(organisations::reactivate))
-        .route("/admin/organisations/{id}/credit", web::post().to(organisations::credit))
-        .route("/admin/organisations/{id}/adjust", web::get().to(corrections::adjustment_form))
-        .route("/admin/organisations/{id}/adjust", web::post().to(corrections::adjust))
-        .route("/admin/users", web::get().to(users::list))
-        .route("/admin/users", web::post().to(users::create))
-        .route("/admin/users/{id}", web::get().to(users::show))
-        .route("/admin/users/{id}", web::post().to(users::update))
-        .route("/admin/users/{id}/deactivate", web::post().to(users::deactivate))
-        .route("/admin/users/{id}/reactivate", web::post().to(users::reactivate))
-        .route("/admin/users/{id}/unlock", web::post().to(users::unlock))
-        .route("/admin/users/{id}/reset-password", web::post().to(users::reset_password))
-        .route("/admin/roles", web::get().to(roles::show))
-        .route("/admin/roles", web::post().to(roles::save_matrix))
-        .route("/admin/roles/new", web::post().to(roles::create))
-        .route("/admin/roles/{id}/rename", web::post().to(roles::rename))
-        .route("/admin/roles/{id}/delete", web::post().to(roles::delete))
-        .route("/admin/activity", web::get().to(activity::list))
-        .route(account::CHANGE_PASSWORD, web::get().to(account::form))
-        .route(account::CHANGE_PASSWORD, web::post().to(account::change))
-        .route("/admin/pricing", web::get().to(pricing::index))
-        .route("/admin/pricing/{table}/{id}", web::get().to(pricing::edit))
-        .route("/admin/pricing/{table}/{id}", web::post().to(pricing::update));
-    cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
+/// Every route: its path pattern, and each method with its handler. A `GET` route also
+/// answers `HEAD` (the same handler; actix sends no body); any other method on a known
+/// path answers 405 with `Allow`; an unknown path answers 404. Resources are matched in
+/// this order, so a fixed path comes before the pattern it would also match.
+macro_rules! route_table {
+    ($($path:expr => [$($method:ident $handler:path),+ $(,)?]),* $(,)?) => {
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.service(
+                web::resource($path)
+                    $(.route(method_route(stringify!($method)).to($handler)))+
+                    .default_service(web::to(|| async {
+                        Err::<HttpResponse, _>(AppError::MethodNotAllowed(allow(&[$(stringify!($method)),+])))
+                    })),
+            );)*
+            cfg.default_service(web::to(|| async { Err::<HttpResponse, _>(AppError::NotFound) }));
+        }
+
+        /// Every (method, path pattern) served, `HEAD` aside: the access tests check that
+        /// each is listed with the permission it needs.
+        pub const TABLE: &[(&str, &str)] = &[$($((stringify!($method), $path)),+),*];
+    };
+}
+
+route_table! {
+    "/healthz" => [GET health::healthz],
+    "/readyz" => [GET health::readyz],
+    "/metrics" => [GET crate::metrics::show],
+    "/static/{file}" => [GET assets::serve],
+    "/login" => [GET auth::login_form, POST auth::login],
+    "/logout" => [POST auth::logout],
+    "/" => [GET dashboard::show],
+    "/catalog" => [GET catalog::index],
+    "/catalog/vm" => [GET catalog::vm_templates],
+    "/catalog/network" => [GET network::catalog],
+    "/catalog/{category_slug}" => [GET catalog::category],
+    "/quotes/service" => [POST catalog::create_service_quote],
+    "/quotes" => [GET quotes::list],
+    "/quotes/new/vm" => [GET vm_quotes::new_vm],
+    "/quotes/vm" => [POST vm_quotes::create_vm],
+    "/quotes/new/network" => [GET network::new_network],
+    "/quotes/network" => [POST network::create],
+    "/quotes/{id}" => [GET quotes::show],
+    "/quotes/{id}/accept" => [POST quotes::accept],
+    "/quotes/{id}/decline" => [POST quotes::decline],
+    "/quotes/{id}/refund" => [GET corrections::refund_form, POST corrections::refund],
+    "/wallet" => [GET wallet::show],
+    "/wallet/threshold" => [POST wallet::set_threshold],
+    "/alerts" => [GET alerts::list],
+    "/alerts/count" => [GET alerts::count],
+    "/alerts/read-all" => [POST alerts::mark_all_read],
+    "/alerts/{id}/read" => [POST alerts::mark_read],
+    "/cards" => [GET cards::list, POST cards::add],
+    "/cards/{id}/default" => [POST cards::set_default],
+    "/cards/{id}/remove" => [POST cards::remove],
+    "/ops/vms" => [GET ops::vms],
+    "/ops/disks" => [GET ops::disks],
+    "/transactions" => [GET transactions::list],
+    "/transactions.csv" => [GET transactions::csv],
+    "/transactions/totals" => [GET transactions::totals],
+    "/admin/organisations" => [GET organisations::list, POST organisations::create],
+    "/admin/organisations/{id}" => [GET organisations::show, POST organisations::update],
+    "/admin/organisations/{id}/suspend" => [POST organisations::suspend],
+    "/admin/organisations/{id}/reactivate" => [POST organisations::reactivate],
+    "/admin/organisations/{id}/credit" => [POST organisations::credit],
+    "/admin/organisations/{id}/adjust" => [GET corrections::adjustment_form, POST corrections::adjust],
+    "/admin/users" => [GET users::list, POST users::create],
+    "/admin/users/{id}" => [GET users::show, POST users::update],
+    "/admin/users/{id}/deactivate" => [POST users::deactivate],
+    "/admin/users/{id}/reactivate" => [POST users::reactivate],
+    "/admin/users/{id}/unlock" => [POST users::unlock],
+    "/admin/users/{id}/reset-password" => [POST users::reset_password],
+    "/admin/roles" => [GET roles::show, POST roles::save_matrix],
+    "/admin/roles/new" => [POST roles::create],
+    "/admin/roles/{id}/rename" => [POST roles::rename],
+    "/admin/roles/{id}/delete" => [POST roles::delete],
+    "/admin/activity" => [GET activity::list],
+    account::CHANGE_PASSWORD => [GET account::form, POST account::change],
+    "/admin/pricing" => [GET pricing::index],
+    "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],
+}
+
+/// The route of one method; `GET` also answers `HEAD`.
+fn method_route(method: &str) -> actix_web::Route {
+    match method {
+        "GET" => web::route().guard(guard::Any(guard::Get()).or(guard::Head())),
+        "POST" => web::post(),
+        other => unreachable!("the route table names only GET and POST, not {other}"),
+    }
+}
+
+/// The `Allow` header of a path served for `methods`.
+fn allow(methods: &[&str]) -> String {
+    let mut allowed: Vec<&str> = Vec::new();
+    for method in methods {
+        allowed.push(method);
+        if *method == "GET" {
+            allowed.push("HEAD");
+        }
+    }
+    allowed.join(", ")
 }
 
 /// The client's address for the activity log: the TCP peer (no proxy header is trusted).

@@ -16,7 +16,7 @@ use crate::domain::money::format_zar;
 use crate::domain::network::{CpeBilling, Offer, PriceTables, Provider, Request};
 use crate::domain::states::QuoteKind;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
 
 const TERMS: [i32; 3] = [12, 24, 36];

@@ -14,7 +14,7 @@ use crate::db::main::organisations;
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption};
 
 const PAGE_SIZE: i64 = 50;

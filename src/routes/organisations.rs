@@ -26,7 +26,7 @@ use crate::domain::states::{OrganisationStatus, QuoteKind, QuoteStatus};
 use crate::domain::time::{format_sast, today_sast};
 use crate::domain::wallet_stats;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
 
 const RECENT: i64 = 10;

@@ -20,7 +20,7 @@ use crate::db::pricing::{self, Catalog, PriceTable, PricedRow, TABLES};
 use crate::domain::money::{format_zar, parse_amount};
 use crate::domain::pricing::sell_price;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
 /// A cost above this is a typo, not a price.

@@ -24,7 +24,7 @@ use crate::domain::pricing::Billing;
 use crate::domain::states::{QuoteKind, QuoteStatus, may_accept};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Bell, Page, QUOTE_READERS};
 
 const PAGE_SIZE: i64 = 25;

@@ -18,7 +18,7 @@ use crate::db::main::roles::{self, RoleError};
 use crate::domain::ids::RoleId;
 use crate::domain::organisation::parse_name;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
 const MAX_ROLE_NAME_CHARS: usize = 100;

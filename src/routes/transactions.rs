@@ -22,7 +22,7 @@ use crate::domain::money::format_zar;
 use crate::domain::states::TransactionKind;
 use crate::domain::time::{format_sast, parse_date, sast_midnight};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption};
 
 const PAGE_SIZE: i64 = 50;

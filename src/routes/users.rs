@@ -22,7 +22,7 @@ use crate::domain::organisation::parse_name;
 use crate::domain::password::{self as password_rule, NewPassword};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
 
 const LIST_LIMIT: i64 = 200;

@@ -21,7 +21,7 @@ use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
 use crate::domain::states::QuoteKind;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, SelectOption};
 
 pub const MAX_VM_COUNT: i32 = 50;

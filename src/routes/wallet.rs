@@ -22,7 +22,7 @@ use crate::domain::states::TransactionKind;
 use crate::domain::time::{format_sast, sast_midnight, today_sast};
 use crate::domain::wallet_stats::{self, Chart, Runway};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
 const PAGE_SIZE: i64 = 25;

@@ -168,18 +168,7 @@ const PUBLIC: &[(&str, &str)] = &[
 
 /// Every (method, pattern) `routes::configure` registers.
 pub fn routes_in_the_source() -> BTreeSet<(String, String)> {
-    include_str!("../../src/routes/mod.rs")
-        .lines()
-        .filter_map(|line| {
-            let (_, rest) = line.split_once(".route(")?;
-            let (path, rest) = match rest.strip_prefix('"') {
-                Some(quoted) => quoted.split_once('"')?,
-                None => (portal::auth::middleware::CHANGE_PASSWORD, rest.split_once(',')?.1),
-            };
-            let method = if rest.contains("web::get()") { "GET" } else { "POST" };
-            Some((method.to_owned(), path.to_owned()))
-        })
-        .collect()
+    portal::routes::TABLE.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect()
 }
 
 /// An example path of a list as its route's pattern.

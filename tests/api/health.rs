@@ -52,11 +52,11 @@ async fn metrics_count_requests_by_route_pools_and_acceptances() {
     }
     let page = app.browser().get("/metrics").await;
     assert_eq!(page.status, StatusCode::OK, "ops read it without signing in");
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(page.headers["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let body = page.body;
-    assert!(body.contains(r#"portal_http_requests_total{method="GET",route="/login",status="200"}"#), "{body}");
+    assert!(body.contains(r#"portal_http_requests_total{method="GET",route="/login",status="2xx"}"#), "{body}");
     assert!(body.contains(
-        r#"portal_http_request_duration_seconds_bucket{method="POST",route="/quotes/{id}/accept",le="+Inf"} 2"#
+        r#"portal_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/quotes/{id}/accept"} 2"#
     ));
     assert!(!body.contains("route=\"/quotes/1"), "ids never become labels");
     assert!(body.contains(r#"portal_db_pool_max_connections{database="enetworks"} 4"#));

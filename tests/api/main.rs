@@ -14,6 +14,7 @@ mod cards;
 mod catalog;
 mod cli;
 mod csv_large;
+mod errors;
 mod escaping;
 mod faults;
 mod health;

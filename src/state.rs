@@ -1,0 +1,56 @@
+//! What handlers reach through `web::Data<AppState>`: each worker's pools and the parts
+//! every worker shares. Its own module so that `startup` (which builds the app) and
+//! `routes` (which read the state) do not depend on each other.
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+
+use crate::auth::permissions::AccessCache;
+use crate::db::Pools;
+use crate::db::cache::PriceCache;
+use crate::metrics::Metrics;
+
+/// What every worker shares: the settings handlers need, the pricing cache, the role ×
+/// permission matrix and the metrics.
+#[derive(Clone)]
+pub struct Shared {
+    pub vat_rate: Decimal,
+    pub prices: Arc<PriceCache>,
+    pub access: Arc<AccessCache>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Shared {
+    pub fn new(vat_rate: Decimal) -> Shared {
+        Shared { vat_rate, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
+    }
+
+    /// Requires `token` (`PORTAL_METRICS_TOKEN`) to read `/metrics`.
+    pub fn with_metrics_token(mut self, token: Option<SecretString>) -> Shared {
+        self.metrics = Arc::new(Metrics::new(token));
+        self
+    }
+}
+
+/// One worker's state: the shared parts and the worker's three pools.
+pub struct AppState {
+    pub pools: Pools,
+    pub vat_rate: Decimal,
+    pub prices: Arc<PriceCache>,
+    pub access: Arc<AccessCache>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(pools: Pools, shared: &Shared) -> AppState {
+        AppState {
+            pools,
+            vat_rate: shared.vat_rate,
+            prices: shared.prices.clone(),
+            access: shared.access.clone(),
+            metrics: shared.metrics.clone(),
+        }
+    }
+}
