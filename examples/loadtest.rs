@@ -23,7 +23,8 @@ use askama::Template;
 use diesel::sql_types::{BigInt, Numeric, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use portal::config::DatabaseUrls;
-use portal::db::cluster::{Cluster, ClusterOptions, DB_AAS, DB_ENETWORKS, DB_MAIN};
+use portal::db::cluster::{Cluster, ClusterOptions};
+use portal::db::registry::DATABASES;
 use portal::db::{AasPool, Pools, migrate};
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
@@ -411,12 +412,9 @@ fn pgbench(cluster: &Cluster, database: &str, script: &str, seconds: u64) -> any
 }
 
 async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow::Result<()> {
-    let urls = DatabaseUrls {
-        main: cluster.url(DB_MAIN).into(),
-        aas: cluster.url(DB_AAS).into(),
-        enetworks: cluster.url(DB_ENETWORKS).into(),
-    };
-    cluster.create_databases(&[DB_MAIN, DB_AAS, DB_ENETWORKS, "bench"], None).await?;
+    let urls = cluster.database_urls();
+    let [main, aas, enetworks] = DATABASES.map(|db| db.cluster_name);
+    cluster.create_databases(&[main, aas, enetworks, "bench"], None).await?;
     migrate::run_all(&urls).await?;
     let pools = Pools::new(&urls, 4);
     portal::seed::seed_demo(&pools).await?;
@@ -522,7 +520,7 @@ async fn scenarios(
     results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;
     let funded: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
-    let portal_tps = pgbench(cluster, DB_MAIN, &portal_debit(&funded), o.seconds)?;
+    let portal_tps = pgbench(cluster, DATABASES[0].cluster_name, &portal_debit(&funded), o.seconds)?;
 
     // Staff transactions page and CSV, with 10 000 and then the big ledger.
     let staff = sign_in(base, "staff@demo.test").await?;

@@ -11,11 +11,12 @@ use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
 use crate::config::{DatabaseUrls, Settings};
-use crate::db::cluster::{self, Cluster, ClusterOptions};
+use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::main::organisations::{self, CreateOrganisationError, NewOrganisation, Organisation};
 use crate::db::main::users::{self, NewUser};
 use crate::db::main::verify;
 use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
+use crate::db::registry::DATABASES;
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
 use crate::domain::ids::OrganisationId;
@@ -248,8 +249,7 @@ impl Databases {
     /// Creates (private cluster only) and migrates the three databases.
     async fn prepare(&self) -> anyhow::Result<()> {
         if let Some(cluster) = &self.cluster {
-            let created =
-                cluster.create_databases(&[cluster::DB_MAIN, cluster::DB_AAS, cluster::DB_ENETWORKS], None).await?;
+            let created = cluster.create_databases(&DATABASES.map(|db| db.cluster_name), None).await?;
             if !created.is_empty() {
                 tracing::info!(?created, "databases created");
             }

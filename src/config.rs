@@ -6,12 +6,23 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 
-/// The three database URLs, or none: with none, a private cluster is started.
+use crate::db::registry::{DATABASES, Database};
+
+/// The URLs of the registry's databases (`db::registry`), or none: with none, a private
+/// cluster is started.
 #[derive(Clone, Debug)]
 pub struct DatabaseUrls {
     pub main: SecretString,
     pub aas: SecretString,
     pub enetworks: SecretString,
+}
+
+impl DatabaseUrls {
+    /// Each database's URL from `url`.
+    pub fn from_fn(url: impl Fn(&Database) -> String) -> DatabaseUrls {
+        let [main, aas, enetworks] = &DATABASES;
+        DatabaseUrls { main: url(main).into(), aas: url(aas).into(), enetworks: url(enetworks).into() }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -51,20 +62,12 @@ impl Settings {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let names = ["DATABASE_URL_MAIN", "DATABASE_URL_AAS", "DATABASE_URL_ENETWORKS"];
-        let urls: Vec<Option<String>> = names.iter().map(|n| get(n)).collect();
-        let database_urls = match urls.as_slice() {
-            [Some(main), Some(aas), Some(enetworks)] => Some(DatabaseUrls {
-                main: main.clone().into(),
-                aas: aas.clone().into(),
-                enetworks: enetworks.clone().into(),
-            }),
-            [None, None, None] => None,
-            _ => {
-                let missing: Vec<&str> =
-                    names.iter().zip(&urls).filter(|(_, url)| url.is_none()).map(|(name, _)| *name).collect();
-                return Err(ConfigError::PartialDatabaseUrls(missing.join(", ")));
-            }
+        let missing: Vec<&str> =
+            DATABASES.iter().map(|db| db.url_setting).filter(|setting| get(setting).is_none()).collect();
+        let database_urls = match missing.len() {
+            0 => Some(DatabaseUrls::from_fn(|db| get(db.url_setting).unwrap_or_default())),
+            n if n == DATABASES.len() => None,
+            _ => return Err(ConfigError::PartialDatabaseUrls(missing.join(", "))),
         };
         let session_key = match get("PORTAL_SESSION_KEY") {
             Some(key) if key.len() < 64 => return Err(ConfigError::ShortSessionKey(key.len())),

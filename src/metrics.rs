@@ -27,11 +27,9 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use crate::db::Pools;
+use crate::db::registry::DATABASES;
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// How to read one database's pool of a worker.
-type PoolStatus = fn(&Pools) -> deadpool::Status;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -172,11 +170,10 @@ impl Metrics {
     /// Sets the pool gauges to the sum of every worker's pools now.
     fn read_pools(&self) {
         let pools = self.pools.lock().expect("metrics lock");
-        let databases: [(&'static str, PoolStatus); 3] =
-            [("main", |p| p.main.status()), ("aas", |p| p.aas.status()), ("enetworks", |p| p.enetworks.status())];
-        for (database, status) in databases {
+        for db in &DATABASES {
+            let database = db.name;
             let (mut size, mut idle, mut max, mut waiting) = (0, 0, 0, 0);
-            for s in pools.iter().map(status) {
+            for s in pools.iter().map(|p| db.pool_status(p)) {
                 size += s.size as i64;
                 idle += s.available as i64;
                 max += s.max_size as i64;

@@ -17,10 +17,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
 use crate::config::DatabaseUrls;
 
-pub const DB_MAIN: &str = "portal_main";
-pub const DB_AAS: &str = "portal_aas";
-pub const DB_ENETWORKS: &str = "portal_enetworks";
-
 const SOCKET_NAME: &str = ".s.PGSQL.5432";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -133,11 +129,7 @@ impl Cluster {
     }
 
     pub fn database_urls(&self) -> DatabaseUrls {
-        DatabaseUrls {
-            main: self.url(DB_MAIN).into(),
-            aas: self.url(DB_AAS).into(),
-            enetworks: self.url(DB_ENETWORKS).into(),
-        }
+        DatabaseUrls::from_fn(|db| self.url(db.cluster_name))
     }
 
     /// Creates each database that does not exist yet (from `template`, when given);

@@ -10,6 +10,7 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::ExposeSecret;
 
+use super::registry::DATABASES;
 use crate::config::DatabaseUrls;
 
 pub const MAIN: EmbeddedMigrations = embed_migrations!("migrations/main");
@@ -32,13 +33,13 @@ pub async fn run(url: &str, migrations: EmbeddedMigrations) -> anyhow::Result<us
     .await?
 }
 
-/// Migrates all three databases.
+/// Migrates every database of the registry.
 pub async fn run_all(urls: &DatabaseUrls) -> anyhow::Result<()> {
-    for (name, url, set) in
-        [("main", &urls.main, MAIN), ("aas", &urls.aas, AAS), ("enetworks", &urls.enetworks, ENETWORKS)]
-    {
-        let applied =
-            run(url.expose_secret(), set).await.map_err(|e| e.context(format!("migrating the {name} database")))?;
+    for db in &DATABASES {
+        let name = db.name;
+        let applied = run(db.url(urls).expose_secret(), (db.migrations)())
+            .await
+            .map_err(|e| e.context(format!("migrating the {name} database")))?;
         if applied > 0 {
             tracing::info!(database = name, applied, "migrations applied");
         }

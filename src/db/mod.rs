@@ -9,6 +9,7 @@ pub mod main;
 pub mod migrate;
 pub mod pipeline;
 pub mod pricing;
+pub mod registry;
 
 use std::time::Duration;
 

@@ -3,15 +3,16 @@
 //! they do. Their other sessions end; this one is issued again under the new version.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{actor, client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
 use crate::auth::{CurrentUser, password};
+use crate::db::main::activity::Actor;
 use crate::db::main::users;
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
@@ -57,13 +58,13 @@ pub async fn form(user: CurrentUser, page: Page) -> PasswordPage {
 }
 
 pub async fn change(
-    req: HttpRequest,
+    actor: Actor,
     user: CurrentUser,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<PasswordForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<PasswordPage>>, AppError> {
+) -> Result<PageOr303<PasswordPage>, AppError> {
     let form = form.into_inner();
     let mut errors = PasswordErrors::default();
     if form.current_password.is_empty() {
@@ -89,13 +90,12 @@ pub async fn change(
         Ok(new) if !errors.any() => new,
         _ => {
             let again = PasswordPage { page, must_change: user.must_change_password, errors };
-            return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+            return unprocessable(again);
         }
     };
     let hash = password::hash_blocking(new.expose().to_owned()).await?;
     let mut conn = state.pools.main.get().await?;
-    let ip = client_ip(&req);
-    let version = users::set_password(&mut conn, user.id, &hash, false, &actor(&user, &ip)).await?;
+    let version = users::set_password(&mut conn, user.id, &hash, false, &actor).await?;
     session::sign_in(&session, user.id, version);
     push_flash(&session, Flash::success("Your password has been changed. Your other sessions have ended."));
     Ok(Either::Left(see_other("/")))

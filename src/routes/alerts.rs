@@ -98,11 +98,11 @@ pub async fn mark_read(
     required: Require<perm::AlertsView>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<AlertId>,
 ) -> Result<HttpResponse, AppError> {
     let user = required.user;
     let mut conn = state.pools.main.get().await?;
-    if !alerts::mark_read(&mut conn, AlertId(id.into_inner()), user.organisation_id, user.id).await? {
+    if !alerts::mark_read(&mut conn, id.into_inner(), user.organisation_id, user.id).await? {
         return Err(AppError::NotFound);
     }
     push_flash(&session, Flash::success("Alert marked as read."));

@@ -3,17 +3,17 @@
 //! and never echoed back; form values never reach the logs.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use diesel_async::AsyncPgConnection;
 use serde::Deserialize;
 
-use super::actor;
-use super::{client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::cards::{self, AddError};
 use crate::domain::cards::{BRANDS, CardErrors, CardForm, is_expired};
 use crate::domain::ids::{CardId, OrganisationId};
@@ -114,49 +114,45 @@ pub async fn list(
 }
 
 pub async fn add(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::CardsManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     fields: web::Form<CardFields>,
-) -> Result<Either<HttpResponse, CustomizeResponder<CardsPage>>, AppError> {
+) -> Result<PageOr303<CardsPage>, AppError> {
     let user = required.user;
     let mut form = CardForm::from(fields.into_inner());
     let mut conn = state.pools.main.get().await?;
     let errors = match form.parse(today_sast()) {
-        Ok(card) => {
-            let ip = client_ip(&req);
-            match cards::add(&mut conn, &card, &actor(&user, &ip)).await {
-                Ok(_) => {
-                    let message = format!("Saved the {} card ending in {}.", card.brand, card.last_four);
-                    push_flash(&session, Flash::success(message));
-                    return Ok(Either::Left(see_other("/cards")));
-                }
-                Err(AddError::TokenTaken) => CardErrors {
-                    gateway_token: Some("This gateway token is already saved for a card."),
-                    ..Default::default()
-                },
-                Err(AddError::Database(e)) => return Err(e.into()),
+        Ok(card) => match cards::add(&mut conn, &card, &actor).await {
+            Ok(_) => {
+                let message = format!("Saved the {} card ending in {}.", card.brand, card.last_four);
+                push_flash(&session, Flash::success(message));
+                return Ok(Either::Left(see_other("/cards")));
             }
-        }
+            Err(AddError::TokenTaken) => CardErrors {
+                gateway_token: Some("This gateway token is already saved for a card."),
+                ..Default::default()
+            },
+            Err(AddError::Database(e)) => return Err(e.into()),
+        },
         Err(errors) => errors,
     };
     form.scrub();
     let page = cards_page(&mut conn, user.organisation_id, page, form, errors).await?;
-    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    unprocessable(page)
 }
 
 pub async fn set_default(
-    req: HttpRequest,
-    required: Require<perm::CardsManage>,
+    actor: Actor,
+    _: Require<perm::CardsManage>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<CardId>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    if !cards::set_default(&mut conn, CardId(id.into_inner()), &actor(&required.user, &ip)).await? {
+    if !cards::set_default(&mut conn, id.into_inner(), &actor).await? {
         return Err(AppError::NotFound);
     }
     push_flash(&session, Flash::success("That card is now the default."));
@@ -164,15 +160,14 @@ pub async fn set_default(
 }
 
 pub async fn remove(
-    req: HttpRequest,
-    required: Require<perm::CardsManage>,
+    actor: Actor,
+    _: Require<perm::CardsManage>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<CardId>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
     let mut conn = state.pools.main.get().await?;
-    if !cards::remove(&mut conn, CardId(id.into_inner()), &actor(&required.user, &ip)).await? {
+    if !cards::remove(&mut conn, id.into_inner(), &actor).await? {
         return Err(AppError::NotFound);
     }
     push_flash(&session, Flash::success("Card removed."));

@@ -3,17 +3,18 @@
 //! Each form carries a fresh idempotency key, so a double submit records once.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
 use crate::db::main::ledger::Direction;
 use crate::db::main::{organisations, wallets};
@@ -142,22 +143,22 @@ pub async fn refund_form(
     _: Require<perm::WalletCredit>,
     page: Page,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<QuoteId>,
 ) -> Result<RefundPage, AppError> {
     let mut conn = state.pools.main.get().await?;
-    refund_page(&mut conn, page, QuoteId(id.into_inner()), None, CorrectionErrors::default()).await
+    refund_page(&mut conn, page, id.into_inner(), None, CorrectionErrors::default()).await
 }
 
 pub async fn refund(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::WalletCredit>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<QuoteId>,
     form: web::Form<CorrectionForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<RefundPage>>, AppError> {
-    let id = QuoteId(id.into_inner());
+) -> Result<PageOr303<RefundPage>, AppError> {
+    let id = id.into_inner();
     let form = form.into_inner();
     let mut errors = CorrectionErrors::default();
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
@@ -165,9 +166,8 @@ pub async fn refund(
     errors.form = check_key(&form.idempotency_key);
     let mut conn = state.pools.main.get().await?;
     if let (Some(amount), Some(reason), false) = (amount, reason, errors.any()) {
-        let ip = client_ip(&req);
         let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: form.idempotency_key.trim() };
-        let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
+        let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::refund(&mut conn, &refund, &clerk).await {
             Ok(outcome) => {
                 push_flash(&session, flash(outcome, "refund"));
@@ -182,7 +182,7 @@ pub async fn refund(
         }
     }
     let page = refund_page(&mut conn, page, id, Some(form), errors).await?;
-    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    unprocessable(page)
 }
 
 fn flash(outcome: Outcome, what: &str) -> Flash {
@@ -237,23 +237,23 @@ pub async fn adjustment_form(
     _: Require<perm::WalletCredit>,
     page: Page,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
 ) -> Result<AdjustmentPage, AppError> {
     let mut conn = state.pools.main.get().await?;
     let form = CorrectionForm { idempotency_key: fresh_key(), ..Default::default() };
-    adjustment_page(&mut conn, page, OrganisationId(id.into_inner()), form, CorrectionErrors::default()).await
+    adjustment_page(&mut conn, page, id.into_inner(), form, CorrectionErrors::default()).await
 }
 
 pub async fn adjust(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::WalletCredit>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
     form: web::Form<CorrectionForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<AdjustmentPage>>, AppError> {
-    let id = OrganisationId(id.into_inner());
+) -> Result<PageOr303<AdjustmentPage>, AppError> {
+    let id = id.into_inner();
     let form = form.into_inner();
     let mut errors = CorrectionErrors::default();
     let direction = match form.direction.trim() {
@@ -269,7 +269,6 @@ pub async fn adjust(
     errors.form = check_key(&form.idempotency_key);
     let mut conn = state.pools.main.get().await?;
     if let (Some(direction), Some(amount), Some(reason), false) = (direction, amount, reason, errors.any()) {
-        let ip = client_ip(&req);
         let adjustment = NewAdjustment {
             organisation_id: id,
             direction,
@@ -277,7 +276,7 @@ pub async fn adjust(
             reason,
             idempotency_key: form.idempotency_key.trim(),
         };
-        let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
+        let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::adjust(&mut conn, &adjustment, &clerk).await {
             Ok(outcome) => {
                 push_flash(&session, flash(outcome, "adjustment"));
@@ -290,5 +289,5 @@ pub async fn adjust(
         }
     }
     let page = adjustment_page(&mut conn, page, id, form, errors).await?;
-    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    unprocessable(page)
 }

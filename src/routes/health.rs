@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use diesel_async::RunQueryDsl;
 
 use crate::db::PooledConn;
+use crate::db::registry::DATABASES;
 use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
@@ -24,11 +25,10 @@ async fn ping(conn: Result<PooledConn, impl std::fmt::Display>) -> Result<(), St
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pools = &state.pools;
-    let (main, aas, enetworks) =
-        tokio::join!(ping(pools.main.get().await), ping(pools.aas.get().await), ping(pools.enetworks.get().await));
+    let checks = DATABASES.iter().map(|db| async move { (db.name, ping(db.connection(pools).await).await) });
     let mut body = String::new();
     let mut ready = true;
-    for (name, result) in [("main", main), ("aas", aas), ("enetworks", enetworks)] {
+    for (name, result) in futures_util::future::join_all(checks).await {
         match result {
             Ok(()) => body.push_str(&format!("{name}: ok\n")),
             Err(e) => {

@@ -23,10 +23,15 @@ mod users;
 mod vm_quotes;
 mod wallet;
 
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use std::future::{Ready, ready};
+
+use actix_session::Session;
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{CustomizeResponder, Either, FromRequest, HttpRequest, HttpResponse, Responder, guard, web};
 
 use crate::auth::CurrentUser;
+use crate::auth::session::{Flash, push_flash};
 use crate::db::main::activity::Actor;
 use crate::error::AppError;
 
@@ -137,9 +142,20 @@ fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-/// The signed-in user as the checks and the activity log see them.
-fn actor<'a>(user: &'a CurrentUser, ip: &'a Option<String>) -> Actor<'a> {
-    Actor { user_id: user.id, organisation_id: user.organisation_id, email: &user.email, ip: ip.as_deref() }
+/// Who acts: the signed-in user and their address, for the checks of a change and its
+/// activity-log row.
+impl FromRequest for Actor {
+    type Error = AppError;
+    type Future = Ready<Result<Actor, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(CurrentUser::from_request(req, payload).into_inner().map(|user| Actor {
+            user_id: user.id,
+            organisation_id: user.organisation_id,
+            email: user.email,
+            ip: client_ip(req),
+        }))
+    }
 }
 
 /// `303 See Other`: where a successful POST sends the browser.
@@ -150,4 +166,18 @@ fn see_other(location: &str) -> HttpResponse {
 /// An htmx request wants the fragment, not the page.
 fn is_htmx(req: &HttpRequest) -> bool {
     req.headers().contains_key("HX-Request")
+}
+
+/// A form's answer: 303 to the next page, or the form's page again.
+type PageOr303<P> = Either<HttpResponse, CustomizeResponder<P>>;
+
+/// The form's page again, 422, with the person's values and a message by each field.
+fn unprocessable<P: Responder>(page: P) -> Result<PageOr303<P>, AppError> {
+    Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+}
+
+/// The form did its work: a flash for the next page, and 303 to it.
+fn done<P>(session: &Session, location: &str, flash: Flash) -> Result<PageOr303<P>, AppError> {
+    push_flash(session, flash);
+    Ok(Either::Left(see_other(location)))
 }

@@ -4,16 +4,18 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{CustomizeResponder, Either, HttpResponse, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::see_other;
 use super::wallet::{LedgerView, RunwayView};
-use super::{actor, client_ip, see_other};
+use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::organisations::{self, CreateOrganisationError, Details, Organisation, StatusError};
 use crate::db::main::quotes;
 use crate::db::main::users;
@@ -218,19 +220,18 @@ pub async fn list(
 }
 
 pub async fn create(
-    req: HttpRequest,
-    required: Require<perm::OrgManage>,
+    actor: Actor,
+    _: Require<perm::OrgManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<DetailsForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<OrganisationsPage>>, AppError> {
+) -> Result<PageOr303<OrganisationsPage>, AppError> {
     let form = form.into_inner();
     let errors = match form.parse() {
         Ok(parsed) => {
             let mut conn = state.pools.main.get().await?;
-            let ip = client_ip(&req);
-            match organisations::create_with_details(&mut conn, &parsed.details(), &actor(&required.user, &ip)).await {
+            match organisations::create_with_details(&mut conn, &parsed.details(), &actor).await {
                 Ok(id) => {
                     push_flash(&session, Flash::success(format!("Created the organisation {}.", parsed.name)));
                     return Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))));
@@ -244,7 +245,7 @@ pub async fn create(
         Err(errors) => errors,
     };
     let view = organisations_page(&state, page, ListQuery::default(), form, errors).await?;
-    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    unprocessable(view)
 }
 
 // ---------------------------------------------------------------------------
@@ -403,22 +404,15 @@ fn blank_credit_form() -> CreditForm {
     CreditForm { idempotency_key: uuid::Uuid::new_v4().to_string(), ..Default::default() }
 }
 
-type PageOr303 = Either<HttpResponse, CustomizeResponder<OrganisationPage>>;
-
 async fn again(
     state: &AppState,
     user: &CurrentUser,
     page: Page,
     id: OrganisationId,
     forms: Forms,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<OrganisationPage>, AppError> {
     let view = organisation_page(state, user, page, id, Forms { credit: blank_credit_form(), ..forms }).await?;
-    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
-}
-
-fn done(session: &Session, id: OrganisationId, flash: Flash) -> Result<PageOr303, AppError> {
-    push_flash(session, flash);
-    Ok(Either::Left(see_other(&format!("/admin/organisations/{id}"))))
+    unprocessable(view)
 }
 
 /// Open to `org.manage` (everything) and `wallet.credit` (the wallet panel only).
@@ -426,32 +420,39 @@ pub async fn show(
     user: CurrentUser,
     page: Page,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
 ) -> Result<OrganisationPage, AppError> {
     user.require_any(&[Permission::OrgManage, Permission::WalletCredit])?;
     let forms = Forms { credit: blank_credit_form(), ..Default::default() };
-    organisation_page(&state, &user, page, OrganisationId(id.into_inner()), forms).await
+    organisation_page(&state, &user, page, id.into_inner(), forms).await
 }
 
 pub async fn update(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::OrgManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
     form: web::Form<DetailsForm>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<OrganisationPage>, AppError> {
     let user = required.user;
-    let id = OrganisationId(id.into_inner());
+    let id = id.into_inner();
     let form = form.into_inner();
     let details_errors = match form.parse() {
         Ok(parsed) => {
             let mut conn = state.pools.main.get().await?;
-            let ip = client_ip(&req);
-            match organisations::update(&mut conn, id, &parsed.details(), &actor(&user, &ip)).await {
-                Ok(true) => return done(&session, id, Flash::success("Saved the organisation's details.")),
-                Ok(false) => return done(&session, id, Flash::info("Nothing changed.")),
+            match organisations::update(&mut conn, id, &parsed.details(), &actor).await {
+                Ok(true) => {
+                    return done(
+                        &session,
+                        &format!("/admin/organisations/{id}"),
+                        Flash::success("Saved the organisation's details."),
+                    );
+                }
+                Ok(false) => {
+                    return done(&session, &format!("/admin/organisations/{id}"), Flash::info("Nothing changed."));
+                }
                 Err(CreateOrganisationError::NameTaken) => {
                     DetailsErrors { name: Some(NAME_TAKEN.into()), ..Default::default() }
                 }
@@ -475,16 +476,16 @@ fn status_message(e: StatusError) -> Result<String, AppError> {
 }
 
 pub async fn suspend(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::OrgManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
     form: web::Form<SuspendForm>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<OrganisationPage>, AppError> {
     let user = required.user;
-    let id = OrganisationId(id.into_inner());
+    let id = id.into_inner();
     let reason = form.into_inner().reason;
     let trimmed = reason.trim();
     let reason_error = if trimmed.is_empty() {
@@ -493,16 +494,21 @@ pub async fn suspend(
         Some(format!("Use at most {MAX_REASON_CHARS} characters."))
     } else {
         let mut conn = state.pools.main.get().await?;
-        let ip = client_ip(&req);
-        match organisations::set_status(&mut conn, id, Some(trimmed), &actor(&user, &ip)).await {
+        match organisations::set_status(&mut conn, id, Some(trimmed), &actor).await {
             Ok(true) => {
                 return done(
                     &session,
-                    id,
+                    &format!("/admin/organisations/{id}"),
                     Flash::success("Suspended the organisation: its users can no longer sign in."),
                 );
             }
-            Ok(false) => return done(&session, id, Flash::info("The organisation was already suspended.")),
+            Ok(false) => {
+                return done(
+                    &session,
+                    &format!("/admin/organisations/{id}"),
+                    Flash::info("The organisation was already suspended."),
+                );
+            }
             Err(e) => Some(status_message(e)?),
         }
     };
@@ -510,16 +516,15 @@ pub async fn suspend(
 }
 
 pub async fn reactivate(
-    req: HttpRequest,
-    required: Require<perm::OrgManage>,
+    actor: Actor,
+    _: Require<perm::OrgManage>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = OrganisationId(id.into_inner());
+    let id = id.into_inner();
     let mut conn = state.pools.main.get().await?;
-    let ip = client_ip(&req);
-    let flash = match organisations::set_status(&mut conn, id, None, &actor(&required.user, &ip)).await {
+    let flash = match organisations::set_status(&mut conn, id, None, &actor).await {
         Ok(true) => Flash::success("Reactivated the organisation: its users can sign in again."),
         Ok(false) => Flash::info("The organisation was already active."),
         Err(e) => Flash::info(status_message(e)?),
@@ -529,16 +534,16 @@ pub async fn reactivate(
 }
 
 pub async fn credit(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::WalletCredit>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<OrganisationId>,
     form: web::Form<CreditForm>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<OrganisationPage>, AppError> {
     let user = required.user;
-    let id = OrganisationId(id.into_inner());
+    let id = id.into_inner();
     let form = form.into_inner();
     let mut errors = CreditErrors::default();
     let amount = parse_top_up(&form.amount).map_err(|e| errors.amount = Some(sentence(&e))).ok();
@@ -551,7 +556,6 @@ pub async fn credit(
     if uuid::Uuid::parse_str(form.idempotency_key.trim()).is_err() {
         errors.form = Some("This form is incomplete. Reload the page and enter the top-up again.".into());
     }
-    let ip = client_ip(&req);
     let outcome = match amount {
         Some(amount) if errors.reference.is_none() && errors.form.is_none() => {
             let mut conn = state.pools.main.get().await?;
@@ -562,7 +566,7 @@ pub async fn credit(
                 description: "EFT received",
                 idempotency_key: form.idempotency_key.trim(),
                 created_by: Some(user.id),
-                ip: ip.as_deref(),
+                ip: actor.ip.as_deref(),
             };
             match wallets::credit(&mut conn, &credit).await {
                 Ok(outcome) => Some(outcome),
@@ -590,8 +594,8 @@ pub async fn credit(
         None => {
             let forms = Forms { credit: form, credit_errors: errors, ..Default::default() };
             let view = organisation_page(&state, &user, page, id, forms).await?;
-            return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+            return unprocessable(view);
         }
     };
-    done(&session, id, message)
+    done(&session, &format!("/admin/organisations/{id}"), message)
 }

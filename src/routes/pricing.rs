@@ -4,17 +4,18 @@
 //! snapshot, so nothing here changes what a customer was quoted.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
 use crate::db::PooledConn;
+use crate::db::main::activity::Actor;
 use crate::db::main::activity::{self, NewActivity};
 use crate::db::pricing::{self, Catalog, PriceTable, PricedRow, TABLES};
 use crate::domain::money::{format_zar, parse_amount};
@@ -199,14 +200,14 @@ fn parse_margin(raw: &str) -> Result<Decimal, String> {
 }
 
 pub async fn update(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::PricingManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     path: web::Path<(String, i64)>,
     form: web::Form<PriceForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<PriceEditPage>>, AppError> {
+) -> Result<PageOr303<PriceEditPage>, AppError> {
     let (key, id) = path.into_inner();
     let table = find_table(&key)?;
     let form = form.into_inner();
@@ -233,7 +234,7 @@ pub async fn update(
     let margin = parse_margin(&form.margin_pct).map_err(|e| errors.margin_pct = Some(e)).ok();
     let refuse = |errors: PriceErrors, page: Page, form: PriceForm| {
         let page = edit_page(table, page, id, row.label.clone(), form, errors);
-        Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+        unprocessable(page)
     };
     let Some(margin) = margin else { return refuse(errors, page, form) };
     if errors.cost_a.is_some() || errors.cost_b.is_some() || errors.form.is_some() {
@@ -263,7 +264,6 @@ pub async fn update(
             "active": r.active,
         })
     };
-    let ip = client_ip(&req);
     let main = state.pools.main.get().await?;
     activity::record(
         &main,
@@ -272,7 +272,7 @@ pub async fn update(
             organisation_id: Some(required.user.organisation_id),
             action: "pricing.update",
             target: Some(&format!("{}:{id}", table.key)),
-            ip: ip.as_deref(),
+            ip: actor.ip.as_deref(),
             detail: serde_json::json!({ "row": after.label, "before": snapshot(&before), "after": snapshot(&after) }),
             ..Default::default()
         },

@@ -3,18 +3,19 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{CustomizeResponder, Either, Responder, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::actor;
-use super::{client_ip, see_other};
+use super::PageOr303;
+use super::see_other;
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
+use crate::db::main::activity::Actor;
 use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote};
 use crate::db::main::{alerts, ops_logs, wallets};
@@ -238,11 +239,11 @@ pub async fn show(
     user: CurrentUser,
     page: Page,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<QuoteId>,
 ) -> Result<QuotePage, AppError> {
     user.require_any(QUOTE_READERS)?;
     let mut conn = state.pools.main.get().await?;
-    quote_page(&mut conn, &user, page, QuoteId(id.into_inner()), None).await
+    quote_page(&mut conn, &user, page, id.into_inner(), None).await
 }
 
 // ---------------------------------------------------------------- accept and decline
@@ -280,18 +281,17 @@ async fn refused(
 }
 
 pub async fn accept(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::QuoteAccept>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> Result<Either<HttpResponse, CustomizeResponder<QuotePage>>, AppError> {
+    id: web::Path<QuoteId>,
+) -> Result<PageOr303<QuotePage>, AppError> {
     let user = required.user;
-    let id = QuoteId(id.into_inner());
-    let ip = client_ip(&req);
+    let id = id.into_inner();
     let mut conn = state.pools.main.get().await?;
-    match acceptance::accept(&mut conn, id, &actor(&user, &ip)).await {
+    match acceptance::accept(&mut conn, id, &actor).await {
         Ok(Outcome::Accepted { balance_after }) => {
             state.metrics.count_acceptance();
             let message = format!("Quote accepted. The wallet balance is now {}.", format_zar(balance_after));
@@ -311,18 +311,17 @@ pub async fn accept(
 }
 
 pub async fn decline(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::QuoteAccept>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> Result<Either<HttpResponse, CustomizeResponder<QuotePage>>, AppError> {
+    id: web::Path<QuoteId>,
+) -> Result<PageOr303<QuotePage>, AppError> {
     let user = required.user;
-    let id = QuoteId(id.into_inner());
-    let ip = client_ip(&req);
+    let id = id.into_inner();
     let mut conn = state.pools.main.get().await?;
-    match acceptance::decline(&mut conn, id, &actor(&user, &ip)).await {
+    match acceptance::decline(&mut conn, id, &actor).await {
         Ok(DeclineOutcome::Declined) => push_flash(&session, Flash::success("Quote declined.")),
         Ok(DeclineOutcome::AlreadyDeclined) => push_flash(&session, Flash::info("This quote was already declined.")),
         Err(refusal) => return Ok(Either::Right(refused(&mut conn, &user, page, id, refusal).await?)),

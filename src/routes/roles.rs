@@ -5,15 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{actor, client_ip, see_other};
-use crate::auth::session::{Flash, push_flash};
+use super::{PageOr303, done, unprocessable};
+use crate::auth::session::Flash;
 use crate::auth::{Require, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::roles::{self, RoleError};
 use crate::domain::ids::RoleId;
 use crate::domain::organisation::parse_name;
@@ -147,16 +147,9 @@ async fn roles_page(state: &AppState, page: Page, submitted: Submitted) -> Resul
     })
 }
 
-type PageOr303 = Either<HttpResponse, CustomizeResponder<RolesPage>>;
-
-async fn again(state: &AppState, page: Page, submitted: Submitted) -> Result<PageOr303, AppError> {
+async fn again(state: &AppState, page: Page, submitted: Submitted) -> Result<PageOr303<RolesPage>, AppError> {
     let view = roles_page(state, page, submitted).await?;
-    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
-}
-
-fn done(session: &Session, flash: Flash) -> Result<PageOr303, AppError> {
-    push_flash(session, flash);
-    Ok(Either::Left(see_other("/admin/roles")))
+    unprocessable(view)
 }
 
 pub async fn show(_: Require<perm::RoleManage>, page: Page, state: web::Data<AppState>) -> Result<RolesPage, AppError> {
@@ -183,27 +176,30 @@ fn parse_matrix(fields: &[(String, String)]) -> Option<BTreeMap<RoleId, BTreeSet
 }
 
 pub async fn save_matrix(
-    req: HttpRequest,
-    required: Require<perm::RoleManage>,
+    actor: Actor,
+    _: Require<perm::RoleManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<RolesPage>, AppError> {
     let Some(matrix) = parse_matrix(&form) else {
         let matrix_error = Some("This form is incomplete. Reload the page and make the changes again.".into());
         return again(&state, page, Submitted { matrix_error, ..Default::default() }).await;
     };
     let outcome = {
         let mut conn = state.pools.main.get().await?;
-        let ip = client_ip(&req);
-        roles::save_matrix(&mut conn, &matrix, &actor(&required.user, &ip)).await
+        roles::save_matrix(&mut conn, &matrix, &actor).await
     };
     let matrix_error = match outcome {
-        Ok(0) => return done(&session, Flash::info("Nothing changed.")),
+        Ok(0) => return done(&session, "/admin/roles", Flash::info("Nothing changed.")),
         Ok(n) => {
             let roles = if n == 1 { "one role" } else { "several roles" };
-            return done(&session, Flash::success(format!("Saved the permissions of {roles}. They apply at once.")));
+            return done(
+                &session,
+                "/admin/roles",
+                Flash::success(format!("Saved the permissions of {roles}. They apply at once.")),
+            );
         }
         Err(RoleError::UnknownPermission(code)) => {
             format!("There is no permission “{code}”, so nothing was changed. Reload the page and try again.")
@@ -220,25 +216,25 @@ pub async fn save_matrix(
 }
 
 pub async fn create(
-    req: HttpRequest,
-    required: Require<perm::RoleManage>,
+    actor: Actor,
+    _: Require<perm::RoleManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<RoleForm>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<RolesPage>, AppError> {
     let form = form.into_inner();
     let errors = match form.parse() {
         Ok((name, description)) => {
             let outcome = {
                 let mut conn = state.pools.main.get().await?;
-                let ip = client_ip(&req);
-                roles::create(&mut conn, &name, &description, &actor(&required.user, &ip)).await
+                roles::create(&mut conn, &name, &description, &actor).await
             };
             match outcome {
                 Ok(_) => {
                     return done(
                         &session,
+                        "/admin/roles",
                         Flash::success(format!("Created the role {name}. Tick its permissions in the matrix.")),
                     );
                 }
@@ -253,26 +249,25 @@ pub async fn create(
 }
 
 pub async fn rename(
-    req: HttpRequest,
-    required: Require<perm::RoleManage>,
+    actor: Actor,
+    _: Require<perm::RoleManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<RoleId>,
     form: web::Form<RoleForm>,
-) -> Result<PageOr303, AppError> {
-    let id = RoleId(id.into_inner());
+) -> Result<PageOr303<RolesPage>, AppError> {
+    let id = id.into_inner();
     let form = form.into_inner();
     let errors = match form.parse() {
         Ok((name, description)) => {
             let outcome = {
                 let mut conn = state.pools.main.get().await?;
-                let ip = client_ip(&req);
-                roles::rename(&mut conn, id, &name, &description, &actor(&required.user, &ip)).await
+                roles::rename(&mut conn, id, &name, &description, &actor).await
             };
             match outcome {
-                Ok(true) => return done(&session, Flash::success(format!("Saved the role {name}."))),
-                Ok(false) => return done(&session, Flash::info("Nothing changed.")),
+                Ok(true) => return done(&session, "/admin/roles", Flash::success(format!("Saved the role {name}."))),
+                Ok(false) => return done(&session, "/admin/roles", Flash::info("Nothing changed.")),
                 Err(RoleError::NameTaken) => RoleErrors { name: Some(NAME_TAKEN.into()), ..Default::default() },
                 Err(RoleError::Database(e)) => return Err(e.into()),
                 Err(e) => return Err(AppError::Internal(e.into())),
@@ -284,21 +279,20 @@ pub async fn rename(
 }
 
 pub async fn delete(
-    req: HttpRequest,
-    required: Require<perm::RoleManage>,
+    actor: Actor,
+    _: Require<perm::RoleManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> Result<PageOr303, AppError> {
-    let id = RoleId(id.into_inner());
+    id: web::Path<RoleId>,
+) -> Result<PageOr303<RolesPage>, AppError> {
+    let id = id.into_inner();
     let outcome = {
         let mut conn = state.pools.main.get().await?;
-        let ip = client_ip(&req);
-        roles::delete(&mut conn, id, &actor(&required.user, &ip)).await
+        roles::delete(&mut conn, id, &actor).await
     };
     let matrix_error = match outcome {
-        Ok(()) => return done(&session, Flash::success("Deleted the role.")),
+        Ok(()) => return done(&session, "/admin/roles", Flash::success("Deleted the role.")),
         Err(RoleError::InUse(n)) => {
             let users = if n == 1 { "one user holds".to_owned() } else { format!("{n} users hold") };
             format!("This role cannot be deleted: {users} it. Give them another role first.")

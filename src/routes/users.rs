@@ -4,16 +4,17 @@
 //! sessions on their next request (their session version moves on).
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{actor, client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
 use crate::auth::{CurrentUser, Require, password, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
 use crate::db::main::{organisations, roles};
 use crate::domain::email::Email;
@@ -237,13 +238,13 @@ pub async fn list(
 }
 
 pub async fn create(
-    req: HttpRequest,
-    required: Require<perm::UserManage>,
+    actor: Actor,
+    _: Require<perm::UserManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<UserForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<UsersPage>>, AppError> {
+) -> Result<PageOr303<UsersPage>, AppError> {
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
@@ -261,8 +262,7 @@ pub async fn create(
                 password_hash: &hash,
                 must_change_password: temporary,
             };
-            let ip = client_ip(&req);
-            match users::create_by_admin(&mut conn, &new, parsed.role_id, &actor(&required.user, &ip)).await {
+            match users::create_by_admin(&mut conn, &new, parsed.role_id, &actor).await {
                 Ok(id) => {
                     let message = if temporary {
                         format!(
@@ -284,7 +284,7 @@ pub async fn create(
     };
     let form = UserForm { password: String::new(), ..form };
     let view = users_page(&mut conn, &choices, page, ListQuery::default(), form, errors).await?;
-    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+    unprocessable(view)
 }
 
 // ---------------------------------------------------------------------------
@@ -306,8 +306,6 @@ pub struct UserPage {
     roles: Vec<SelectOption>,
     action_error: Option<String>,
 }
-
-type PageOr303 = Either<HttpResponse, CustomizeResponder<UserPage>>;
 
 async fn user_page(
     conn: &mut diesel_async::AsyncPgConnection,
@@ -343,36 +341,27 @@ async fn user_page(
     })
 }
 
-fn unprocessable(view: UserPage) -> Result<PageOr303, AppError> {
-    Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
-}
-
-fn done(session: &Session, id: UserId, flash: Flash) -> Result<PageOr303, AppError> {
-    push_flash(session, flash);
-    Ok(Either::Left(see_other(&format!("/admin/users/{id}"))))
-}
-
 pub async fn show(
     required: Require<perm::UserManage>,
     page: Page,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<UserId>,
 ) -> Result<UserPage, AppError> {
     let mut conn = state.pools.main.get().await?;
-    user_page(&mut conn, &required.user, page, UserId(id.into_inner()), None, UserErrors::default(), None).await
+    user_page(&mut conn, &required.user, page, id.into_inner(), None, UserErrors::default(), None).await
 }
 
 pub async fn update(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::UserManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<UserId>,
     form: web::Form<UserForm>,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<UserPage>, AppError> {
     let me = required.user;
-    let id = UserId(id.into_inner());
+    let id = id.into_inner();
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
@@ -385,9 +374,10 @@ pub async fn update(
                 organisation_id: parsed.organisation_id,
                 role: parsed.role_id,
             };
-            let ip = client_ip(&req);
-            match users::update(&mut conn, id, &edit, &actor(&me, &ip)).await {
-                Ok((false, _)) => return done(&session, id, Flash::info("Nothing changed.")),
+            match users::update(&mut conn, id, &edit, &actor).await {
+                Ok((false, _)) => {
+                    return done(&session, &format!("/admin/users/{id}"), Flash::info("Nothing changed."));
+                }
                 Ok((true, version)) => {
                     if let (true, Some(version)) = (id == me.id, version) {
                         // Your own sessions elsewhere end; this one carries on.
@@ -398,7 +388,7 @@ pub async fn update(
                     } else {
                         "Saved."
                     };
-                    return done(&session, id, Flash::success(message));
+                    return done(&session, &format!("/admin/users/{id}"), Flash::success(message));
                 }
                 Err(AdminUserError::EmailTaken) => UserErrors { email: Some(EMAIL_TAKEN.into()), ..Default::default() },
                 Err(AdminUserError::LastAdmin) => UserErrors { role_id: Some(LAST_ADMIN.into()), ..Default::default() },
@@ -411,26 +401,35 @@ pub async fn update(
 }
 
 async fn set_active(
-    req: HttpRequest,
+    actor: Actor,
     me: CurrentUser,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     id: UserId,
     active: bool,
-) -> Result<PageOr303, AppError> {
+) -> Result<PageOr303<UserPage>, AppError> {
     let mut conn = state.pools.main.get().await?;
     users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let refusal = if !active && id == me.id {
         "You cannot deactivate your own account. Ask another administrator.".to_owned()
     } else {
-        let ip = client_ip(&req);
-        match users::set_active(&mut conn, id, active, &actor(&me, &ip)).await {
-            Ok(true) if active => return done(&session, id, Flash::success("Reactivated: they can sign in again.")),
-            Ok(true) => {
-                return done(&session, id, Flash::success("Deactivated: every session of this user has ended."));
+        match users::set_active(&mut conn, id, active, &actor).await {
+            Ok(true) if active => {
+                return done(
+                    &session,
+                    &format!("/admin/users/{id}"),
+                    Flash::success("Reactivated: they can sign in again."),
+                );
             }
-            Ok(false) => return done(&session, id, Flash::info("Nothing changed.")),
+            Ok(true) => {
+                return done(
+                    &session,
+                    &format!("/admin/users/{id}"),
+                    Flash::success("Deactivated: every session of this user has ended."),
+                );
+            }
+            Ok(false) => return done(&session, &format!("/admin/users/{id}"), Flash::info("Nothing changed.")),
             Err(AdminUserError::LastAdmin) => LAST_ADMIN.to_owned(),
             Err(AdminUserError::Database(e)) => return Err(e.into()),
             Err(e) => return Err(AppError::Internal(e.into())),
@@ -440,51 +439,50 @@ async fn set_active(
 }
 
 pub async fn deactivate(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::UserManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> Result<PageOr303, AppError> {
-    set_active(req, required.user, page, session, state, UserId(id.into_inner()), false).await
+    id: web::Path<UserId>,
+) -> Result<PageOr303<UserPage>, AppError> {
+    set_active(actor, required.user, page, session, state, id.into_inner(), false).await
 }
 
 pub async fn reactivate(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::UserManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> Result<PageOr303, AppError> {
-    set_active(req, required.user, page, session, state, UserId(id.into_inner()), true).await
+    id: web::Path<UserId>,
+) -> Result<PageOr303<UserPage>, AppError> {
+    set_active(actor, required.user, page, session, state, id.into_inner(), true).await
 }
 
 pub async fn unlock(
-    req: HttpRequest,
-    required: Require<perm::UserManage>,
+    actor: Actor,
+    _: Require<perm::UserManage>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = UserId(id.into_inner());
+    let id = id.into_inner();
     let mut conn = state.pools.main.get().await?;
-    let ip = client_ip(&req);
-    users::unlock(&mut conn, id, &actor(&required.user, &ip)).await?;
+    users::unlock(&mut conn, id, &actor).await?;
     push_flash(&session, Flash::success("Unlocked: the failed sign-ins are forgotten."));
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 
 pub async fn reset_password(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::UserManage>,
     session: Session,
     state: web::Data<AppState>,
-    id: web::Path<i64>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
     let me = required.user;
-    let id = UserId(id.into_inner());
+    let id = id.into_inner();
     if id == me.id {
         push_flash(&session, Flash::info("Change your own password on the Password page instead."));
         return Ok(see_other(super::account::CHANGE_PASSWORD));
@@ -492,8 +490,7 @@ pub async fn reset_password(
     let temporary = password_rule::temporary();
     let hash = password::hash_blocking(temporary.clone()).await?;
     let mut conn = state.pools.main.get().await?;
-    let ip = client_ip(&req);
-    users::set_password(&mut conn, id, &hash, true, &actor(&me, &ip)).await?;
+    users::set_password(&mut conn, id, &hash, true, &actor).await?;
     push_flash(
         &session,
         Flash::success(format!(

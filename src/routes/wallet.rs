@@ -4,17 +4,18 @@
 //! organisation), and its own transactions, newest first.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
+use actix_web::{Either, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use diesel_async::AsyncPgConnection;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{client_ip, see_other};
+use super::see_other;
+use super::{PageOr303, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
+use crate::db::main::activity::Actor;
 use crate::db::main::wallets::{self, LedgerRow};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
@@ -170,20 +171,19 @@ fn parse_threshold(input: &str) -> Result<Decimal, String> {
 
 /// `POST /wallet/threshold`: the organisation's own low-balance threshold.
 pub async fn set_threshold(
-    req: HttpRequest,
+    actor: Actor,
     required: Require<perm::WalletView>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<ThresholdForm>,
-) -> Result<Either<HttpResponse, CustomizeResponder<WalletPage>>, AppError> {
+) -> Result<PageOr303<WalletPage>, AppError> {
     let user = required.user;
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     match parse_threshold(&form.threshold) {
         Ok(threshold) => {
-            let ip = client_ip(&req);
-            wallets::set_threshold(&mut conn, user.organisation_id, threshold, user.id, ip.as_deref()).await?;
+            wallets::set_threshold(&mut conn, user.organisation_id, threshold, user.id, actor.ip.as_deref()).await?;
             push_flash(
                 &session,
                 Flash::success(format!("You will be alerted when the balance falls below {}.", format_zar(threshold))),
@@ -192,7 +192,7 @@ pub async fn set_threshold(
         }
         Err(error) => {
             let page = wallet_page(&mut conn, user.organisation_id, page, None, Some(form), Some(error)).await?;
-            Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
+            unprocessable(page)
         }
     }
 }

@@ -10,10 +10,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncC
 
 use crate::auth::password;
 use crate::db::Pools;
-
-const MAIN_SQL: &str = include_str!("main.sql");
-const AAS_SQL: &str = include_str!("aas.sql");
-const ENETWORKS_SQL: &str = include_str!("enetworks.sql");
+use crate::db::registry::DATABASES;
 
 /// The demo users' password (demo data only; stated in the README).
 pub const DEMO_PASSWORD: &str = "demo-password-123";
@@ -59,17 +56,18 @@ async fn seed_one(
     Ok(ran)
 }
 
-/// Seeds whichever of the three databases has no data yet; returns how many it seeded.
+/// Seeds whichever of the registry's databases has no data yet; returns how many it
+/// seeded.
 pub async fn seed_demo(pools: &Pools) -> anyhow::Result<usize> {
-    let mut seeded = 0;
-    let mut aas = pools.aas.get().await?;
-    seeded += usize::from(seed_one(&mut aas, "SELECT 1 FROM categories", AAS_SQL, None).await?);
-    let mut enetworks = pools.enetworks.get().await?;
-    seeded += usize::from(seed_one(&mut enetworks, "SELECT 1 FROM dfa_magellan", ENETWORKS_SQL, None).await?);
     // One hash for all demo users: they share the demo password anyway.
     let hash = password::hash_blocking(DEMO_PASSWORD.to_owned()).await?;
-    let mut main = pools.main.get().await?;
-    seeded += usize::from(seed_one(&mut main, "SELECT 1 FROM organisations", MAIN_SQL, Some(&hash)).await?);
+    let mut seeded = 0;
+    for db in &DATABASES {
+        let mut conn = db.connection(pools).await.map_err(anyhow::Error::msg)?;
+        seeded += usize::from(
+            seed_one(&mut conn, db.seeded_when, db.seed_sql, db.holds_users.then_some(hash.as_str())).await?,
+        );
+    }
     Ok(seeded)
 }
 

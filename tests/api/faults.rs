@@ -20,8 +20,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::future::join_all;
 use portal::config::DatabaseUrls;
-use portal::db::cluster::{Cluster, ClusterOptions, DB_AAS, DB_ENETWORKS, DB_MAIN};
+use portal::db::cluster::{Cluster, ClusterOptions};
 use portal::db::main::schema::{organisation_wallets, organisations, quotes, wallet_transactions as tx};
+use portal::db::registry::DATABASES;
 use portal::db::{Pools, migrate};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -485,7 +486,7 @@ fn own_cluster(dir: PathBuf) -> (DatabaseUrls, std::sync::mpsc::Sender<ClusterCo
         let mut cluster = Cluster::start(&dir, &options).expect("start a cluster");
         let urls = cluster.database_urls();
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-            cluster.create_databases(&[DB_MAIN, DB_AAS, DB_ENETWORKS], None).await.unwrap();
+            cluster.create_databases(&DATABASES.map(|db| db.cluster_name), None).await.unwrap();
             migrate::run_all(&urls).await.unwrap();
             portal::seed::seed_demo(&Pools::new(&urls, 2)).await.unwrap();
         });

@@ -62,7 +62,7 @@ impl From<PostingError> for Refusal {
 }
 
 /// Locks the quote row and checks that it belongs to the actor's organisation.
-async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<Quote, Refusal> {
+async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<Quote, Refusal> {
     let quote = q::table.find(id).select(Quote::as_select()).for_update().first(conn).await.optional()?;
     match quote {
         Some(quote) if quote.organisation_id == actor.organisation_id => Ok(quote),
@@ -70,7 +70,7 @@ async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor
     }
 }
 
-pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<Outcome, Refusal> {
+pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<Outcome, Refusal> {
     let result = conn
         .transaction(async |conn| {
             let (quote, org_status, wallet) = lock_for_acceptance(conn, id, actor).await?;
@@ -100,7 +100,7 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>
                 organisation_id: Some(actor.organisation_id),
                 action: "quote.accept_refused",
                 target: Some(&format!("quote:{id}")),
-                ip: actor.ip,
+                ip: actor.ip.as_deref(),
                 detail: serde_json::json!({ "reason": "insufficient funds", "short": short.to_string() }),
                 ..Default::default()
             },
@@ -116,7 +116,7 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>
 async fn lock_for_acceptance(
     conn: &AsyncPgConnection,
     id: QuoteId,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> QueryResult<(Option<Quote>, Option<OrganisationStatus>, Option<Wallet>)> {
     let org = actor.organisation_id;
     let (mut quote, mut status, mut wallet) = (None, None, None);
@@ -154,7 +154,7 @@ async fn record_acceptance(
     conn: &AsyncPgConnection,
     quote: &Quote,
     wallet: &Wallet,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<Decimal, Refusal> {
     let description = format!("Quote {} accepted", quote.number);
     let idempotency_key = format!("quote-accept:{}", quote.id);
@@ -184,7 +184,7 @@ async fn record_acceptance(
         organisation_id: Some(quote.organisation_id),
         action: "quote.accept",
         target: Some(&target),
-        ip: actor.ip,
+        ip: actor.ip.as_deref(),
         detail: serde_json::json!({
             "number": quote.number,
             "amount_due": quote.amount_due.to_string(),
@@ -259,7 +259,7 @@ pub enum DeclineOutcome {
     AlreadyDeclined,
 }
 
-pub async fn decline(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_>) -> Result<DeclineOutcome, Refusal> {
+pub async fn decline(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<DeclineOutcome, Refusal> {
     conn.transaction(async |conn| {
         let quote = lock_own_quote(conn, id, actor).await?;
         if quote.status == QuoteStatus::Declined {
@@ -282,7 +282,7 @@ pub async fn decline(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor<'_
                 organisation_id: Some(quote.organisation_id),
                 action: "quote.decline",
                 target: Some(&format!("quote:{}", quote.id)),
-                ip: actor.ip,
+                ip: actor.ip.as_deref(),
                 detail: serde_json::json!({ "number": quote.number }),
                 ..Default::default()
             },

@@ -28,14 +28,16 @@ pub async fn record(mut conn: &AsyncPgConnection, entry: &NewActivity<'_>) -> Qu
 
 /// Who acts, in which organisation, from where: the checks of a change and its log row
 /// (written in the same transaction as the change) both read it.
-pub struct Actor<'a> {
+/// Handlers get it from the request (the signed-in user and the TCP peer's address).
+#[derive(Debug, Clone)]
+pub struct Actor {
     pub user_id: UserId,
     pub organisation_id: OrganisationId,
-    pub email: &'a str,
-    pub ip: Option<&'a str>,
+    pub email: String,
+    pub ip: Option<String>,
 }
 
-impl Actor<'_> {
+impl Actor {
     /// Records `action` on `target` (of `organisation`), with `detail` holding before
     /// and after values.
     pub async fn record(
@@ -50,11 +52,11 @@ impl Actor<'_> {
             conn,
             &NewActivity {
                 user_id: Some(self.user_id),
-                actor_email: Some(self.email),
+                actor_email: Some(&self.email),
                 organisation_id: organisation,
                 action,
                 target: Some(target),
-                ip: self.ip,
+                ip: self.ip.as_deref(),
                 detail,
             },
         )

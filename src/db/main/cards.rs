@@ -42,7 +42,7 @@ pub enum AddError {
     Database(#[from] DieselError),
 }
 
-async fn log(conn: &mut AsyncPgConnection, actor: &Actor<'_>, action: &str, card: CardId) -> QueryResult<()> {
+async fn log(conn: &mut AsyncPgConnection, actor: &Actor, action: &str, card: CardId) -> QueryResult<()> {
     activity::record(
         conn,
         &NewActivity {
@@ -50,7 +50,7 @@ async fn log(conn: &mut AsyncPgConnection, actor: &Actor<'_>, action: &str, card
             organisation_id: Some(actor.organisation_id),
             action,
             target: Some(&format!("card:{card}")),
-            ip: actor.ip,
+            ip: actor.ip.as_deref(),
             detail: serde_json::json!({ "card": card }),
             ..Default::default()
         },
@@ -64,7 +64,7 @@ async fn lock_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) ->
     organisations::table.find(org).select(organisations::id).for_update().first::<OrganisationId>(conn).await.map(drop)
 }
 
-pub async fn add(conn: &mut AsyncPgConnection, card: &NewCard, actor: &Actor<'_>) -> Result<CardId, AddError> {
+pub async fn add(conn: &mut AsyncPgConnection, card: &NewCard, actor: &Actor) -> Result<CardId, AddError> {
     conn.transaction(async |conn| {
         lock_organisation(conn, actor.organisation_id).await?;
         let existing: i64 = customer_cards::table
@@ -98,7 +98,7 @@ pub async fn add(conn: &mut AsyncPgConnection, card: &NewCard, actor: &Actor<'_>
 }
 
 /// Makes the card the organisation's default. `false`: no such card of this organisation.
-pub async fn set_default(conn: &mut AsyncPgConnection, id: CardId, actor: &Actor<'_>) -> QueryResult<bool> {
+pub async fn set_default(conn: &mut AsyncPgConnection, id: CardId, actor: &Actor) -> QueryResult<bool> {
     conn.transaction(async |conn| {
         lock_organisation(conn, actor.organisation_id).await?;
         let own = customer_cards::table
@@ -123,7 +123,7 @@ pub async fn set_default(conn: &mut AsyncPgConnection, id: CardId, actor: &Actor
 }
 
 /// Removes the card. `false`: no such card of this organisation.
-pub async fn remove(conn: &mut AsyncPgConnection, id: CardId, actor: &Actor<'_>) -> QueryResult<bool> {
+pub async fn remove(conn: &mut AsyncPgConnection, id: CardId, actor: &Actor) -> QueryResult<bool> {
     conn.transaction(async |conn| {
         lock_organisation(conn, actor.organisation_id).await?;
         let removed: Option<bool> = diesel::delete(

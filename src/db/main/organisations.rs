@@ -153,7 +153,7 @@ fn target(id: OrganisationId) -> String {
 pub async fn create_with_details(
     conn: &mut AsyncPgConnection,
     details: &Details<'_>,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<OrganisationId, CreateOrganisationError> {
     conn.transaction(async |conn| {
         let new = NewOrganisation {
@@ -189,7 +189,7 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     id: OrganisationId,
     details: &Details<'_>,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<bool, CreateOrganisationError> {
     conn.transaction(async |conn| {
         let before: StoredDetails = organisations::table
@@ -256,7 +256,7 @@ pub async fn set_status(
     conn: &mut AsyncPgConnection,
     id: OrganisationId,
     reason: Option<&str>,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<bool, StatusError> {
     conn.transaction(async |conn| {
         users::lock_admin_changes(conn).await?;

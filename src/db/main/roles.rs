@@ -119,7 +119,7 @@ pub enum RoleError {
 pub async fn save_matrix(
     conn: &mut AsyncPgConnection,
     grants: &BTreeMap<RoleId, BTreeSet<String>>,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<usize, RoleError> {
     conn.transaction(async |conn| {
         users::lock_admin_changes(conn).await?;
@@ -171,7 +171,7 @@ pub async fn create(
     conn: &mut AsyncPgConnection,
     name: &str,
     description: &str,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<RoleId, RoleError> {
     conn.transaction(async |conn| {
         let id: RoleId = diesel::insert_into(roles::table)
@@ -193,7 +193,7 @@ pub async fn rename(
     id: RoleId,
     name: &str,
     description: &str,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<bool, RoleError> {
     conn.transaction(async |conn| {
         let (old_name, old_description): (String, String) =
@@ -217,7 +217,7 @@ pub async fn rename(
 }
 
 /// Deletes a role no one holds (active or not), with its grants.
-pub async fn delete(conn: &mut AsyncPgConnection, id: RoleId, actor: &Actor<'_>) -> Result<(), RoleError> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: RoleId, actor: &Actor) -> Result<(), RoleError> {
     conn.transaction(async |conn| {
         let (name, description): (String, String) =
             roles::table.find(id).select((roles::name, roles::description)).for_update().first(conn).await?;

@@ -379,7 +379,7 @@ pub async fn create_by_admin(
     conn: &mut AsyncPgConnection,
     user: &NewUser<'_>,
     role: RoleId,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<UserId, AdminUserError> {
     conn.transaction(async |conn| {
         let id: UserId = diesel::insert_into(users::table)
@@ -461,7 +461,7 @@ pub async fn update(
     conn: &mut AsyncPgConnection,
     id: UserId,
     edit: &UserEdit<'_>,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<(bool, NewVersion), AdminUserError> {
     conn.transaction(async |conn| {
         lock_admin_changes(conn).await?;
@@ -509,7 +509,7 @@ pub async fn set_active(
     conn: &mut AsyncPgConnection,
     id: UserId,
     active: bool,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> Result<bool, AdminUserError> {
     conn.transaction(async |conn| {
         lock_admin_changes(conn).await?;
@@ -534,7 +534,7 @@ pub async fn set_active(
 }
 
 /// Clears a lock-out: the failure counter and the lock time.
-pub async fn unlock(conn: &mut AsyncPgConnection, id: UserId, actor: &Actor<'_>) -> QueryResult<()> {
+pub async fn unlock(conn: &mut AsyncPgConnection, id: UserId, actor: &Actor) -> QueryResult<()> {
     conn.transaction(async |conn| {
         let (org, count, until): (OrganisationId, i32, Option<DateTime<Utc>>) = users::table
             .find(id)
@@ -568,7 +568,7 @@ pub async fn set_password(
     id: UserId,
     hash: &str,
     temporary: bool,
-    actor: &Actor<'_>,
+    actor: &Actor,
 ) -> QueryResult<i32> {
     conn.transaction(async |conn| {
         let (org, before): (OrganisationId, bool) = users::table
