@@ -7,9 +7,9 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 
-use crate::auth::permissions::AccessCache;
 use crate::db::Pools;
 use crate::db::cache::PriceCache;
+use crate::domain::permissions::AccessCache;
 use crate::metrics::Metrics;
 
 /// What every worker shares: the settings handlers need, the pricing cache, the role ×

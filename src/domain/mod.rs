@@ -8,6 +8,7 @@ pub mod money;
 pub mod network;
 pub mod organisation;
 pub mod password;
+pub mod permissions;
 pub mod pricing;
 pub mod states;
 pub mod time;

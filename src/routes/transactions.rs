@@ -4,6 +4,8 @@
 //! export streams in batches through a small channel: memory stays flat however many
 //! rows match.
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
@@ -281,35 +283,58 @@ pub async fn list(
     }
 }
 
-/// One CSV cell: quoted when needed, and a leading `= + - @` (or tab, CR) defused
-/// with an apostrophe so that a spreadsheet shows text instead of running a formula.
-pub fn csv_cell(value: &str) -> String {
-    let defused = match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
-        _ => value.to_owned(),
-    };
-    if defused.contains([',', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
+/// A text cell made safe for spreadsheets: one that starts like a formula gets a `'`
+/// in front, so Excel and LibreOffice show it as text instead of running it.
+fn defused(value: &str) -> Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
+    }
 }
 
-const CSV_HEADER: &str =
-    "id,created_at,organisation,kind,amount,direction,balance_after,quote,reference,description,created_by\r\n";
+const CSV_HEADER: [&str; 11] = [
+    "id",
+    "created_at",
+    "organisation",
+    "kind",
+    "amount",
+    "direction",
+    "balance_after",
+    "quote",
+    "reference",
+    "description",
+    "created_by",
+];
 
-fn csv_row(row: &HistoryRow, out: &mut String) {
-    let cells = [
-        row.id.to_string(),
-        row.created_at.with_timezone(&Johannesburg).to_rfc3339(),
-        csv_cell(&row.organisation_name),
-        row.kind.to_string(),
-        row.amount.to_string(),
-        if row.direction > 0 { "in".to_owned() } else { "out".to_owned() },
-        row.balance_after.to_string(),
-        csv_cell(row.quote_number.as_deref().unwrap_or("")),
-        csv_cell(&row.reference),
-        csv_cell(&row.description),
-        csv_cell(row.created_by.as_deref().unwrap_or("")),
-    ];
-    out.push_str(&cells.join(","));
-    out.push_str("\r\n");
+/// A CSV writer into memory, quoting as needed and ending lines with CRLF (RFC 4180).
+fn csv_writer(capacity: usize) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(capacity))
+}
+
+fn csv_row(row: &HistoryRow, out: &mut csv::Writer<Vec<u8>>) -> csv::Result<()> {
+    out.write_record([
+        row.id.to_string().as_str(),
+        &row.created_at.with_timezone(&Johannesburg).to_rfc3339(),
+        &defused(&row.organisation_name),
+        row.kind.as_str(),
+        &row.amount.to_string(),
+        if row.direction > 0 { "in" } else { "out" },
+        &row.balance_after.to_string(),
+        &defused(row.quote_number.as_deref().unwrap_or("")),
+        &defused(&row.reference),
+        &defused(&row.description),
+        &defused(row.created_by.as_deref().unwrap_or("")),
+    ])
+}
+
+/// The bytes of a batch of CSV records, once `written` succeeded.
+fn csv_bytes(written: csv::Result<()>, out: csv::Writer<Vec<u8>>) -> Result<Bytes, actix_web::Error> {
+    let failed = |e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "CSV export failed");
+        actix_web::error::ErrorInternalServerError("export failed")
+    };
+    written.map_err(|e| failed(&e))?;
+    out.into_inner().map(Bytes::from).map_err(|e| failed(&e))
 }
 
 pub async fn csv(
@@ -329,7 +354,10 @@ pub async fn csv(
     let mut conn = state.pools.main.get().await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, actix_web::Error>>(2);
     actix_web::rt::spawn(async move {
-        if tx.send(Ok(Bytes::from_static(CSV_HEADER.as_bytes()))).await.is_err() {
+        let mut header = csv_writer(128);
+        let written = header.write_record(CSV_HEADER);
+        let header = csv_bytes(written, header);
+        if tx.send(header).await.is_err() {
             return;
         }
         loop {
@@ -343,12 +371,12 @@ pub async fn csv(
             };
             let Some(last) = rows.last() else { return };
             filter.after = Some(last.id);
-            let mut chunk = String::with_capacity(rows.len() * 160);
-            for row in &rows {
-                csv_row(row, &mut chunk);
-            }
-            if tx.send(Ok(Bytes::from(chunk))).await.is_err() {
-                return; // the client went away
+            let mut chunk = csv_writer(rows.len() * 160);
+            let written = rows.iter().try_for_each(|row| csv_row(row, &mut chunk));
+            let chunk = csv_bytes(written, chunk);
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                return; // the client went away, or the batch could not be written
             }
             if (rows.len() as i64) < CSV_BATCH {
                 return;
@@ -369,14 +397,20 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=SUM(A1:A9)"), "'=SUM(A1:A9)");
-        assert_eq!(csv_cell("+27 11"), "'+27 11");
-        assert_eq!(csv_cell("-1"), "'-1");
-        assert_eq!(csv_cell("@cmd"), "'@cmd");
-        assert_eq!(csv_cell("=1,2"), "\"'=1,2\"");
+        let cell = |value: &str| {
+            let mut out = csv_writer(64);
+            out.write_record([defused(value).as_ref()]).unwrap();
+            String::from_utf8(out.into_inner().unwrap()).unwrap().trim_end_matches("\r\n").to_owned()
+        };
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=SUM(A1:A9)"), "'=SUM(A1:A9)");
+        assert_eq!(cell("+27 11"), "'+27 11");
+        assert_eq!(cell("-1"), "'-1");
+        assert_eq!(cell("@cmd"), "'@cmd");
+        assert_eq!(cell("=1,2"), "\"'=1,2\"");
+        assert_eq!(cell("two\nlines"), "\"two\nlines\"");
     }
 
     #[test]

@@ -8,12 +8,9 @@ use reqwest::StatusCode;
 use crate::admin_helpers::{assert_admin_only, org_id, user_id};
 use crate::helpers::{ADMIN, CUSTOMER, Page, spawn_app};
 
-fn row_ids(page: &Page) -> Vec<i64> {
-    let selector = scraper::Selector::parse("#activity tbody tr").unwrap();
-    page.html()
-        .select(&selector)
-        .map(|tr| tr.value().id().and_then(|id| id.strip_prefix("activity-")).unwrap().parse().unwrap())
-        .collect()
+/// The ids of the table's rows, in page order.
+fn row_ids_of(page: &Page) -> Vec<i64> {
+    crate::support::row_ids(page, "#activity tbody tr", "activity-")
 }
 
 fn next_link(page: &Page) -> Option<String> {
@@ -60,8 +57,8 @@ async fn the_log_shows_who_did_what_and_filters_by_user_organisation_action_and_
     assert_eq!(by_org, ["organisation.suspended", "login.failed"]);
     let today = chrono::Utc::now().with_timezone(&chrono_tz::Africa::Johannesburg).date_naive();
     let tomorrow = today + chrono::Days::new(1);
-    assert_eq!(row_ids(&admin.get(&format!("/admin/activity?from={today}&to={today}")).await).len(), 3);
-    assert!(row_ids(&admin.get(&format!("/admin/activity?from={tomorrow}")).await).is_empty());
+    assert_eq!(row_ids_of(&admin.get(&format!("/admin/activity?from={today}&to={today}")).await).len(), 3);
+    assert!(row_ids_of(&admin.get(&format!("/admin/activity?from={tomorrow}")).await).is_empty());
     let bad = admin.get(&format!("/admin/activity?from=yesterday&to={today}&user=x")).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains(r#"id="from-error">Use a date like 2026-11-24."#));
@@ -86,7 +83,7 @@ async fn the_log_pages_back_with_after_without_gaps_or_repeats() {
     while let Some(path) = next {
         let page = admin.get(&path).await;
         assert_eq!(page.status, StatusCode::OK);
-        seen.extend(row_ids(&page));
+        seen.extend(row_ids_of(&page));
         next = next_link(&page);
         assert!(next.as_deref().is_none_or(|n| n.contains("action=test.")), "the filters stay on");
     }

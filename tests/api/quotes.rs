@@ -8,8 +8,7 @@ use diesel_async::RunQueryDsl;
 use futures_util::future::join_all;
 use portal::db::aas::schema::terraform_vm_config as templates;
 use portal::db::main::schema::{
-    disk_logs, in_app_alerts, organisation_wallets, organisations, quote_lines, quotes, user_activity_log, vm_logs,
-    vm_quotes, wallet_transactions,
+    disk_logs, in_app_alerts, quote_lines, quotes, user_activity_log, vm_logs, vm_quotes, wallet_transactions,
 };
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
@@ -25,14 +24,7 @@ async fn template_id(app: &TestApp, name: &str) -> i64 {
 }
 
 async fn balance(app: &TestApp, org: &str) -> Decimal {
-    let mut conn = app.main_conn().await;
-    let id = organisations::table.filter(organisations::name.eq(org)).select(organisations::id);
-    organisation_wallets::table
-        .filter(organisation_wallets::organisation_id.eq_any(id))
-        .select(organisation_wallets::balance)
-        .first(&mut conn)
-        .await
-        .unwrap()
+    crate::support::balance(app, crate::support::org_id(app, org).await).await
 }
 
 async fn amount_due(app: &TestApp, quote: i64) -> Decimal {
@@ -59,11 +51,6 @@ async fn debits(app: &TestApp, quote: i64) -> i64 {
 async fn quote_count(app: &TestApp) -> i64 {
     let mut conn = app.main_conn().await;
     quotes::table.count().get_result(&mut conn).await.unwrap()
-}
-
-async fn quote_id_by_number(app: &TestApp, number: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    quotes::table.filter(quotes::number.eq(number)).select(quotes::id).first(&mut conn).await.unwrap()
 }
 
 /// Creates a VM quote through the form; returns its id.
@@ -287,7 +274,7 @@ async fn expired_quotes_show_as_expired_and_cannot_be_accepted() {
     let app = spawn_app().await;
     let customer = app.signed_in(CUSTOMER).await;
     // Q-2026-000001 is still 'pending' in the table, but its validity has passed.
-    let id = quote_id_by_number(&app, "Q-2026-000001").await;
+    let id = crate::support::quote_id(&app, "Q-2026-000001").await;
     let list = customer.get("/quotes").await;
     let row = list.body.split("Q-2026-000001").nth(1).unwrap().split("</tr>").next().unwrap().to_owned();
     assert!(row.contains("badge-expired"), "{row}");

@@ -42,6 +42,37 @@ pub async fn balance(app: &TestApp, org: i64) -> Decimal {
         .unwrap()
 }
 
+/// A top-up recorded straight through the query function (for data the test needs);
+/// returns the ledger row's id.
+pub async fn credit_directly(app: &TestApp, org: i64, amount: Decimal, reference: &str) -> i64 {
+    use portal::db::main::wallets::{self, CreditOutcome, NewCredit};
+    let mut conn = app.main_conn().await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let credit = NewCredit {
+        organisation_id: portal::domain::ids::OrganisationId(org),
+        amount,
+        reference,
+        description: "EFT received",
+        idempotency_key: &key,
+        created_by: None,
+        ip: None,
+    };
+    match wallets::credit(&mut conn, &credit).await.unwrap() {
+        CreditOutcome::Credited(row) => row.id.0,
+        other => panic!("a fresh key credits: {other:?}"),
+    }
+}
+
+/// The ids of a table's rows, in page order: `rows` selects the `<tr>`s, each with an
+/// `id` of `prefix` and the row's id (`tx-12`).
+pub fn row_ids(page: &Page, rows: &str, prefix: &str) -> Vec<i64> {
+    let selector = scraper::Selector::parse(rows).unwrap();
+    page.html()
+        .select(&selector)
+        .map(|tr| tr.value().id().and_then(|id| id.strip_prefix(prefix)).unwrap().parse().unwrap())
+        .collect()
+}
+
 /// What a refused money form must leave untouched.
 #[derive(Debug, PartialEq)]
 pub struct Footprint {

@@ -8,14 +8,17 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl, SimpleAsyncConnection};
 use portal::db::main::schema::organisation_wallets;
 use portal::db::main::schema::wallet_transactions as tx;
-use portal::db::main::wallets::{self, CreditOutcome, NewCredit};
-use portal::domain::ids::OrganisationId;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::helpers::{ADMIN, Browser, CUSTOMER, Page, STAFF, TestApp, spawn_app};
-use crate::support::org_id;
+use crate::support::{credit_directly, org_id};
+
+/// The ids of the table's rows, in page order.
+fn row_ids_of(page: &Page) -> Vec<i64> {
+    crate::support::row_ids(page, "main table tbody tr", "tx-")
+}
 
 const ACME: &str = "Acme Logistics";
 const UBUNTU: &str = "Ubuntu Freight Services";
@@ -57,25 +60,6 @@ async fn id_with_reference(app: &TestApp, reference: &str) -> i64 {
     tx::table.filter(tx::reference.eq(reference)).select(tx::id).first(&mut conn).await.unwrap()
 }
 
-/// A top-up recorded straight through the query function (for data the test needs).
-async fn credit_directly(app: &TestApp, org: i64, amount: Decimal, reference: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    let key = uuid::Uuid::new_v4().to_string();
-    let credit = NewCredit {
-        organisation_id: OrganisationId(org),
-        amount,
-        reference,
-        description: "EFT received",
-        idempotency_key: &key,
-        created_by: None,
-        ip: None,
-    };
-    match wallets::credit(&mut conn, &credit).await.unwrap() {
-        CreditOutcome::Credited(row) => row.id.0,
-        other => panic!("a fresh key credits: {other:?}"),
-    }
-}
-
 /// A credit whose `created_at` the test chooses: the ledger row and the balance
 /// together, in one transaction, as the schema's triggers demand.
 async fn credit_at(app: &TestApp, org: i64, amount: Decimal, reference: &str, at: DateTime<Utc>) -> i64 {
@@ -112,15 +96,6 @@ async fn credit_at(app: &TestApp, org: i64, amount: Decimal, reference: &str, at
     .unwrap()
 }
 
-/// The ids of the history table's rows (`<tr id="tx-N">`), in page order.
-fn row_ids(page: &Page) -> Vec<i64> {
-    let selector = scraper::Selector::parse("main table tbody tr").unwrap();
-    page.html()
-        .select(&selector)
-        .map(|tr| tr.value().id().and_then(|id| id.strip_prefix("tx-")).unwrap().parse().unwrap())
-        .collect()
-}
-
 fn row_cells(page: &Page, id: i64) -> Vec<String> {
     let selector = scraper::Selector::parse(&format!("tr#tx-{id} td")).unwrap();
     page.html().select(&selector).map(|td| td.text().collect::<String>().trim().to_owned()).collect()
@@ -142,7 +117,7 @@ fn field_errors(page: &Page) -> Vec<String> {
 async fn listed(browser: &Browser, query: &str) -> Vec<i64> {
     let page = browser.get(&format!("/transactions?{query}")).await;
     assert_eq!(page.status, StatusCode::OK, "{query}: {}", page.body);
-    row_ids(&page)
+    row_ids_of(&page)
 }
 
 /// A CSV export that must be a 200: its lines without the header (and without the
@@ -191,7 +166,7 @@ async fn staff_and_admins_see_every_organisations_transactions() {
         let browser = app.signed_in(email).await;
         let page = browser.get("/transactions").await;
         assert_eq!(page.status, StatusCode::OK, "{email}");
-        assert_eq!(row_ids(&page), every, "{email}: every organisation's rows, newest first");
+        assert_eq!(row_ids_of(&page), every, "{email}: every organisation's rows, newest first");
         assert_eq!(
             row_cells(&page, k)[1..],
             ["Karoo Solar Installations", "credit", "EFT KAROO-1", "EFT received", "R 300.00", "R 300.00"]
@@ -240,8 +215,8 @@ async fn the_organisation_filter_shows_one_organisations_rows() {
     let staff = app.signed_in(STAFF).await;
 
     let page = staff.get(&format!("/transactions?org={ubuntu}")).await;
-    assert_eq!(row_ids(&page), ids_where_org(&app, ubuntu).await);
-    assert_eq!(row_ids(&page).len(), 2);
+    assert_eq!(row_ids_of(&page), ids_where_org(&app, ubuntu).await);
+    assert_eq!(row_ids_of(&page).len(), 2);
     assert!(page.body.contains(&format!(r#"<option value="{ubuntu}" selected>Ubuntu Freight Services</option>"#)));
     assert!(page.body.contains(&format!(r#"href="/transactions.csv?org={ubuntu}&"#)), "the CSV link keeps the filter");
     assert_eq!(listed(&staff, &format!("org={acme}")).await, ids_where_org(&app, acme).await);
@@ -265,7 +240,7 @@ async fn the_kind_filter_shows_one_kind() {
     for kind in ["refund", "adjustment"] {
         let page = staff.get(&format!("/transactions?kind={kind}")).await;
         assert_eq!(page.status, StatusCode::OK);
-        assert!(row_ids(&page).is_empty(), "{kind}");
+        assert!(row_ids_of(&page).is_empty(), "{kind}");
         assert!(page.body.contains("No transactions match."));
         assert!(page.body.contains(&format!(r#"<option value="{kind}" selected>"#)));
     }
@@ -367,7 +342,7 @@ async fn walk(browser: &Browser, first: &str) -> Vec<Vec<i64>> {
     while let Some(path) = next {
         let page = browser.get(&path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        pages.push(row_ids(&page));
+        pages.push(row_ids_of(&page));
         next = next_link(&page);
         assert!(pages.len() <= 10, "the links end");
     }
@@ -402,7 +377,7 @@ async fn keyset_paging_shows_every_row_exactly_once() {
     assert!(link.starts_with(&format!("/transactions?org={ubuntu}&kind=&from=&to=&q=page&sort=&after=")), "{link}");
     credit_directly(&app, ubuntu, dec!(1.00), "EFT PAGE-LATE").await;
     let mut rest = walk(&staff, &link).await.concat();
-    let mut walked = row_ids(&first);
+    let mut walked = row_ids_of(&first);
     walked.append(&mut rest);
     assert_eq!(walked, expected);
 }
@@ -425,7 +400,7 @@ async fn bad_filters_are_refused_with_messages() {
         let page = staff.get(&format!("/transactions?{query}")).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(field_errors(&page), [*message], "{query}");
-        assert!(row_ids(&page).is_empty(), "{query}: no rows under refused filters");
+        assert!(row_ids_of(&page).is_empty(), "{query}: no rows under refused filters");
         let csv = staff.get(&format!("/transactions.csv?{query}")).await;
         assert_eq!(csv.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert!(!csv.body.contains(CSV_HEADER));

@@ -4,30 +4,23 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use portal::db::main::schema::wallet_transactions as tx;
-use portal::db::main::schema::{in_app_alerts, organisation_wallets, user_activity_log};
-use portal::db::main::wallets::{self, CreditOutcome, NewCredit};
-use portal::domain::ids::OrganisationId;
+use portal::db::main::schema::{in_app_alerts, user_activity_log};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use crate::helpers::{ADMIN, Browser, CUSTOMER, Page, STAFF, TestApp, spawn_app};
-use crate::support::{org_id, user_id};
+use crate::support::{balance, credit_directly, org_id, user_id};
+
+/// The ids of the table's rows, in page order.
+fn row_ids_of(page: &Page) -> Vec<i64> {
+    crate::support::row_ids(page, "table.ledger tbody tr", "tx-")
+}
 
 const BONGANI: &str = "bongani@ubuntu-freight.demo.test";
 const AYESHA: &str = "ayesha@acme-logistics.demo.test";
 const ACME: &str = "Acme Logistics";
 const UBUNTU: &str = "Ubuntu Freight Services";
-
-async fn balance(app: &TestApp, org: i64) -> Decimal {
-    let mut conn = app.main_conn().await;
-    organisation_wallets::table
-        .filter(organisation_wallets::organisation_id.eq(org))
-        .select(organisation_wallets::balance)
-        .first(&mut conn)
-        .await
-        .unwrap()
-}
 
 /// The organisation's ledger ids, newest first.
 async fn ledger_ids(app: &TestApp, org: i64) -> Vec<i64> {
@@ -57,34 +50,6 @@ async fn footprint(app: &TestApp, org: i64) -> Footprint {
         alerts: in_app_alerts::table.count().get_result(&mut conn).await.unwrap(),
         balance: balance(app, org).await,
     }
-}
-
-/// A top-up recorded straight through the query function (for data the test needs).
-async fn credit_directly(app: &TestApp, org: i64, amount: Decimal, reference: &str) -> i64 {
-    let mut conn = app.main_conn().await;
-    let key = uuid::Uuid::new_v4().to_string();
-    let credit = NewCredit {
-        organisation_id: OrganisationId(org),
-        amount,
-        reference,
-        description: "EFT received",
-        idempotency_key: &key,
-        created_by: None,
-        ip: None,
-    };
-    match wallets::credit(&mut conn, &credit).await.unwrap() {
-        CreditOutcome::Credited(row) => row.id.0,
-        other => panic!("a fresh key credits: {other:?}"),
-    }
-}
-
-/// The ids of the ledger table's rows (`<tr id="tx-N">`), in page order.
-fn row_ids(page: &Page) -> Vec<i64> {
-    let selector = scraper::Selector::parse("table.ledger tbody tr").unwrap();
-    page.html()
-        .select(&selector)
-        .map(|tr| tr.value().id().and_then(|id| id.strip_prefix("tx-")).unwrap().parse().unwrap())
-        .collect()
 }
 
 /// The cells of the ledger row of transaction `id`.
@@ -126,7 +91,7 @@ async fn an_acme_customer_sees_the_balance_and_every_ledger_row_newest_first() {
     assert_eq!(balance_figure(&page), "R 66 381.49");
     assert!(page.body.contains("Low-balance alert under R 5 000.00."), "{}", page.body);
 
-    let ids = row_ids(&page);
+    let ids = row_ids_of(&page);
     assert_eq!(ids, ledger_ids(&app, acme).await, "every row of Acme's ledger, newest first");
     let [debit, second, first] = ids[..] else { panic!("three seeded rows: {ids:?}") };
     assert_eq!(
@@ -153,7 +118,7 @@ async fn an_acme_customer_sees_the_balance_and_every_ledger_row_newest_first() {
     // Another member of the same organisation sees the same wallet.
     let ayesha = app.signed_in(AYESHA).await.get("/wallet").await;
     assert_eq!(balance_figure(&ayesha), "R 66 381.49");
-    assert_eq!(row_ids(&ayesha), ids);
+    assert_eq!(row_ids_of(&ayesha), ids);
 }
 
 #[actix_web::test]
@@ -165,7 +130,7 @@ async fn a_customer_of_another_organisation_sees_only_its_own_wallet() {
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(balance_figure(&page), "R 0.00");
     assert!(page.body.contains("No transactions yet."));
-    assert!(row_ids(&page).is_empty());
+    assert!(row_ids_of(&page).is_empty());
     for leak in ["66 381.49", "ACME-2026", "Q-2026-000006", "Acme Logistics"] {
         assert!(!page.body.contains(leak), "{leak} leaked into Ubuntu Freight's wallet");
     }
@@ -175,12 +140,12 @@ async fn a_customer_of_another_organisation_sees_only_its_own_wallet() {
     let own = credit_directly(&app, ubuntu, dec!(1200.00), "EFT UBUNTU-1").await;
     let page = browser.get("/wallet").await;
     assert_eq!(balance_figure(&page), "R 1 200.00");
-    assert_eq!(row_ids(&page), [own]);
+    assert_eq!(row_ids_of(&page), [own]);
     let cursor = acme_ids.iter().max().unwrap() + 1000;
     let older = browser.get(&format!("/wallet?before={cursor}")).await;
-    assert_eq!(row_ids(&older), [own], "the cursor never reaches into another organisation's ledger");
+    assert_eq!(row_ids_of(&older), [own], "the cursor never reaches into another organisation's ledger");
     let acme_page = app.signed_in(CUSTOMER).await.get("/wallet").await;
-    assert!(!row_ids(&acme_page).contains(&own));
+    assert!(!row_ids_of(&acme_page).contains(&own));
     assert!(!acme_page.body.contains("EFT UBUNTU-1"));
 }
 
@@ -197,17 +162,17 @@ async fn the_ledger_pages_back_with_before() {
 
     let first = browser.get("/wallet").await;
     assert_eq!(balance_figure(&first), "R 66 681.49");
-    assert_eq!(row_ids(&first), all[..25], "the 25 newest rows, newest first");
+    assert_eq!(row_ids_of(&first), all[..25], "the 25 newest rows, newest first");
     assert_eq!(row_cells(&first, all[0])[5], "R 66 681.49", "the newest row's balance_after is the balance");
     let link = format!(r#"href="/wallet?before={}""#, all[24]);
     assert!(first.body.contains(&link), "an older-page link after the last row shown: {}", first.body);
 
     let second = browser.get(&format!("/wallet?before={}", all[24])).await;
     assert_eq!(second.status, StatusCode::OK);
-    assert_eq!(row_ids(&second), all[25..], "the remaining 8 rows, none repeated");
+    assert_eq!(row_ids_of(&second), all[25..], "the remaining 8 rows, none repeated");
     assert!(!second.body.contains("Older transactions"), "the last page has no older link");
     assert_eq!(row_cells(&second, all[32])[4..], ["R 50 000.00", "R 50 000.00"], "down to the first top-up");
-    assert!(row_ids(&browser.get(&format!("/wallet?before={}", all[32])).await).is_empty());
+    assert!(row_ids_of(&browser.get(&format!("/wallet?before={}", all[32])).await).is_empty());
 }
 
 #[actix_web::test]
@@ -281,7 +246,7 @@ async fn a_staff_top_up_raises_the_balance_by_exactly_the_amount() {
     // The customer sees it on their wallet, newest first.
     let wallet = app.signed_in(CUSTOMER).await.get("/wallet").await;
     assert_eq!(balance_figure(&wallet), "R 67 881.99");
-    assert_eq!(row_ids(&wallet)[0], id);
+    assert_eq!(row_ids_of(&wallet)[0], id);
     assert_eq!(
         row_cells(&wallet, id)[1..],
         ["credit", "EFT ACME-2026-12", "EFT received", "R 1 500.50", "R 67 881.99"]
@@ -495,7 +460,7 @@ async fn a_top_up_reference_with_markup_is_shown_as_text() {
         [staff.get(&format!("/admin/organisations/{acme}")).await, app.signed_in(CUSTOMER).await.get("/wallet").await]
     {
         assert!(!page.body.contains("<script>alert(1)</script>"), "{}", page.body);
-        let newest = row_ids(&page)[0];
+        let newest = row_ids_of(&page)[0];
         assert_eq!(row_cells(&page, newest)[2], "<script>alert(1)</script>", "shown as text");
     }
 }
@@ -537,7 +502,7 @@ async fn staff_and_admins_open_the_organisation_page_with_the_top_up_form() {
             key,
             "a fresh key per form"
         );
-        assert_eq!(row_ids(&page), ledger_ids(&app, acme).await, "the latest transactions");
+        assert_eq!(row_ids_of(&page), ledger_ids(&app, acme).await, "the latest transactions");
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::json;
 use super::activity::Actor;
 use super::schema::{access_matrix_version, permissions, role_permissions, roles, user_roles};
 use super::users;
-use crate::auth::permissions::{AccessMatrix, PermissionSet};
 use crate::domain::ids::RoleId;
+use crate::domain::permissions::{AccessMatrix, PermissionSet};
 
 #[derive(Queryable, Debug, Clone)]
 pub struct Role {
