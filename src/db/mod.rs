@@ -8,7 +8,7 @@ pub mod enetworks;
 pub mod main;
 pub mod migrate;
 pub mod pipeline;
-pub mod pricing;
+pub mod price_editor;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Domain types: values that are valid by construction. Forms and CLI arguments become
 //! these at the edge (parse, don't validate); handlers and queries only see them.
 
+pub mod aas;
 pub mod cards;
 pub mod email;
 pub mod ids;
@@ -9,6 +10,7 @@ pub mod network;
 pub mod organisation;
 pub mod password;
 pub mod pricing;
+pub mod quote;
 pub mod states;
 pub mod time;
 pub mod wallet_stats;

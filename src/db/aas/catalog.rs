@@ -6,7 +6,10 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{categories, products};
+use crate::domain::aas::Product;
 use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::pricing::Billing;
+use crate::domain::states::VmComponent;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = categories)]
@@ -17,20 +20,44 @@ pub struct Category {
     pub description: String,
 }
 
-#[derive(Queryable, Selectable, Debug, Clone)]
+/// A `products` row, read as the [`Product`] pricing knows.
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = products)]
-pub struct Product {
-    pub id: ProductId,
-    pub category_id: CategoryId,
-    pub sku: String,
-    pub name: String,
-    pub description: String,
-    pub unit: String,
-    pub billing: String,
-    pub cost: Decimal,
-    pub margin_pct: Decimal,
-    pub vm_component: Option<String>,
-    pub active: bool,
+struct ProductRow {
+    id: ProductId,
+    category_id: CategoryId,
+    sku: String,
+    name: String,
+    description: String,
+    unit: String,
+    billing: Billing,
+    cost: Decimal,
+    margin_pct: Decimal,
+    vm_component: Option<VmComponent>,
+    active: bool,
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Product {
+        let ProductRow {
+            id,
+            category_id,
+            sku,
+            name,
+            description,
+            unit,
+            billing,
+            cost,
+            margin_pct,
+            vm_component,
+            active,
+        } = row;
+        Product { id, category_id, sku, name, description, unit, billing, cost, margin_pct, vm_component, active }
+    }
+}
+
+fn products(rows: Vec<ProductRow>) -> Vec<Product> {
+    rows.into_iter().map(Product::from).collect()
 }
 
 /// The catalog as its pages show it, read in two queries and kept for a minute by
@@ -76,14 +103,14 @@ pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<Catalog> {
         .select(Category::as_select())
         .load(conn)
         .await?;
-    let products = products::table
+    let rows = products::table
         .inner_join(categories::table)
         .filter(categories::active.eq(true))
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(Product::as_select())
+        .select(ProductRow::as_select())
         .load(conn)
         .await?;
-    Ok(Catalog { categories, products })
+    Ok(Catalog { categories, products: products(rows) })
 }
 
 /// Products matching `search` in name, SKU or description, by category order then name.
@@ -99,25 +126,26 @@ pub async fn search(conn: &mut AsyncPgConnection, search: &str, include_inactive
                 .or(products::description.ilike(pattern)),
         )
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(Product::as_select())
+        .select(ProductRow::as_select())
         .into_boxed();
     if !include_inactive {
         query = query.filter(products::active.eq(true));
     }
-    query.load(conn).await
+    query.load(conn).await.map(products)
 }
 
 /// The given products (active or not: the caller decides what an inactive one means).
 pub async fn products_by_ids(conn: &mut AsyncPgConnection, ids: &[ProductId]) -> QueryResult<Vec<Product>> {
-    products::table.filter(products::id.eq_any(ids)).select(Product::as_select()).load(conn).await
+    products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn).await.map(products)
 }
 
-/// The active products a custom VM size is priced from, by their component name.
+/// The active products a custom VM size is priced from.
 pub async fn vm_components(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Product>> {
     products::table
         .filter(products::vm_component.is_not_null())
         .filter(products::active.eq(true))
-        .select(Product::as_select())
+        .select(ProductRow::as_select())
         .load(conn)
         .await
+        .map(products)
 }

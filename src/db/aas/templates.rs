@@ -5,23 +5,58 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::terraform_vm_config as t;
+use crate::domain::aas::VmTemplate;
 use crate::domain::ids::TemplateId;
 
-#[derive(Queryable, Selectable, Debug, Clone)]
+/// A `terraform_vm_config` row, read as the [`VmTemplate`] pricing knows.
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = t)]
-pub struct VmTemplate {
-    pub id: TemplateId,
-    pub name: String,
-    pub description: String,
-    pub vcpu: i32,
-    pub ram_gb: i32,
-    pub disk_gb: i32,
-    pub disk_type: String,
-    pub os: String,
-    pub os_family: String,
-    pub cost: Decimal,
-    pub setup_cost: Decimal,
-    pub margin_pct: Decimal,
+struct TemplateRow {
+    id: TemplateId,
+    name: String,
+    description: String,
+    vcpu: i32,
+    ram_gb: i32,
+    disk_gb: i32,
+    disk_type: String,
+    os: String,
+    os_family: String,
+    cost: Decimal,
+    setup_cost: Decimal,
+    margin_pct: Decimal,
+}
+
+impl From<TemplateRow> for VmTemplate {
+    fn from(row: TemplateRow) -> VmTemplate {
+        let TemplateRow {
+            id,
+            name,
+            description,
+            vcpu,
+            ram_gb,
+            disk_gb,
+            disk_type,
+            os,
+            os_family,
+            cost,
+            setup_cost,
+            margin_pct,
+        } = row;
+        VmTemplate {
+            id,
+            name,
+            description,
+            vcpu,
+            ram_gb,
+            disk_gb,
+            disk_type,
+            os,
+            os_family,
+            cost,
+            setup_cost,
+            margin_pct,
+        }
+    }
 }
 
 /// The templates customers may quote, smallest first within each OS family.
@@ -29,11 +64,13 @@ pub async fn list_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<VmTemp
     t::table
         .filter(t::active.eq(true))
         .order((t::os_family.asc(), t::vcpu.asc(), t::ram_gb.asc(), t::name.asc()))
-        .select(VmTemplate::as_select())
+        .select(TemplateRow::as_select())
         .load(conn)
         .await
+        .map(|rows| rows.into_iter().map(VmTemplate::from).collect())
 }
 
 pub async fn find_active(conn: &mut AsyncPgConnection, id: TemplateId) -> QueryResult<Option<VmTemplate>> {
-    t::table.find(id).filter(t::active.eq(true)).select(VmTemplate::as_select()).first(conn).await.optional()
+    let row = t::table.find(id).filter(t::active.eq(true)).select(TemplateRow::as_select()).first(conn).await;
+    row.optional().map(|row| row.map(VmTemplate::from))
 }
