@@ -13,13 +13,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use diesel::QueryResult;
+use diesel_async::pooled_connection::deadpool::PoolError;
+
 use super::aas::catalog::{self, Catalog};
 use super::enetworks::tables;
 use super::{AasPool, EnetworksPool};
 use crate::domain::network::PriceTables;
-use crate::error::AppError;
 
 const TTL: Duration = Duration::from_secs(60);
+
+/// What a read through the cache gives, failing as the database layers do: the outer
+/// error is the pool's (no connection in time), the inner the query's. A handler's `?`
+/// on each (`.await??`) maps it the way `error.rs` says.
+pub type Read<T> = Result<QueryResult<Arc<T>>, PoolError>;
 
 /// One cached value and when its read began.
 struct Slot<T> {
@@ -82,19 +89,19 @@ pub struct PriceCache {
 impl PriceCache {
     /// The AAS categories and products for a catalog page, from the cache while it is
     /// fresh.
-    pub async fn catalog(&self, pool: &AasPool) -> Result<Arc<Catalog>, AppError> {
+    pub async fn catalog(&self, pool: &AasPool) -> Read<Catalog> {
         if let Some(catalog) = self.catalog.fresh() {
-            return Ok(catalog);
+            return Ok(Ok(catalog));
         }
         let start = self.catalog.start_read();
         let mut conn = pool.get().await?;
-        Ok(self.catalog.keep(start, catalog::load(&mut conn).await?))
+        Ok(catalog::load(&mut conn).await.map(|catalog| self.catalog.keep(start, catalog)))
     }
 
     /// The network price tables for a page, from the cache while it is fresh.
-    pub async fn network(&self, pool: &EnetworksPool) -> Result<Arc<PriceTables>, AppError> {
+    pub async fn network(&self, pool: &EnetworksPool) -> Read<PriceTables> {
         if let Some(tables) = self.network.fresh() {
-            return Ok(tables);
+            return Ok(Ok(tables));
         }
         self.read_network(pool).await
     }
@@ -102,14 +109,14 @@ impl PriceCache {
     /// The network price tables to price a quote from: read from the database whatever
     /// the cache holds (another instance may have changed a price within the minute).
     /// The cache keeps what was read, for the pages that follow.
-    pub async fn network_for_quote(&self, pool: &EnetworksPool) -> Result<Arc<PriceTables>, AppError> {
+    pub async fn network_for_quote(&self, pool: &EnetworksPool) -> Read<PriceTables> {
         self.read_network(pool).await
     }
 
-    async fn read_network(&self, pool: &EnetworksPool) -> Result<Arc<PriceTables>, AppError> {
+    async fn read_network(&self, pool: &EnetworksPool) -> Read<PriceTables> {
         let start = self.network.start_read();
         let mut conn = pool.get().await?;
-        Ok(self.network.keep(start, tables::load(&mut conn).await?))
+        Ok(tables::load(&mut conn).await.map(|tables| self.network.keep(start, tables)))
     }
 
     /// Forgets everything: the next read goes to the database.

@@ -148,7 +148,7 @@ pub async fn index(
         });
         return Ok(Either::Left(results));
     }
-    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let catalog = state.prices.catalog(&state.pools.aas).await??;
     let categories = catalog
         .categories_with_counts(staff)
         .into_iter()
@@ -172,7 +172,7 @@ async fn products_page(
     form_error: Option<String>,
 ) -> Result<ProductsPage, AppError> {
     let staff = user.can(Permission::PricingManage);
-    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let catalog = state.prices.catalog(&state.pools.aas).await??;
     let (title, intro, category, products) = match catalog.category(slug) {
         Some(c) => (c.name.clone(), c.description.clone(), c.slug.clone(), catalog.products(Some(c.id), staff)),
         // A service quote sent from the whole list or from search results comes back on

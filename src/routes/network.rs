@@ -63,7 +63,7 @@ pub async fn catalog(
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<NetworkCatalogPage, AppError> {
-    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let tables = state.prices.network(&state.pools.enetworks).await??;
     let grid = tables.grid();
     let terms = TERMS
         .iter()
@@ -359,7 +359,7 @@ pub async fn new_network(
     form: web::Query<NetworkForm>,
 ) -> Result<Either<OffersPanel, CustomizeResponder<NewNetworkPage>>, AppError> {
     let mut form = form.into_inner();
-    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let tables = state.prices.network(&state.pools.enetworks).await??;
     if is_htmx(&req) {
         return Ok(Either::Left(offers_panel(&tables, &form, &state, page.csrf_token)));
     }
@@ -381,7 +381,7 @@ pub async fn create(
 ) -> Result<Either<HttpResponse, CustomizeResponder<NewNetworkPage>>, AppError> {
     let user = required.user;
     let form = form.into_inner();
-    let tables = state.prices.network_for_quote(&state.pools.enetworks).await?;
+    let tables = state.prices.network_for_quote(&state.pools.enetworks).await??;
     let refuse = |errors: NetworkErrors, page: Page, form: NetworkForm| {
         let page = new_network_page(&tables, &state, page, form, errors);
         Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))

@@ -6,6 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{categories, products};
+use crate::db::{into_domain, record};
 use crate::domain::aas::Product;
 use crate::domain::ids::{CategoryId, ProductId};
 use crate::domain::pricing::Billing;
@@ -20,45 +21,22 @@ pub struct Category {
     pub description: String,
 }
 
-/// A `products` row, read as the [`Product`] pricing knows.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = products)]
-struct ProductRow {
-    id: ProductId,
-    category_id: CategoryId,
-    sku: String,
-    name: String,
-    description: String,
-    unit: String,
-    billing: Billing,
-    cost: Decimal,
-    margin_pct: Decimal,
-    vm_component: Option<VmComponent>,
-    active: bool,
-}
-
-impl From<ProductRow> for Product {
-    fn from(row: ProductRow) -> Product {
-        let ProductRow {
-            id,
-            category_id,
-            sku,
-            name,
-            description,
-            unit,
-            billing,
-            cost,
-            margin_pct,
-            vm_component,
-            active,
-        } = row;
-        Product { id, category_id, sku, name, description, unit, billing, cost, margin_pct, vm_component, active }
+record!(
+    /// A `products` row, read as the [`Product`] pricing knows.
+    ProductRecord from products into Product {
+        id: ProductId,
+        category_id: CategoryId,
+        sku: String,
+        name: String,
+        description: String,
+        unit: String,
+        billing: Billing,
+        cost: Decimal,
+        margin_pct: Decimal,
+        vm_component: Option<VmComponent>,
+        active: bool,
     }
-}
-
-fn products(rows: Vec<ProductRow>) -> Vec<Product> {
-    rows.into_iter().map(Product::from).collect()
-}
+);
 
 /// The catalog as its pages show it, read in two queries and kept for a minute by
 /// [`crate::db::cache::PriceCache`].
@@ -107,10 +85,10 @@ pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<Catalog> {
         .inner_join(categories::table)
         .filter(categories::active.eq(true))
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(ProductRow::as_select())
+        .select(ProductRecord::as_select())
         .load(conn)
         .await?;
-    Ok(Catalog { categories, products: products(rows) })
+    Ok(Catalog { categories, products: into_domain(rows) })
 }
 
 /// Products matching `search` in name, SKU or description, by category order then name.
@@ -126,17 +104,22 @@ pub async fn search(conn: &mut AsyncPgConnection, search: &str, include_inactive
                 .or(products::description.ilike(pattern)),
         )
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(ProductRow::as_select())
+        .select(ProductRecord::as_select())
         .into_boxed();
     if !include_inactive {
         query = query.filter(products::active.eq(true));
     }
-    query.load(conn).await.map(products)
+    query.load(conn).await.map(into_domain)
 }
 
 /// The given products (active or not: the caller decides what an inactive one means).
 pub async fn products_by_ids(conn: &mut AsyncPgConnection, ids: &[ProductId]) -> QueryResult<Vec<Product>> {
-    products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn).await.map(products)
+    products::table
+        .filter(products::id.eq_any(ids))
+        .select(ProductRecord::as_select())
+        .load(conn)
+        .await
+        .map(into_domain)
 }
 
 /// The active products a custom VM size is priced from.
@@ -144,8 +127,8 @@ pub async fn vm_components(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Prod
     products::table
         .filter(products::vm_component.is_not_null())
         .filter(products::active.eq(true))
-        .select(ProductRow::as_select())
+        .select(ProductRecord::as_select())
         .load(conn)
         .await
-        .map(products)
+        .map(into_domain)
 }

@@ -8,6 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{organisations, quote_lines, quotes, vm_quotes};
+use crate::db::record;
 use crate::domain::ids::{OrganisationId, QuoteId, TemplateId, UserId};
 use crate::domain::pricing::Billing;
 use crate::domain::quote::{PricedQuote, VmSpec};
@@ -61,26 +62,19 @@ pub struct QuoteLine {
     pub amount: Decimal,
 }
 
-/// A `vm_quotes` row: the VM configuration a quote line provisions.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = vm_quotes)]
-struct VmSpecRow {
-    template_id: Option<TemplateId>,
-    name: String,
-    vcpu: i32,
-    ram_gb: i32,
-    disk_gb: i32,
-    disk_type: String,
-    os: String,
-    count: i32,
-}
-
-impl From<VmSpecRow> for VmSpec {
-    fn from(row: VmSpecRow) -> VmSpec {
-        let VmSpecRow { template_id, name, vcpu, ram_gb, disk_gb, disk_type, os, count } = row;
-        VmSpec { template_id, name, vcpu, ram_gb, disk_gb, disk_type, os, count }
+record!(
+    /// A `vm_quotes` row: the VM configuration a quote line provisions.
+    VmSpecRecord from vm_quotes into VmSpec {
+        template_id: Option<TemplateId>,
+        name: String,
+        vcpu: i32,
+        ram_gb: i32,
+        disk_gb: i32,
+        disk_type: String,
+        os: String,
+        count: i32,
     }
-}
+);
 
 /// A priced quote to store for an organisation.
 pub struct NewQuote<'a> {
@@ -177,8 +171,8 @@ pub async fn vm_specs(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<
     vm_quotes::table
         .filter(vm_quotes::quote_id.eq(id))
         .order(vm_quotes::id.asc())
-        .select((vm_quotes::id, VmSpecRow::as_select()))
-        .load::<(i64, VmSpecRow)>(conn)
+        .select((vm_quotes::id, VmSpecRecord::as_select()))
+        .load::<(i64, VmSpecRecord)>(conn)
         .await
         .map(|rows| rows.into_iter().map(|(id, row)| (id, row.into())).collect())
 }

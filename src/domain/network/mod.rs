@@ -10,18 +10,17 @@ pub mod helios;
 pub mod liquid;
 pub mod magellan;
 pub mod mfn;
+mod tables;
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use rust_decimal::Decimal;
 
-pub use crate::db::enetworks::tables::{
-    BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow,
-};
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
 use crate::domain::quote::{PricedQuote, QuoteLine, Site};
 use crate::domain::states::{Catalog, QuoteKind};
+pub use tables::{BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow};
 
 /// `quote_lines.item_kind` of each kind of network line.
 pub const ITEM_ACCESS: &str = "network_access";
@@ -68,8 +67,8 @@ impl fmt::Display for Provider {
     }
 }
 
-/// The active rows of every network price table, as [`crate::db::enetworks::tables::load`]
-/// reads them. Pricing trusts that retired rows are not here.
+/// The active rows of every network price table, as the database has them when they are
+/// read. Pricing trusts that retired rows are not here.
 #[derive(Debug, Clone, Default)]
 pub struct PriceTables {
     pub magellan: Vec<DfaMagellanRow>,
