@@ -359,7 +359,7 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
     let mut conn = pools.main.get().await?;
     let new = NewUser {
         organisation_id: org.id,
-        email: email.as_str(),
+        email: &email,
         name: args.name.trim(),
         password_hash: &hash,
         must_change_password: temporary,
@@ -378,12 +378,15 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
 }
 
 async fn org_create(pools: &Pools, args: OrgCreate) -> anyhow::Result<ExitCode> {
+    // Checked before anything started (`check_arguments`); parsed again for the values.
+    let vat_number = args.vat_number.as_deref().map(VatNumber::parse).transpose().map_err(anyhow::Error::msg)?;
+    let billing_email = args.billing_email.as_deref().map(Email::parse).transpose().map_err(anyhow::Error::msg)?;
     let mut conn = pools.main.get().await?;
     let new = NewOrganisation {
         name: args.name.trim(),
         registration_number: args.registration_number.as_deref().map(str::trim),
-        vat_number: args.vat_number.as_deref().map(str::trim),
-        billing_email: args.billing_email.as_deref().map(str::trim),
+        vat_number: vat_number.as_ref(),
+        billing_email: billing_email.as_ref(),
         is_operator: args.operator,
     };
     match organisations::create(&mut conn, &new).await {

@@ -8,7 +8,7 @@ pub mod enetworks;
 pub mod main;
 pub mod migrate;
 pub mod pipeline;
-pub mod pricing;
+pub mod price_editor;
 pub mod registry;
 
 use std::time::Duration;
@@ -82,6 +82,37 @@ fn build_pool(url: &str, max_size: usize) -> Pool<AsyncPgConnection> {
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .expect("a pool with a runtime and timeouts always builds")
+}
+
+/// A struct diesel reads a table's rows into, and its mapping field by field into the
+/// plain type of the same fields that the domain defines (and prices from). The domain
+/// stays free of diesel and the schema; a field the two do not share fails to compile.
+macro_rules! record {
+    (
+        $(#[$doc:meta])*
+        $record:ident from $table:ident into $domain:ident {
+            $($(#[$attr:meta])* $field:ident: $ty:ty),+ $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        #[derive(diesel::Queryable, diesel::Selectable)]
+        #[diesel(table_name = $table, check_for_backend(diesel::pg::Pg))]
+        struct $record {
+            $($(#[$attr])* $field: $ty),+
+        }
+
+        impl From<$record> for $domain {
+            fn from(record: $record) -> Self {
+                Self { $($field: record.$field),+ }
+            }
+        }
+    };
+}
+pub(crate) use record;
+
+/// Records as the domain's values (see [`record!`]).
+pub fn into_domain<R, T: From<R>>(records: Vec<R>) -> Vec<T> {
+    records.into_iter().map(T::from).collect()
 }
 
 /// Fixed SQL around one `BIGINT` parameter, which diesel prepares once per connection

@@ -1,8 +1,20 @@
 //! An email address as the portal accepts it: trimmed, one `@`, a dotted domain.
-//! Uniqueness is case-insensitive (the database compares `lower(email)`).
+//! Uniqueness is case-insensitive (the database compares `lower(email)`). Only a parsed
+//! address can be stored (`ToSql`), so every way in stores the same form of it.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use diesel::pg::Pg;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression)]
+#[diesel(sql_type = Text)]
 pub struct Email(String);
+
+impl ToSql<Text, Pg> for Email {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(&self.0, out)
+    }
+}
 
 impl Email {
     pub fn parse(input: &str) -> Result<Email, &'static str> {

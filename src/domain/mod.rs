@@ -1,6 +1,7 @@
 //! Domain types: values that are valid by construction. Forms and CLI arguments become
 //! these at the edge (parse, don't validate); handlers and queries only see them.
 
+pub mod aas;
 pub mod cards;
 pub mod email;
 pub mod ids;
@@ -10,6 +11,7 @@ pub mod organisation;
 pub mod password;
 pub mod permissions;
 pub mod pricing;
+pub mod quote;
 pub mod states;
 pub mod time;
 pub mod wallet_stats;

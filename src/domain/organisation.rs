@@ -1,11 +1,24 @@
 //! Values an organisation is made of: its South African VAT number and a name's limits.
 
+use diesel::pg::Pg;
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
+
 /// The most characters of an organisation's, user's or role's name (the schema's check).
 pub const MAX_NAME_CHARS: usize = 200;
 
-/// A South African VAT number: 10 digits starting with 4.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A South African VAT number: 10 digits starting with 4, stored without the spaces it
+/// may be typed with. Only a parsed number can be stored (`ToSql`), so the web form and
+/// the command line store the same digits.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression)]
+#[diesel(sql_type = Text)]
 pub struct VatNumber(String);
+
+impl ToSql<Text, Pg> for VatNumber {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(&self.0, out)
+    }
+}
 
 impl VatNumber {
     pub fn parse(input: &str) -> Result<VatNumber, &'static str> {

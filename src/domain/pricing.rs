@@ -5,32 +5,12 @@
 use rust_decimal::Decimal;
 
 use super::money::round_cents;
+/// Every price is charged once-off or monthly; the enum lives with the other stored words.
+pub use super::states::Billing;
 
 /// Sell price of one unit: cost × (1 + margin% / 100), rounded half away from zero.
 pub fn sell_price(cost: Decimal, margin_pct: Decimal) -> Decimal {
     round_cents(cost * (Decimal::ONE + margin_pct / Decimal::ONE_HUNDRED))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Billing {
-    OnceOff,
-    Monthly,
-}
-
-impl Billing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Billing::OnceOff => "once_off",
-            Billing::Monthly => "monthly",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Billing::OnceOff => "once-off",
-            Billing::Monthly => "monthly",
-        }
-    }
 }
 
 /// One priced line: what a quote line snapshots.

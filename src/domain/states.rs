@@ -85,6 +85,40 @@ text_enum!(
     TransactionKind { Credit = "credit", Debit = "debit", Refund = "refund", Adjustment = "adjustment" }
 );
 
+text_enum!(
+    /// `quote_lines.billing` and `products.billing`: how a price is charged.
+    Billing { OnceOff = "once_off", Monthly = "monthly" }
+);
+
+text_enum!(
+    /// `quote_lines.catalog`: the catalog database a line was priced from (and the one a
+    /// priced row is edited in).
+    Catalog { Aas = "aas", Enetworks = "enetworks" }
+);
+
+text_enum!(
+    /// `products.vm_component`: the part of a custom VM size a product prices.
+    VmComponent {
+        Vcpu = "vcpu",
+        RamGb = "ram_gb",
+        DiskGbSsd = "disk_gb_ssd",
+        DiskGbNvme = "disk_gb_nvme",
+        DiskGbHdd = "disk_gb_hdd",
+        OsLinux = "os_linux",
+        OsWindows = "os_windows",
+    }
+);
+
+impl Billing {
+    /// How a line's billing reads on a quote.
+    pub fn label(self) -> &'static str {
+        match self {
+            Billing::OnceOff => "once-off",
+            Billing::Monthly => "monthly",
+        }
+    }
+}
+
 impl QuoteStatus {
     /// The status as of `now`: a pending quote past its validity is expired, so no
     /// background job is needed for correctness.
@@ -165,6 +199,11 @@ mod tests {
         }
         assert_eq!(QuoteKind::parse("VM"), None);
         assert_eq!(OrganisationStatus::parse("active"), Some(OrganisationStatus::Active));
+        for c in VmComponent::ALL {
+            assert_eq!(VmComponent::parse(c.as_str()), Some(*c));
+        }
+        assert_eq!(Billing::parse("once-off"), None, "the label is not the stored word");
+        assert_eq!(Catalog::parse("enetworks"), Some(Catalog::Enetworks));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The AAS catalog: categories and every product with its sell price (`/catalog`), a category's products (`/catalog/{slug}`),
 //! search across name, SKU and description (htmx as you type, or on submit), the VM
 //! templates (`/catalog/vm`), and the service quote made from chosen products
-//! (`POST /quotes/service`), whose bad input comes back on the same product list.
+//! (`POST /quotes/service`), whose bad input comes back on the same product list. The
+//! price of that quote is [`crate::domain::aas::service`]'s.
 
 use std::collections::HashMap;
 
@@ -13,13 +14,12 @@ use serde::Deserialize;
 
 use super::{is_htmx, see_other};
 use crate::auth::{CurrentUser, Permission, Require, perm};
-use crate::db::aas::catalog::{self, Product};
+use crate::db::aas::catalog;
 use crate::db::aas::templates;
-use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
+use crate::db::main::quotes::{self as db_quotes, NewQuote};
+use crate::domain::aas::{Product, service};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
-use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
-use crate::domain::states::QuoteKind;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::Page;
@@ -40,14 +40,10 @@ pub struct ProductRow {
     error: Option<String>,
 }
 
-fn billing_of(product: &Product) -> Billing {
-    if product.billing == "once_off" { Billing::OnceOff } else { Billing::Monthly }
-}
-
 fn product_row(p: Product, quantities: &HashMap<i64, String>, errors: &HashMap<i64, String>) -> ProductRow {
     ProductRow {
-        billing: billing_of(&p).label(),
-        price: format_zar(sell_price(p.cost, p.margin_pct)),
+        billing: p.billing.label(),
+        price: format_zar(p.unit_price()),
         quantity: quantities.get(&p.id.0).cloned().unwrap_or_default(),
         error: errors.get(&p.id.0).cloned(),
         id: p.id,
@@ -152,7 +148,7 @@ pub async fn index(
         });
         return Ok(Either::Left(results));
     }
-    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let catalog = state.prices.catalog(&state.pools.aas).await??;
     let categories = catalog
         .categories_with_counts(staff)
         .into_iter()
@@ -176,7 +172,7 @@ async fn products_page(
     form_error: Option<String>,
 ) -> Result<ProductsPage, AppError> {
     let staff = user.can(Permission::PricingManage);
-    let catalog = state.prices.catalog(&state.pools.aas).await?;
+    let catalog = state.prices.catalog(&state.pools.aas).await??;
     let (title, intro, category, products) = match catalog.category(slug) {
         Some(c) => (c.name.clone(), c.description.clone(), c.slug.clone(), catalog.products(Some(c.id), staff)),
         // A service quote sent from the whole list or from search results comes back on
@@ -239,8 +235,8 @@ pub async fn vm_templates(
         .map(|t| TemplateRow {
             id: t.id,
             disk: format!("{} GB {}", t.disk_gb, t.disk_type.to_uppercase()),
-            monthly: format_zar(sell_price(t.cost, t.margin_pct)),
-            setup: (!t.setup_cost.is_zero()).then(|| format_zar(sell_price(t.setup_cost, t.margin_pct))),
+            monthly: format_zar(t.monthly_price()),
+            setup: t.setup_price().map(format_zar),
             name: t.name,
             description: t.description,
             vcpu: t.vcpu,
@@ -282,7 +278,7 @@ pub async fn create_service_quote(
     let mut order: Vec<(ProductId, i32)> = Vec::new();
     for (id, quantity) in &chosen {
         let Ok(id) = id.trim().parse::<i64>() else {
-            form_error = Some("One of the chosen products does not exist. Choose from the list.".into());
+            form_error = Some(service::NotQuotable::Unknown.to_string());
             continue;
         };
         quantities.insert(id, quantity.clone());
@@ -296,54 +292,26 @@ pub async fn create_service_quote(
             }
         }
     }
-    if chosen.is_empty() {
-        form_error = Some("Enter a quantity for at least one product.".into());
-    }
     let mut conn = state.pools.aas.get().await?;
     let ids: Vec<ProductId> = order.iter().map(|(id, _)| *id).collect();
     let products = catalog::products_by_ids(&mut conn, &ids).await?;
     drop(conn);
-    let mut lines = Vec::new();
-    for (id, quantity) in &order {
-        match products.iter().find(|p| p.id == *id) {
-            Some(p) if p.active => lines.push(NewLine {
-                catalog: "aas",
-                item_kind: "product",
-                item_id: p.id.0,
-                sku: p.sku.clone(),
-                description: p.name.clone(),
-                priced: PricedLine::new(billing_of(p), p.cost, p.margin_pct, *quantity),
-                vm: None,
-            }),
-            // An inactive product has no row on a customer's list: say so at the top.
-            Some(p) => form_error = Some(format!("{} is no longer offered; choose another product.", p.name)),
-            None => form_error = Some("One of the chosen products does not exist. Choose from the list.".into()),
+    let quote = match service::lines(&order, &products) {
+        // The page has room for one message at the top: the last refusal's.
+        Err(refused) => Err(refused.last().map(ToString::to_string)),
+        Ok(_) if form_error.is_some() || !errors.is_empty() => Err(form_error),
+        Ok(lines) => service::quote(lines, state.vat_rate).map_err(|refused| Some(refused.to_string())),
+    };
+    let quote = match quote {
+        Ok(quote) => quote,
+        Err(form_error) => {
+            let form_error = form_error.or_else(|| Some("Correct the quantities marked below.".into()));
+            let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
-    }
-    if form_error.is_some() || !errors.is_empty() {
-        let form_error = form_error.or_else(|| Some("Correct the quantities marked below.".into()));
-        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
-        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
-    }
-    let priced: Vec<PricedLine> = lines.iter().map(|l| l.priced.clone()).collect();
-    let totals = Totals::of(&priced, state.vat_rate);
-    let title = match lines.as_slice() {
-        [only] => only.description.clone(),
-        [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),
-        [] => unreachable!("a quote without lines was refused above"),
     };
-    let quote = NewQuote {
-        organisation_id: user.organisation_id,
-        created_by: user.id,
-        kind: QuoteKind::Service,
-        title: &title,
-        term_months: None,
-        site_address: None,
-        site_suburb: None,
-        vat_rate: state.vat_rate,
-        totals,
-    };
+    let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
-    let id = db_quotes::create(&mut conn, &quote, &lines).await?;
+    let id = db_quotes::create(&mut conn, &new).await?;
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }

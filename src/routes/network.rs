@@ -1,7 +1,8 @@
 //! Network connectivity: the price grid (`/catalog/network`), the comparison of every
 //! provider that can serve a site at a speed and term (`/quotes/new/network`, live
 //! through htmx or on submit), and the quote made from the chosen offer
-//! (`POST /quotes/network`).
+//! (`POST /quotes/network`), priced by [`crate::domain::network`] from the price tables
+//! as they are in the database then, not as the cache last saw them.
 
 use actix_web::http::StatusCode;
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
@@ -11,10 +12,9 @@ use serde::Deserialize;
 
 use super::{is_htmx, see_other};
 use crate::auth::{Permission, Require, perm};
-use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
+use crate::db::main::quotes::{self as db_quotes, NewQuote};
 use crate::domain::money::format_zar;
-use crate::domain::network::{CpeBilling, Offer, PriceTables, Provider, Request};
-use crate::domain::states::QuoteKind;
+use crate::domain::network::{CpeBilling, PriceTables, Provider, Request};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -63,7 +63,7 @@ pub async fn catalog(
     page: Page,
     state: web::Data<AppState>,
 ) -> Result<NetworkCatalogPage, AppError> {
-    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let tables = state.prices.network(&state.pools.enetworks).await??;
     let grid = tables.grid();
     let terms = TERMS
         .iter()
@@ -87,17 +87,8 @@ pub async fn catalog(
                 .collect(),
         })
         .collect();
-    let bandwidth = tables
-        .bandwidth
-        .iter()
-        .map(|b| {
-            (
-                b.speed_mbps,
-                b.contention.clone(),
-                format_zar(crate::domain::pricing::sell_price(b.mrc_cost, b.margin_pct)),
-            )
-        })
-        .collect();
+    let bandwidth =
+        tables.bandwidth.iter().map(|b| (b.speed_mbps, b.contention.clone(), format_zar(b.sell_price()))).collect();
     let cpes = tables
         .cpes()
         .iter()
@@ -368,7 +359,7 @@ pub async fn new_network(
     form: web::Query<NetworkForm>,
 ) -> Result<Either<OffersPanel, CustomizeResponder<NewNetworkPage>>, AppError> {
     let mut form = form.into_inner();
-    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let tables = state.prices.network(&state.pools.enetworks).await??;
     if is_htmx(&req) {
         return Ok(Either::Left(offers_panel(&tables, &form, &state, page.csrf_token)));
     }
@@ -382,22 +373,6 @@ pub async fn new_network(
     Ok(Either::Right(new_network_page(&tables, &state, page, form, errors).customize().with_status(status)))
 }
 
-fn quote_lines(offer: &Offer) -> Vec<NewLine> {
-    offer
-        .lines
-        .iter()
-        .map(|l| NewLine {
-            catalog: "enetworks",
-            item_kind: l.item_kind,
-            item_id: l.item_id,
-            sku: l.sku.clone(),
-            description: l.description.clone(),
-            priced: l.priced.clone(),
-            vm: None,
-        })
-        .collect()
-}
-
 pub async fn create(
     required: Require<perm::QuoteCreate>,
     page: Page,
@@ -406,7 +381,7 @@ pub async fn create(
 ) -> Result<Either<HttpResponse, CustomizeResponder<NewNetworkPage>>, AppError> {
     let user = required.user;
     let form = form.into_inner();
-    let tables = state.prices.network(&state.pools.enetworks).await?;
+    let tables = state.prices.network_for_quote(&state.pools.enetworks).await??;
     let refuse = |errors: NetworkErrors, page: Page, form: NetworkForm| {
         let page = new_network_page(&tables, &state, page, form, errors);
         Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
@@ -419,28 +394,15 @@ pub async fn create(
         let errors = NetworkErrors { form: Some("Choose one of the offers below.".into()), ..Default::default() };
         return refuse(errors, page, form);
     };
-    let offer = match tables.offer(provider, &form.request(&parsed)) {
-        Ok(offer) => offer,
+    let quote = match tables.quote(provider, &form.request(&parsed), form.site_address.trim(), state.vat_rate) {
+        Ok(quote) => quote,
         Err(reason) => {
             let message = format!("{}: {}", provider.label(), sentence(&reason.to_string()));
             return refuse(NetworkErrors { form: Some(message), ..Default::default() }, page, form);
         }
     };
-    let lines = quote_lines(&offer);
-    let totals = offer.totals(state.vat_rate);
-    let title = format!("{} {} Mbps at {}", provider.label(), offer.speed_mbps, form.site_address.trim());
-    let quote = NewQuote {
-        organisation_id: user.organisation_id,
-        created_by: user.id,
-        kind: QuoteKind::Network,
-        title: &title,
-        term_months: Some(offer.term_months),
-        site_address: Some(form.site_address.trim()),
-        site_suburb: Some(form.site_suburb.trim()),
-        vat_rate: state.vat_rate,
-        totals,
-    };
+    let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
-    let id = db_quotes::create(&mut conn, &quote, &lines).await?;
+    let id = db_quotes::create(&mut conn, &new).await?;
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
 }

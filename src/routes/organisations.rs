@@ -76,8 +76,8 @@ impl ParsedDetails {
         Details {
             name: &self.name,
             registration_number: self.registration_number.as_deref(),
-            vat_number: self.vat_number.as_ref().map(VatNumber::as_str),
-            billing_email: self.billing_email.as_ref().map(Email::as_str),
+            vat_number: self.vat_number.as_ref(),
+            billing_email: self.billing_email.as_ref(),
             low_balance_threshold: self.low_balance_threshold,
         }
     }

@@ -17,9 +17,10 @@ use crate::auth::{Require, perm};
 use crate::db::PooledConn;
 use crate::db::main::activity::Actor;
 use crate::db::main::activity::{self, NewActivity};
-use crate::db::pricing::{self, Catalog, PriceTable, PricedRow, TABLES};
+use crate::db::price_editor::{self, PriceTable, PricedRow, TABLES};
 use crate::domain::money::{format_zar, parse_amount};
 use crate::domain::pricing::sell_price;
+use crate::domain::states::Catalog;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, sentence};
@@ -136,7 +137,7 @@ fn decimal_text(value: Option<Decimal>) -> String {
 }
 
 fn find_table(key: &str) -> Result<&'static PriceTable, AppError> {
-    pricing::table(key).ok_or(AppError::NotFound)
+    price_editor::table(key).ok_or(AppError::NotFound)
 }
 
 pub async fn edit(

@@ -21,7 +21,6 @@ use crate::db::main::quotes::{self as db, Quote};
 use crate::db::main::{alerts, ops_logs, wallets};
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
-use crate::domain::pricing::Billing;
 use crate::domain::states::{QuoteKind, QuoteStatus, may_accept};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
@@ -148,10 +147,6 @@ pub struct QuotePage {
     error: Option<String>,
 }
 
-fn billing_label(billing: &str) -> &'static str {
-    if billing == "once_off" { Billing::OnceOff.label() } else { Billing::Monthly.label() }
-}
-
 async fn quote_page(
     conn: &mut AsyncPgConnection,
     user: &CurrentUser,
@@ -215,7 +210,7 @@ fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: QuoteStatus) -> Quote
             .into_iter()
             .map(|l| LineView {
                 line_no: l.line_no,
-                billing: billing_label(&l.billing),
+                billing: l.billing.label(),
                 sku: l.sku,
                 description: l.description,
                 unit_price: format_zar(l.unit_price),

@@ -257,7 +257,7 @@ pub async fn create(
             let hash = password::hash_blocking(password.clone()).await?;
             let new = NewUser {
                 organisation_id: parsed.organisation_id,
-                email: parsed.email.as_str(),
+                email: &parsed.email,
                 name: &parsed.name,
                 password_hash: &hash,
                 must_change_password: temporary,

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use portal::db::main::schema::{organisation_wallets, organisations, users};
+use portal::domain::organisation::VatNumber;
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
@@ -156,6 +157,26 @@ async fn org_and_user_create_apply_all_or_nothing() {
     let duplicate = run(&app, &[&args[..], &["--role", "customer"]].concat());
     assert_eq!(duplicate.status.code(), Some(2));
     assert!(stderr(&duplicate).contains("already exists"));
+}
+
+#[actix_web::test]
+async fn org_create_stores_the_vat_number_and_billing_email_as_the_web_form_does() {
+    let app = spawn_app().await;
+    let typed_vat = " 4123 456 780 ";
+    let args =
+        ["org", "create", "--name", "Karoo Solar", "--vat-number", typed_vat, "--billing-email", " ap@karoo.test "];
+    let output = run(&app, &args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut conn = app.main_conn().await;
+    let stored: (Option<String>, Option<String>) = organisations::table
+        .filter(organisations::name.eq("Karoo Solar"))
+        .select((organisations::vat_number, organisations::billing_email))
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, (Some("4123456780".into()), Some("ap@karoo.test".into())), "not as typed");
+    // The admin form parses with the same type, so both store the same digits.
+    assert_eq!(VatNumber::parse(typed_vat).unwrap().as_str(), "4123456780");
 }
 
 #[actix_web::test]

@@ -1,12 +1,12 @@
 //! Pricing management: staff edit costs and margins of both catalogs; every change is
-//! logged with its old and new values, the pricing cache follows at once, and issued
-//! quotes keep their snapshot.
+//! logged with its old and new values, the pricing cache follows at once, issued quotes
+//! keep their snapshot, and new quotes are priced from the database, never the cache.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use portal::db::aas::schema::products;
+use portal::db::aas::schema::{products, terraform_vm_config};
 use portal::db::enetworks::schema::{liquid_costs, mfn};
-use portal::db::main::schema::{quotes, user_activity_log};
+use portal::db::main::schema::{quote_lines, quotes, user_activity_log};
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -176,4 +176,92 @@ async fn bad_prices_come_back_with_messages_and_change_nothing() {
     let forged = staff.post_raw(&path, &[("cost_a", "1"), ("margin_pct", "1")]).await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(product(&app, "SEC-EDR").await, (id, cost, margin, active));
+}
+
+/// A price edit made on another instance reaches the database but not this instance's
+/// cache: its pages may show the old prices for up to a minute, its quotes never do.
+#[actix_web::test]
+async fn quotes_are_priced_from_the_database_while_pages_still_show_cached_prices() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let compare = "/quotes/new/network?site_address=1+Main&site_suburb=Soweto&speed_mbps=100&term_months=36&cpe_id=&cpe_billing=monthly";
+    let liquid_offer =
+        |body: &str| body.split(r#"id="offer-liquid""#).nth(1).unwrap().split("</tr>").next().unwrap().to_owned();
+    assert!(!liquid_offer(&customer.get(compare).await.body).contains("R 1 000.00"), "now cached");
+    assert!(customer.get("/catalog/security").await.body.contains("R 80.60"), "now cached");
+
+    // The edits, as another instance makes them: to the database only.
+    let mut enetworks = app.pools.enetworks.get().await.unwrap();
+    diesel::update(
+        liquid_costs::table.filter(liquid_costs::speed_mbps.eq(100)).filter(liquid_costs::term_months.eq(36)),
+    )
+    .set((
+        liquid_costs::mrc_cost.eq(dec!(1000)),
+        liquid_costs::nrc_cost.eq(dec!(0)),
+        liquid_costs::margin_pct.eq(dec!(0)),
+    ))
+    .execute(&mut enetworks)
+    .await
+    .unwrap();
+    let mut aas = app.pools.aas.get().await.unwrap();
+    diesel::update(products::table.filter(products::sku.eq("SEC-EDR")))
+        .set((products::cost.eq(dec!(70)), products::margin_pct.eq(dec!(25))))
+        .execute(&mut aas)
+        .await
+        .unwrap();
+    let template: i64 = terraform_vm_config::table
+        .filter(terraform_vm_config::active.eq(true))
+        .select(terraform_vm_config::id)
+        .first(&mut aas)
+        .await
+        .unwrap();
+    diesel::update(terraform_vm_config::table.find(template))
+        .set((
+            terraform_vm_config::cost.eq(dec!(100)),
+            terraform_vm_config::setup_cost.eq(dec!(0)),
+            terraform_vm_config::margin_pct.eq(dec!(0)),
+        ))
+        .execute(&mut aas)
+        .await
+        .unwrap();
+    assert!(!liquid_offer(&customer.get(compare).await.body).contains("R 1 000.00"), "the page is still cached");
+    assert!(customer.get("/catalog/security").await.body.contains("R 80.60"), "so is the catalog");
+
+    let mut conn = app.main_conn().await;
+    let mut quoted = async |page: crate::helpers::Page| -> (Vec<Decimal>, Decimal) {
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        let id: i64 = page.location().trim_start_matches("/quotes/").parse().unwrap();
+        let prices = quote_lines::table
+            .filter(quote_lines::quote_id.eq(id))
+            .order(quote_lines::line_no)
+            .select(quote_lines::unit_price)
+            .load(&mut conn)
+            .await
+            .unwrap();
+        let due = quotes::table.find(id).select(quotes::amount_due).first(&mut conn).await.unwrap();
+        (prices, due)
+    };
+    let network = [
+        ("site_address", "1 Main"),
+        ("site_suburb", "Soweto"),
+        ("speed_mbps", "100"),
+        ("term_months", "36"),
+        ("cpe_id", ""),
+        ("cpe_billing", "monthly"),
+        ("provider", "liquid"),
+    ];
+    let (prices, due) = quoted(customer.post("/quotes/network", &network).await).await;
+    assert_eq!(prices, [dec!(1000.00)], "the new MRC; an installation of R 0.00 is left off");
+    assert_eq!(due, dec!(1150.00));
+    let edr = product(&app, "SEC-EDR").await.0.to_string();
+    let (prices, due) =
+        quoted(customer.post("/quotes/service", &[("product_id", &edr), ("quantity", "10")]).await).await;
+    assert_eq!((prices, due), (vec![dec!(87.50)], dec!(1006.25)), "70 + 25 %, not the cached 80.60");
+    let template = template.to_string();
+    let vm = [("template_id", template.as_str()), ("count", "2"), ("term_months", "12")];
+    let (prices, due) = quoted(customer.post("/quotes/vm", &vm).await).await;
+    assert_eq!((prices, due), (vec![dec!(100.00)], dec!(230.00)));
+
+    // The quote's read refreshed this instance's cache for the pages that follow.
+    assert!(liquid_offer(&customer.get(compare).await.body).contains("R 1 000.00"));
 }

@@ -6,7 +6,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{categories, products};
+use crate::db::{into_domain, record};
+use crate::domain::aas::Product;
 use crate::domain::ids::{CategoryId, ProductId};
+use crate::domain::pricing::Billing;
+use crate::domain::states::VmComponent;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = categories)]
@@ -17,21 +21,22 @@ pub struct Category {
     pub description: String,
 }
 
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = products)]
-pub struct Product {
-    pub id: ProductId,
-    pub category_id: CategoryId,
-    pub sku: String,
-    pub name: String,
-    pub description: String,
-    pub unit: String,
-    pub billing: String,
-    pub cost: Decimal,
-    pub margin_pct: Decimal,
-    pub vm_component: Option<String>,
-    pub active: bool,
-}
+record!(
+    /// A `products` row, read as the [`Product`] pricing knows.
+    ProductRecord from products into Product {
+        id: ProductId,
+        category_id: CategoryId,
+        sku: String,
+        name: String,
+        description: String,
+        unit: String,
+        billing: Billing,
+        cost: Decimal,
+        margin_pct: Decimal,
+        vm_component: Option<VmComponent>,
+        active: bool,
+    }
+);
 
 /// The catalog as its pages show it, read in two queries and kept for a minute by
 /// [`crate::db::cache::PriceCache`].
@@ -76,14 +81,14 @@ pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<Catalog> {
         .select(Category::as_select())
         .load(conn)
         .await?;
-    let products = products::table
+    let rows = products::table
         .inner_join(categories::table)
         .filter(categories::active.eq(true))
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(Product::as_select())
+        .select(ProductRecord::as_select())
         .load(conn)
         .await?;
-    Ok(Catalog { categories, products })
+    Ok(Catalog { categories, products: into_domain(rows) })
 }
 
 /// Products matching `search` in name, SKU or description, by category order then name.
@@ -99,25 +104,31 @@ pub async fn search(conn: &mut AsyncPgConnection, search: &str, include_inactive
                 .or(products::description.ilike(pattern)),
         )
         .order((categories::sort_order.asc(), categories::name.asc(), products::name.asc()))
-        .select(Product::as_select())
+        .select(ProductRecord::as_select())
         .into_boxed();
     if !include_inactive {
         query = query.filter(products::active.eq(true));
     }
-    query.load(conn).await
+    query.load(conn).await.map(into_domain)
 }
 
 /// The given products (active or not: the caller decides what an inactive one means).
 pub async fn products_by_ids(conn: &mut AsyncPgConnection, ids: &[ProductId]) -> QueryResult<Vec<Product>> {
-    products::table.filter(products::id.eq_any(ids)).select(Product::as_select()).load(conn).await
+    products::table
+        .filter(products::id.eq_any(ids))
+        .select(ProductRecord::as_select())
+        .load(conn)
+        .await
+        .map(into_domain)
 }
 
-/// The active products a custom VM size is priced from, by their component name.
+/// The active products a custom VM size is priced from.
 pub async fn vm_components(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Product>> {
     products::table
         .filter(products::vm_component.is_not_null())
         .filter(products::active.eq(true))
-        .select(Product::as_select())
+        .select(ProductRecord::as_select())
         .load(conn)
         .await
+        .map(into_domain)
 }

@@ -5,35 +5,40 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::terraform_vm_config as t;
+use crate::db::{into_domain, record};
+use crate::domain::aas::VmTemplate;
 use crate::domain::ids::TemplateId;
 
-#[derive(Queryable, Selectable, Debug, Clone)]
-#[diesel(table_name = t)]
-pub struct VmTemplate {
-    pub id: TemplateId,
-    pub name: String,
-    pub description: String,
-    pub vcpu: i32,
-    pub ram_gb: i32,
-    pub disk_gb: i32,
-    pub disk_type: String,
-    pub os: String,
-    pub os_family: String,
-    pub cost: Decimal,
-    pub setup_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(
+    /// A `terraform_vm_config` row, read as the [`VmTemplate`] pricing knows.
+    TemplateRecord from t into VmTemplate {
+        id: TemplateId,
+        name: String,
+        description: String,
+        vcpu: i32,
+        ram_gb: i32,
+        disk_gb: i32,
+        disk_type: String,
+        os: String,
+        os_family: String,
+        cost: Decimal,
+        setup_cost: Decimal,
+        margin_pct: Decimal,
+    }
+);
 
 /// The templates customers may quote, smallest first within each OS family.
 pub async fn list_active(conn: &mut AsyncPgConnection) -> QueryResult<Vec<VmTemplate>> {
     t::table
         .filter(t::active.eq(true))
         .order((t::os_family.asc(), t::vcpu.asc(), t::ram_gb.asc(), t::name.asc()))
-        .select(VmTemplate::as_select())
+        .select(TemplateRecord::as_select())
         .load(conn)
         .await
+        .map(into_domain)
 }
 
 pub async fn find_active(conn: &mut AsyncPgConnection, id: TemplateId) -> QueryResult<Option<VmTemplate>> {
-    t::table.find(id).filter(t::active.eq(true)).select(VmTemplate::as_select()).first(conn).await.optional()
+    let row = t::table.find(id).filter(t::active.eq(true)).select(TemplateRecord::as_select()).first(conn).await;
+    row.optional().map(|row| row.map(VmTemplate::from))
 }

@@ -3,7 +3,6 @@
 //! ([`crate::domain::network::PriceTables`]). Only active rows are read; retired rows
 //! stay in the database so that quote snapshots can still be traced back to them.
 
-use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
@@ -11,89 +10,47 @@ use rust_decimal::Decimal;
 use super::schema::{
     bandwidth_costs, dfa_helios, dfa_helios_nodes, dfa_helios_suburbs, dfa_magellan, liquid_costs, liquid_cpe, mfn,
 };
-use crate::domain::network::PriceTables;
+use crate::db::{into_domain, record};
+use crate::domain::network::{
+    BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow, PriceTables,
+};
 
-/// DFA Magellan: one cell of the speed × term grid.
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = dfa_magellan, check_for_backend(Pg))]
-pub struct DfaMagellanRow {
-    pub id: i64,
-    pub speed_mbps: i32,
-    pub term_months: i32,
-    pub mrc_cost: Decimal,
-    pub nrc_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(DfaMagellanRecord from dfa_magellan into DfaMagellanRow {
+    id: i64, speed_mbps: i32, term_months: i32, mrc_cost: Decimal, nrc_cost: Decimal, margin_pct: Decimal,
+});
 
-/// DFA Helios: one speed, its flat MRC and connection fee (the term is always 24).
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = dfa_helios, check_for_backend(Pg))]
-pub struct DfaHeliosRow {
-    pub id: i64,
-    pub speed_mbps: i32,
-    pub term_months: i32,
-    pub mrc_cost: Decimal,
-    pub connection_fee_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(DfaHeliosRecord from dfa_helios into DfaHeliosRow {
+    id: i64, speed_mbps: i32, term_months: i32, mrc_cost: Decimal, connection_fee_cost: Decimal, margin_pct: Decimal,
+});
 
-/// A suburb an active Helios node serves, with the node it is served from.
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = dfa_helios_suburbs, check_for_backend(Pg))]
-pub struct HeliosSuburb {
-    pub suburb: String,
+record!(HeliosSuburbRecord from dfa_helios_suburbs into HeliosSuburb {
+    suburb: String,
     #[diesel(select_expression = dfa_helios_nodes::name)]
-    pub node: String,
-    pub distance_km: Decimal,
-}
+    node: String,
+    distance_km: Decimal,
+});
 
-/// Metro Fibre Networx: one cell of the speed × term grid.
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = mfn, check_for_backend(Pg))]
-pub struct MfnRow {
-    pub id: i64,
-    pub speed_mbps: i32,
-    pub term_months: i32,
-    pub mrc_cost: Decimal,
-    pub nrc_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(MfnRecord from mfn into MfnRow {
+    id: i64, speed_mbps: i32, term_months: i32, mrc_cost: Decimal, nrc_cost: Decimal, margin_pct: Decimal,
+});
 
-/// Liquid: one cell of the speed × term grid.
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = liquid_costs, check_for_backend(Pg))]
-pub struct LiquidRow {
-    pub id: i64,
-    pub speed_mbps: i32,
-    pub term_months: i32,
-    pub mrc_cost: Decimal,
-    pub nrc_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(LiquidRecord from liquid_costs into LiquidRow {
+    id: i64, speed_mbps: i32, term_months: i32, mrc_cost: Decimal, nrc_cost: Decimal, margin_pct: Decimal,
+});
 
-/// A Liquid router. At least one of the two prices is set (a table CHECK).
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = liquid_cpe, check_for_backend(Pg))]
-pub struct LiquidCpeRow {
-    pub id: i64,
-    pub model: String,
-    pub description: String,
-    pub max_throughput_mbps: i32,
-    pub once_off_cost: Option<Decimal>,
-    pub monthly_rental_cost: Option<Decimal>,
-    pub margin_pct: Decimal,
-}
+record!(LiquidCpeRecord from liquid_cpe into LiquidCpeRow {
+    id: i64,
+    model: String,
+    description: String,
+    max_throughput_mbps: i32,
+    once_off_cost: Option<Decimal>,
+    monthly_rental_cost: Option<Decimal>,
+    margin_pct: Decimal,
+});
 
-/// Internet bandwidth: one speed tier.
-#[derive(Queryable, Selectable, Debug, Clone, PartialEq)]
-#[diesel(table_name = bandwidth_costs, check_for_backend(Pg))]
-pub struct BandwidthRow {
-    pub id: i64,
-    pub speed_mbps: i32,
-    pub contention: String,
-    pub mrc_cost: Decimal,
-    pub margin_pct: Decimal,
-}
+record!(BandwidthRecord from bandwidth_costs into BandwidthRow {
+    id: i64, speed_mbps: i32, contention: String, mrc_cost: Decimal, margin_pct: Decimal,
+});
 
 /// Every active row of every price table. One read-only repeatable-read transaction,
 /// so a price edit committed half-way through cannot give a mix of old and new tables.
@@ -105,46 +62,53 @@ pub async fn load(conn: &mut AsyncPgConnection) -> QueryResult<PriceTables> {
             let magellan = dfa_magellan::table
                 .filter(dfa_magellan::active.eq(true))
                 .order((dfa_magellan::speed_mbps, dfa_magellan::term_months))
-                .select(DfaMagellanRow::as_select())
+                .select(DfaMagellanRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let helios = dfa_helios::table
                 .filter(dfa_helios::active.eq(true))
                 .order(dfa_helios::speed_mbps)
-                .select(DfaHeliosRow::as_select())
+                .select(DfaHeliosRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let helios_suburbs = dfa_helios_suburbs::table
                 .inner_join(dfa_helios_nodes::table)
                 .filter(dfa_helios_nodes::active.eq(true))
                 .order((dfa_helios_suburbs::suburb, dfa_helios_suburbs::distance_km, dfa_helios_nodes::name))
-                .select(HeliosSuburb::as_select())
+                .select(HeliosSuburbRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let mfn = mfn::table
                 .filter(mfn::active.eq(true))
                 .order((mfn::speed_mbps, mfn::term_months))
-                .select(MfnRow::as_select())
+                .select(MfnRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let liquid = liquid_costs::table
                 .filter(liquid_costs::active.eq(true))
                 .order((liquid_costs::speed_mbps, liquid_costs::term_months))
-                .select(LiquidRow::as_select())
+                .select(LiquidRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let liquid_cpe = liquid_cpe::table
                 .filter(liquid_cpe::active.eq(true))
                 .order((liquid_cpe::max_throughput_mbps, liquid_cpe::model))
-                .select(LiquidCpeRow::as_select())
+                .select(LiquidCpeRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             let bandwidth = bandwidth_costs::table
                 .filter(bandwidth_costs::active.eq(true))
                 .order(bandwidth_costs::speed_mbps)
-                .select(BandwidthRow::as_select())
+                .select(BandwidthRecord::as_select())
                 .load(conn)
-                .await?;
+                .await
+                .map(into_domain)?;
             Ok(PriceTables { magellan, helios, helios_suburbs, mfn, liquid, liquid_cpe, bandwidth })
         })
         .await

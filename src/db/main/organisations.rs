@@ -11,7 +11,9 @@ use serde_json::json;
 use super::activity::Actor;
 use super::schema::{organisation_wallets, organisations};
 use super::users;
+use crate::domain::email::Email;
 use crate::domain::ids::OrganisationId;
+use crate::domain::organisation::VatNumber;
 use crate::domain::states::OrganisationStatus;
 
 #[derive(Queryable, Selectable, Debug, Clone)]
@@ -27,13 +29,14 @@ pub struct Organisation {
     pub suspended_reason: Option<String>,
 }
 
+/// A new organisation; its VAT number and billing email only as parsed.
 #[derive(Insertable)]
 #[diesel(table_name = organisations)]
 pub struct NewOrganisation<'a> {
     pub name: &'a str,
     pub registration_number: Option<&'a str>,
-    pub vat_number: Option<&'a str>,
-    pub billing_email: Option<&'a str>,
+    pub vat_number: Option<&'a VatNumber>,
+    pub billing_email: Option<&'a Email>,
     pub is_operator: bool,
 }
 
@@ -128,21 +131,38 @@ pub async fn operator_letterhead(conn: &mut AsyncPgConnection) -> QueryResult<Op
 pub struct Details<'a> {
     pub name: &'a str,
     pub registration_number: Option<&'a str>,
-    pub vat_number: Option<&'a str>,
-    pub billing_email: Option<&'a str>,
+    pub vat_number: Option<&'a VatNumber>,
+    pub billing_email: Option<&'a Email>,
     pub low_balance_threshold: Decimal,
 }
 
 impl Details<'_> {
     fn to_json(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "registration_number": self.registration_number,
-            "vat_number": self.vat_number,
-            "billing_email": self.billing_email,
-            "low_balance_threshold": self.low_balance_threshold.to_string(),
-        })
+        details_json(
+            self.name,
+            self.registration_number,
+            self.vat_number.map(VatNumber::as_str),
+            self.billing_email.map(Email::as_str),
+            self.low_balance_threshold,
+        )
     }
+}
+
+/// Details as the activity log records them, before and after a change.
+fn details_json(
+    name: &str,
+    registration_number: Option<&str>,
+    vat_number: Option<&str>,
+    billing_email: Option<&str>,
+    low_balance_threshold: Decimal,
+) -> serde_json::Value {
+    json!({
+        "name": name,
+        "registration_number": registration_number,
+        "vat_number": vat_number,
+        "billing_email": billing_email,
+        "low_balance_threshold": low_balance_threshold.to_string(),
+    })
 }
 
 fn target(id: OrganisationId) -> String {
@@ -205,14 +225,15 @@ pub async fn update(
             .for_update()
             .first(conn)
             .await?;
-        let before = Details {
-            name: &before.name,
-            registration_number: before.registration_number.as_deref(),
-            vat_number: before.vat_number.as_deref(),
-            billing_email: before.billing_email.as_deref(),
-            low_balance_threshold: before.low_balance_threshold,
-        };
-        let (old, new) = (before.to_json(), details.to_json());
+        // As stored, which may predate today's parsing.
+        let old = details_json(
+            &before.name,
+            before.registration_number.as_deref(),
+            before.vat_number.as_deref(),
+            before.billing_email.as_deref(),
+            before.low_balance_threshold,
+        );
+        let new = details.to_json();
         if old == new {
             return Ok(false);
         }

@@ -8,8 +8,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{organisations, quote_lines, quotes, vm_quotes};
-use crate::domain::ids::{OrganisationId, QuoteId, UserId};
-use crate::domain::pricing::{PricedLine, Totals};
+use crate::db::record;
+use crate::domain::ids::{OrganisationId, QuoteId, TemplateId, UserId};
+use crate::domain::pricing::Billing;
+use crate::domain::quote::{PricedQuote, VmSpec};
 use crate::domain::states::{QuoteKind, QuoteStatus};
 
 /// How long a new quote stays valid.
@@ -54,61 +56,47 @@ pub struct QuoteLine {
     pub line_no: i32,
     pub sku: String,
     pub description: String,
-    pub billing: String,
+    pub billing: Billing,
     pub unit_price: Decimal,
     pub quantity: i32,
     pub amount: Decimal,
 }
 
-/// The VM configuration a quote line provisions.
-#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = vm_quotes)]
-pub struct VmSpec {
-    pub template_id: Option<i64>,
-    pub name: String,
-    pub vcpu: i32,
-    pub ram_gb: i32,
-    pub disk_gb: i32,
-    pub disk_type: String,
-    pub os: String,
-    pub count: i32,
-}
+record!(
+    /// A `vm_quotes` row: the VM configuration a quote line provisions.
+    VmSpecRecord from vm_quotes into VmSpec {
+        template_id: Option<TemplateId>,
+        name: String,
+        vcpu: i32,
+        ram_gb: i32,
+        disk_gb: i32,
+        disk_type: String,
+        os: String,
+        count: i32,
+    }
+);
 
+/// A priced quote to store for an organisation.
 pub struct NewQuote<'a> {
     pub organisation_id: OrganisationId,
     pub created_by: UserId,
-    pub kind: QuoteKind,
-    pub title: &'a str,
-    pub term_months: Option<i32>,
-    pub site_address: Option<&'a str>,
-    pub site_suburb: Option<&'a str>,
-    pub vat_rate: Decimal,
-    pub totals: Totals,
-}
-
-pub struct NewLine {
-    pub catalog: &'static str,
-    pub item_kind: &'static str,
-    pub item_id: i64,
-    pub sku: String,
-    pub description: String,
-    pub priced: PricedLine,
-    pub vm: Option<VmSpec>,
+    pub quote: &'a PricedQuote,
 }
 
 /// Creates a pending quote with its lines (and VM configurations) in one transaction.
-pub async fn create(conn: &mut AsyncPgConnection, quote: &NewQuote<'_>, lines: &[NewLine]) -> QueryResult<QuoteId> {
+pub async fn create(conn: &mut AsyncPgConnection, new: &NewQuote<'_>) -> QueryResult<QuoteId> {
+    let quote = new.quote;
     conn.transaction(async |conn| {
         let t = &quote.totals;
         let id: QuoteId = diesel::insert_into(quotes::table)
             .values((
-                quotes::organisation_id.eq(quote.organisation_id),
-                quotes::created_by.eq(quote.created_by),
+                quotes::organisation_id.eq(new.organisation_id),
+                quotes::created_by.eq(new.created_by),
                 quotes::kind.eq(quote.kind),
-                quotes::title.eq(quote.title),
+                quotes::title.eq(&quote.title),
                 quotes::term_months.eq(quote.term_months),
-                quotes::site_address.eq(quote.site_address),
-                quotes::site_suburb.eq(quote.site_suburb),
+                quotes::site_address.eq(quote.site.as_ref().map(|site| &site.address)),
+                quotes::site_suburb.eq(quote.site.as_ref().map(|site| &site.suburb)),
                 quotes::valid_until.eq(Utc::now() + chrono::Duration::days(VALIDITY_DAYS)),
                 quotes::vat_rate.eq(quote.vat_rate),
                 quotes::once_off_subtotal.eq(t.once_off_subtotal),
@@ -122,7 +110,7 @@ pub async fn create(conn: &mut AsyncPgConnection, quote: &NewQuote<'_>, lines: &
             .returning(quotes::id)
             .get_result(conn)
             .await?;
-        for (no, line) in (1..).zip(lines) {
+        for (no, line) in (1..).zip(&quote.lines) {
             let p = &line.priced;
             let line_id: i64 = diesel::insert_into(quote_lines::table)
                 .values((
@@ -133,7 +121,7 @@ pub async fn create(conn: &mut AsyncPgConnection, quote: &NewQuote<'_>, lines: &
                     quote_lines::item_id.eq(line.item_id),
                     quote_lines::sku.eq(&line.sku),
                     quote_lines::description.eq(&line.description),
-                    quote_lines::billing.eq(p.billing.as_str()),
+                    quote_lines::billing.eq(p.billing),
                     quote_lines::unit_cost.eq(p.unit_cost),
                     quote_lines::margin_pct.eq(p.margin_pct),
                     quote_lines::unit_price.eq(p.unit_price),
@@ -145,7 +133,18 @@ pub async fn create(conn: &mut AsyncPgConnection, quote: &NewQuote<'_>, lines: &
                 .await?;
             if let Some(vm) = &line.vm {
                 diesel::insert_into(vm_quotes::table)
-                    .values((vm_quotes::quote_id.eq(id), vm_quotes::quote_line_id.eq(line_id), vm))
+                    .values((
+                        vm_quotes::quote_id.eq(id),
+                        vm_quotes::quote_line_id.eq(line_id),
+                        vm_quotes::template_id.eq(vm.template_id),
+                        vm_quotes::name.eq(&vm.name),
+                        vm_quotes::vcpu.eq(vm.vcpu),
+                        vm_quotes::ram_gb.eq(vm.ram_gb),
+                        vm_quotes::disk_gb.eq(vm.disk_gb),
+                        vm_quotes::disk_type.eq(&vm.disk_type),
+                        vm_quotes::os.eq(&vm.os),
+                        vm_quotes::count.eq(vm.count),
+                    ))
                     .execute(conn)
                     .await?;
             }
@@ -172,9 +171,10 @@ pub async fn vm_specs(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<
     vm_quotes::table
         .filter(vm_quotes::quote_id.eq(id))
         .order(vm_quotes::id.asc())
-        .select((vm_quotes::id, VmSpec::as_select()))
-        .load(conn)
+        .select((vm_quotes::id, VmSpecRecord::as_select()))
+        .load::<(i64, VmSpecRecord)>(conn)
         .await
+        .map(|rows| rows.into_iter().map(|(id, row)| (id, row.into())).collect())
 }
 
 /// A row of the quotes list.

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::activity::Actor;
 use super::schema::{roles, user_roles, users};
 use crate::db::SqlWithId;
+use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::domain::states::OrganisationStatus;
 
@@ -189,11 +190,12 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
     }))
 }
 
+/// A new user; the email address only as parsed.
 #[derive(Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
     pub organisation_id: OrganisationId,
-    pub email: &'a str,
+    pub email: &'a Email,
     pub name: &'a str,
     pub password_hash: &'a str,
     pub must_change_password: bool,
@@ -395,7 +397,7 @@ pub async fn create_by_admin(
         let detail = json!({
             "before": null,
             "after": {
-                "email": user.email, "name": user.name, "organisation_id": user.organisation_id,
+                "email": user.email.as_str(), "name": user.name, "organisation_id": user.organisation_id,
                 "role_ids": [role], "must_change_password": user.must_change_password,
             },
         });

@@ -1,19 +1,32 @@
 //! Internet bandwidth (IP transit): one monthly price per speed tier, added to any
 //! provider's access link at the link's own speed.
 
-use super::{BandwidthRow, ITEM_BANDWIDTH, NoOffer, OfferLine};
-use crate::domain::pricing::{Billing, PricedLine};
+use rust_decimal::Decimal;
+
+use super::{BandwidthRow, ITEM_BANDWIDTH, NoOffer};
+use crate::domain::pricing::{Billing, PricedLine, sell_price};
+use crate::domain::quote::QuoteLine;
+use crate::domain::states::Catalog;
+
+impl BandwidthRow {
+    /// The sell price a month, excl. VAT.
+    pub fn sell_price(&self) -> Decimal {
+        sell_price(self.mrc_cost, self.margin_pct)
+    }
+}
 
 /// Only the tier that matches the link exactly: a smaller one would leave the link idle
 /// and a larger one could never be used, so neither is a sensible stand-in.
-pub(super) fn line(rows: &[BandwidthRow], speed_mbps: i32) -> Result<OfferLine, NoOffer> {
+pub(super) fn line(rows: &[BandwidthRow], speed_mbps: i32) -> Result<QuoteLine, NoOffer> {
     let row = rows.iter().find(|row| row.speed_mbps == speed_mbps).ok_or(NoOffer::BandwidthNotOffered)?;
-    Ok(OfferLine {
+    Ok(QuoteLine {
+        catalog: Catalog::Enetworks,
         item_kind: ITEM_BANDWIDTH,
         item_id: row.id,
         sku: format!("BW-{}", row.speed_mbps),
         description: format!("Internet bandwidth {} Mbps ({})", row.speed_mbps, row.contention),
         priced: PricedLine::new(Billing::Monthly, row.mrc_cost, row.margin_pct, 1),
+        vm: None,
     })
 }
 
@@ -75,6 +88,7 @@ mod tests {
         assert_eq!(bandwidth.description, "Internet bandwidth 100 Mbps (1:1)");
         assert_eq!((bandwidth.priced.billing, bandwidth.priced.unit_price), (Billing::Monthly, dec!(3687.50)));
         assert_eq!(offer.mrc(), dec!(4890) + dec!(3687.50));
+        assert_eq!(tables().bandwidth[1].sell_price(), dec!(3687.50), "the price the catalog shows");
     }
 
     #[test]

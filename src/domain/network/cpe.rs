@@ -4,8 +4,10 @@
 
 use rust_decimal::Decimal;
 
-use super::{CpeBilling, ITEM_CPE, LiquidCpeRow, NoOffer, OfferLine};
+use super::{CpeBilling, ITEM_CPE, LiquidCpeRow, NoOffer};
 use crate::domain::pricing::{PricedLine, sell_price};
+use crate::domain::quote::QuoteLine;
+use crate::domain::states::Catalog;
 
 /// `CPE-` and the model in upper case with dashes for spaces: `CPE-FORTINET-FORTIGATE-40F`.
 pub fn sku(model: &str) -> String {
@@ -36,7 +38,7 @@ pub(super) fn line(
     cpe_id: i64,
     billing: CpeBilling,
     speed_mbps: i32,
-) -> Result<OfferLine, NoOffer> {
+) -> Result<QuoteLine, NoOffer> {
     let row = rows.iter().find(|row| row.id == cpe_id).ok_or(NoOffer::UnknownCpe)?;
     if !row.carries(speed_mbps) {
         return Err(NoOffer::CpeTooSlow { max_mbps: row.max_throughput_mbps });
@@ -46,12 +48,14 @@ pub(super) fn line(
         CpeBilling::OnceOff => "purchase",
         CpeBilling::Monthly => "monthly rental",
     };
-    Ok(OfferLine {
+    Ok(QuoteLine {
+        catalog: Catalog::Enetworks,
         item_kind: ITEM_CPE,
         item_id: row.id,
         sku: sku(&row.model),
         description: format!("{} router: {how}", row.model),
         priced: PricedLine::new(billing.into(), cost, row.margin_pct, 1),
+        vm: None,
     })
 }
 
@@ -105,7 +109,7 @@ mod tests {
         Request { cpe: Some((cpe_id, billing)), ..request(speed_mbps, 36) }
     }
 
-    fn cpe_line(tables: &PriceTables, request: &Request) -> Result<OfferLine, NoOffer> {
+    fn cpe_line(tables: &PriceTables, request: &Request) -> Result<QuoteLine, NoOffer> {
         tables.offer(Provider::Liquid, request).map(|offer| offer.lines.last().unwrap().clone())
     }
 

@@ -1,6 +1,8 @@
-//! Network offers. Each provider prices access in its own table shape, and its module
-//! turns that shape into the common [`Offer`]: access MRC and NRC, plus internet
-//! bandwidth and a router when asked for, all priced with the one sell-price rule.
+//! Network offers and the price of a network quote. Each provider prices access in its
+//! own table shape, and its module turns that shape into the common [`Offer`]: access MRC
+//! and NRC, plus internet bandwidth and a router when asked for, all priced with the one
+//! sell-price rule. A quote is the chosen provider's offer ([`PriceTables::quote`]),
+//! priced from tables read from the database when the quote is made, never from a cache.
 
 pub mod bandwidth;
 pub mod cpe;
@@ -8,16 +10,17 @@ pub mod helios;
 pub mod liquid;
 pub mod magellan;
 pub mod mfn;
+mod tables;
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use rust_decimal::Decimal;
 
-pub use crate::db::enetworks::tables::{
-    BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow,
-};
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::quote::{PricedQuote, QuoteLine, Site};
+use crate::domain::states::{Catalog, QuoteKind};
+pub use tables::{BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow};
 
 /// `quote_lines.item_kind` of each kind of network line.
 pub const ITEM_ACCESS: &str = "network_access";
@@ -64,8 +67,8 @@ impl fmt::Display for Provider {
     }
 }
 
-/// The active rows of every network price table, as [`crate::db::enetworks::tables::load`]
-/// reads them. Pricing trusts that retired rows are not here.
+/// The active rows of every network price table, as the database has them when they are
+/// read. Pricing trusts that retired rows are not here.
 #[derive(Debug, Clone, Default)]
 pub struct PriceTables {
     pub magellan: Vec<DfaMagellanRow>,
@@ -78,27 +81,15 @@ pub struct PriceTables {
     pub bandwidth: Vec<BandwidthRow>,
 }
 
-/// One priced line of an offer, ready to become a quote line snapshot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OfferLine {
-    /// [`ITEM_ACCESS`], [`ITEM_BANDWIDTH`] or [`ITEM_CPE`].
-    pub item_kind: &'static str,
-    /// The id of the price-table row the line was priced from.
-    pub item_id: i64,
-    pub sku: String,
-    pub description: String,
-    /// Quantity 1.
-    pub priced: PricedLine,
-}
-
 /// What one provider would charge for one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Offer {
     pub provider: Provider,
     pub speed_mbps: i32,
     pub term_months: i32,
-    /// Access MRC, access NRC (left out when it is zero), then bandwidth and router.
-    pub lines: Vec<OfferLine>,
+    /// Access MRC, access NRC (left out when it is zero), then bandwidth and router,
+    /// each for one link.
+    pub lines: Vec<QuoteLine>,
 }
 
 impl Offer {
@@ -122,6 +113,13 @@ impl Offer {
     pub fn totals(&self, vat_rate_pct: Decimal) -> Totals {
         let lines: Vec<PricedLine> = self.lines.iter().map(|line| line.priced.clone()).collect();
         Totals::of(&lines, vat_rate_pct)
+    }
+
+    /// The quote of this offer for a site: its lines as they are, titled with the
+    /// provider, the speed and the site.
+    pub fn quote(self, site: Site, vat_rate_pct: Decimal) -> PricedQuote {
+        let title = format!("{} {} Mbps at {}", self.provider.label(), self.speed_mbps, site.address);
+        PricedQuote::new(QuoteKind::Network, title, Some(self.term_months), Some(site), self.lines, vat_rate_pct)
     }
 
     fn sum(&self, billing: Billing) -> Decimal {
@@ -225,6 +223,19 @@ impl PriceTables {
         Ok(Offer { provider, speed_mbps: speed, term_months: term, lines })
     }
 
+    /// The price of a network quote: the chosen provider's offer for the request, at the
+    /// site (whose suburb is the request's).
+    pub fn quote(
+        &self,
+        provider: Provider,
+        request: &Request,
+        site_address: &str,
+        vat_rate_pct: Decimal,
+    ) -> Result<PricedQuote, NoOffer> {
+        let site = Site { address: site_address.to_owned(), suburb: request.suburb.to_owned() };
+        Ok(self.offer(provider, request)?.quote(site, vat_rate_pct))
+    }
+
     /// Every provider that can serve the request, cheapest contract value first (ties
     /// in [`Provider::ALL`] order, so the list is stable from one page load to the next).
     pub fn offers(&self, request: &Request) -> Vec<Offer> {
@@ -280,13 +291,15 @@ struct Access {
 }
 
 impl Access {
-    fn lines(&self) -> Vec<OfferLine> {
-        let line = |billing, cost, what: &str| OfferLine {
+    fn lines(&self) -> Vec<QuoteLine> {
+        let line = |billing, cost, what: &str| QuoteLine {
+            catalog: Catalog::Enetworks,
             item_kind: ITEM_ACCESS,
             item_id: self.item_id,
             sku: self.sku.clone(),
             description: format!("{}: {what}", self.name),
             priced: PricedLine::new(billing, cost, self.margin_pct, 1),
+            vm: None,
         };
         let mut lines = vec![line(Billing::Monthly, self.mrc_cost, "monthly access")];
         let nrc = line(Billing::OnceOff, self.nrc_cost, self.nrc_name);
@@ -511,6 +524,25 @@ mod tests {
         assert_eq!(totals.once_off_subtotal, dec!(2000));
         assert_eq!(totals.monthly_subtotal, dec!(3500));
         assert_eq!(totals.amount_due, dec!(6325.00));
+    }
+
+    #[test]
+    fn a_quote_is_the_chosen_offer_at_the_site() {
+        let tables = tables();
+        let request = Request { suburb: "Sandton", with_bandwidth: true, ..request(100, 24) };
+        let quote = tables.quote(Provider::DfaHelios, &request, "12 Rivonia Road", dec!(15)).unwrap();
+        assert_eq!(
+            (quote.kind, quote.title.as_str(), quote.term_months),
+            (QuoteKind::Network, "DFA Helios 100 Mbps at 12 Rivonia Road", Some(24))
+        );
+        assert_eq!(quote.site, Some(Site { address: "12 Rivonia Road".into(), suburb: "Sandton".into() }));
+        let offer = tables.offer(Provider::DfaHelios, &request).unwrap();
+        assert_eq!(quote.totals, offer.totals(dec!(15)));
+        assert_eq!(quote.lines, offer.lines);
+        assert!(quote.lines.iter().all(|line| line.catalog == Catalog::Enetworks && line.vm.is_none()));
+        // a provider that cannot serve the site makes no quote, and says why
+        let soweto = Request { suburb: "Soweto", ..request };
+        assert_eq!(tables.quote(Provider::DfaHelios, &soweto, "1 Main Road", dec!(15)), Err(NoOffer::SiteNotServed));
     }
 
     #[test]

@@ -1,16 +1,14 @@
-//! Pricing management: the cost and margin of every priced row, in either catalog
-//! database, read and edited through one description of each table. Table and column
-//! names come only from [`TABLES`], never from input; values are always bound.
+//! The queries of the admin price editor (`/admin/pricing`): the cost and margin of
+//! every priced row, in either catalog database, read and edited through one description
+//! of each table. Prices are computed from these columns elsewhere (`domain::pricing`
+//! and each quote kind's module); this only reads and writes them. Table and column names
+//! come only from [`TABLES`], never from input; values are always bound.
 
 use diesel::sql_types::{BigInt, Bool, Nullable, Numeric, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Catalog {
-    Aas,
-    Enetworks,
-}
+use crate::domain::states::Catalog;
 
 /// One priced table: where it lives and which of its columns hold costs.
 pub struct PriceTable {
