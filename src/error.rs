@@ -13,6 +13,8 @@
 //! | extractors: body too large     | `PayloadTooLarge`          | 413 page                               |
 //! | queries: row not found         | `NotFound` (via `From`)    | 404 page                               |
 //! | pool: no connection in time    | `Unavailable` (via `From`) | 503 page, `Retry-After`                |
+//! | queries: row lock not in time  | `Busy` (via `From`)        | 503 page "busy, try again"             |
+//! | bulkhead: no turn in time      | `Busy`                     | 503 page "busy, try again"             |
 //! | queries: the connection is lost| `Unavailable` (via `From`) | 503 page, `Retry-After`                |
 //! | anything else                  | `Internal`                 | logged with its cause chain, 500 page  |
 //!
@@ -43,6 +45,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
+    /// A money request waited its bounded time for a lock or its organisation's turn.
+    #[error("busy: try again")]
+    Busy,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -51,10 +56,19 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
+            e if lock_timed_out(&e) => AppError::Busy,
             e if connection_lost(&e) => AppError::Unavailable(e.to_string()),
             e => AppError::Internal(e.into()),
         }
     }
+}
+
+/// A statement gave up waiting for a row lock (`lock_timeout`, SQLSTATE 55P03): the
+/// transaction rolled back, and asking again is safe.
+fn lock_timed_out(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(e, Error::DatabaseError(DatabaseErrorKind::Unknown, info)
+        if info.message().starts_with("canceling statement due to lock timeout"))
 }
 
 /// The database went away under a query: the server restarted or shut down (SQLSTATE
@@ -98,7 +112,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -141,6 +155,10 @@ impl ResponseError for AppError {
                     "The portal cannot reach its database right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
                 )
             }
+            AppError::Busy => (
+                "Busy, try again",
+                "Another payment of your organisation is being processed, so nothing was changed. Please try again in a moment.",
+            ),
             AppError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (
@@ -211,6 +229,7 @@ mod tests {
             (AppError::UnsupportedMediaType, 415),
             (AppError::PayloadTooLarge, 413),
             (AppError::Unavailable("down".into()), 503),
+            (AppError::Busy, 503),
             (AppError::Internal(anyhow::anyhow!("boom")), 500),
         ];
         for (error, status) in cases {

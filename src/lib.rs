@@ -2,6 +2,7 @@
 //! three PostgreSQL databases. `main.rs` only hands over to [`cli`].
 
 pub mod auth;
+pub mod bulkhead;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -6,10 +6,14 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use secrecy::SecretString;
+use tokio::sync::OwnedSemaphorePermit;
 
-use crate::db::Pools;
+use crate::bulkhead::Bulkhead;
 use crate::db::cache::PriceCache;
+use crate::db::{PooledConn, Pools};
+use crate::domain::ids::OrganisationId;
 use crate::domain::permissions::AccessCache;
+use crate::error::AppError;
 use crate::metrics::Metrics;
 
 /// What every worker shares: the settings handlers need, the pricing cache, the role ×
@@ -20,11 +24,18 @@ pub struct Shared {
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
+    pub bulkhead: Arc<Bulkhead>,
 }
 
 impl Shared {
     pub fn new(vat_rate: Decimal) -> Shared {
-        Shared { vat_rate, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
+        Shared {
+            vat_rate,
+            prices: Arc::default(),
+            access: Arc::default(),
+            metrics: Arc::default(),
+            bulkhead: Arc::default(),
+        }
     }
 
     /// Requires `token` (`PORTAL_METRICS_TOKEN`) to read `/metrics`.
@@ -41,6 +52,8 @@ pub struct AppState {
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
+    /// Shared by the workers, so the limit is per process.
+    pub bulkhead: Arc<Bulkhead>,
 }
 
 impl AppState {
@@ -51,6 +64,15 @@ impl AppState {
             prices: shared.prices.clone(),
             access: shared.access.clone(),
             metrics: shared.metrics.clone(),
+            bulkhead: shared.bulkhead.clone(),
         }
+    }
+
+    /// A main-database connection for a money request of `org`: its organisation's turn
+    /// first (see `bulkhead`), then the connection. Hold the permit as long as the
+    /// connection.
+    pub async fn money_connection(&self, org: OrganisationId) -> Result<(OwnedSemaphorePermit, PooledConn), AppError> {
+        let permit = self.bulkhead.enter(org).await?;
+        Ok((permit, self.pools.main.get().await?))
     }
 }

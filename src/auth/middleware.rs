@@ -56,8 +56,9 @@ pub async fn authenticate(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // Static files need no session; no route takes a method other than GET, HEAD or POST,
     // so the router answers those 405 (or 404) without running a handler.
+    // Health checks touch neither the session nor the database.
     let routed = matches!(*req.method(), Method::GET | Method::HEAD | Method::POST);
-    if req.path().starts_with("/static/") || !routed {
+    if req.path().starts_with("/static/") || matches!(req.path(), "/healthz" | "/readyz") || !routed {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let session = req.get_session();

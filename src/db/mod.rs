@@ -162,6 +162,9 @@ pub struct Pools {
     pub main: MainPool,
     pub aas: AasPool,
     pub enetworks: EnetworksPool,
+    /// Main-database connections for long exports only (a quarter of `main`'s size, at
+    /// least one): a slow download holds one of these, never one that pages need.
+    pub exports: MainPool,
 }
 
 impl Pools {
@@ -170,6 +173,7 @@ impl Pools {
             main: MainPool::new(urls.main.expose_secret(), max_size),
             aas: AasPool::new(urls.aas.expose_secret(), max_size),
             enetworks: EnetworksPool::new(urls.enetworks.expose_secret(), max_size),
+            exports: MainPool::new(urls.main.expose_secret(), max_size.div_ceil(4)),
         }
     }
 }

@@ -267,7 +267,7 @@ pub async fn adjust(
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
     errors.form = check_key(&form.idempotency_key);
-    let mut conn = state.pools.main.get().await?;
+    let (_turn, mut conn) = state.money_connection(id).await?;
     if let (Some(direction), Some(amount), Some(reason), false) = (direction, amount, reason, errors.any()) {
         let adjustment = NewAdjustment {
             organisation_id: id,

@@ -558,7 +558,7 @@ pub async fn credit(
     }
     let outcome = match amount {
         Some(amount) if errors.reference.is_none() && errors.form.is_none() => {
-            let mut conn = state.pools.main.get().await?;
+            let (_turn, mut conn) = state.money_connection(id).await?;
             let credit = NewCredit {
                 organisation_id: id,
                 amount,

@@ -285,7 +285,7 @@ pub async fn accept(
 ) -> Result<PageOr303<QuotePage>, AppError> {
     let user = required.user;
     let id = id.into_inner();
-    let mut conn = state.pools.main.get().await?;
+    let (_turn, mut conn) = state.money_connection(actor.organisation_id).await?;
     match acceptance::accept(&mut conn, id, &actor).await {
         Ok(Outcome::Accepted { balance_after }) => {
             state.metrics.count_acceptance();
@@ -315,7 +315,7 @@ pub async fn decline(
 ) -> Result<PageOr303<QuotePage>, AppError> {
     let user = required.user;
     let id = id.into_inner();
-    let mut conn = state.pools.main.get().await?;
+    let (_turn, mut conn) = state.money_connection(actor.organisation_id).await?;
     match acceptance::decline(&mut conn, id, &actor).await {
         Ok(DeclineOutcome::Declined) => push_flash(&session, Flash::success("Quote declined.")),
         Ok(DeclineOutcome::AlreadyDeclined) => push_flash(&session, Flash::info("This quote was already declined.")),

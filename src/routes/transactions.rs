@@ -350,8 +350,9 @@ pub async fn csv(
                 .body("The filters are not valid; correct them on the transactions page."));
         }
     };
-    // Take the connection before answering, so that a busy pool is a clean 503.
-    let mut conn = state.pools.main.get().await?;
+    // Take the connection before answering, so that a busy pool is a clean 503. Exports
+    // have their own small pool: slow downloads never hold the connections pages need.
+    let mut conn = state.pools.exports.get().await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, actix_web::Error>>(2);
     actix_web::rt::spawn(async move {
         let mut header = csv_writer(128);

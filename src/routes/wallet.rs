@@ -180,7 +180,7 @@ pub async fn set_threshold(
 ) -> Result<PageOr303<WalletPage>, AppError> {
     let user = required.user;
     let form = form.into_inner();
-    let mut conn = state.pools.main.get().await?;
+    let (_turn, mut conn) = state.money_connection(user.organisation_id).await?;
     match parse_threshold(&form.threshold) {
         Ok(threshold) => {
             wallets::set_threshold(&mut conn, user.organisation_id, threshold, user.id, actor.ip.as_deref()).await?;

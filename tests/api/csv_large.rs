@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use diesel_async::SimpleAsyncConnection;
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
@@ -38,46 +37,9 @@ fn status_kb(pid: u32, field: &str) -> u64 {
 async fn a_hundred_thousand_rows_stream_with_flat_memory() {
     let app = spawn_app().await;
 
-    // One INSERT writes every row, 1 000 for each of 100 organisations of their own. A
-    // helper moves each wallet's balance to the row's starting point as the row is made
-    // (the window sum), so the chain trigger checks every row against the balance before
-    // it, and the deferred check at commit sees each balance equal its newest row. (One
-    // wallet with 100 000 rows in one transaction would make every trigger lookup walk
-    // that row's growing version chain: quadratic.) Every thousandth reference is a
-    // formula.
     let started = Instant::now();
+    crate::support::bulk_ledger(&app, 100, ROWS / 100).await;
     let mut conn = app.main_conn().await;
-    conn.batch_execute(&format!(
-        "BEGIN;
-         INSERT INTO organisations (name) SELECT 'Bulk Freight ' || lpad(n::text, 3, '0') FROM generate_series(1, 100) n;
-         INSERT INTO organisation_wallets (organisation_id)
-             SELECT id FROM organisations WHERE name LIKE 'Bulk Freight %';
-         CREATE FUNCTION pg_temp.move_balance(wallet BIGINT, balance NUMERIC) RETURNS BOOLEAN
-             LANGUAGE plpgsql VOLATILE AS $$
-         BEGIN
-             UPDATE organisation_wallets SET balance = move_balance.balance WHERE id = wallet;
-             RETURN true;
-         END $$;
-         INSERT INTO wallet_transactions
-             (wallet_id, organisation_id, kind, direction, amount, balance_after, reference, description)
-         SELECT s.wallet_id, s.organisation_id, 'credit', 1, s.amount, s.running, s.reference, 'EFT received'
-         FROM (SELECT w.id AS wallet_id, w.organisation_id, g.amount,
-                      w.balance + sum(g.amount) OVER (PARTITION BY w.id ORDER BY g.n) AS running,
-                      CASE WHEN g.n % 1000 = 0 THEN '=SUM(A' || g.n || ')' ELSE 'BULK-' || g.n END AS reference
-               FROM organisation_wallets w
-               JOIN organisations o ON o.id = w.organisation_id AND o.name LIKE 'Bulk Freight %'
-               CROSS JOIN (SELECT n, (1 + n % 100)::numeric(14,2) AS amount
-                           FROM generate_series(1, {per_wallet}) AS n) g) s
-         WHERE pg_temp.move_balance(s.wallet_id, s.running - s.amount);
-         UPDATE organisation_wallets w SET balance = t.balance_after
-         FROM (SELECT DISTINCT ON (wallet_id) wallet_id, balance_after FROM wallet_transactions
-               ORDER BY wallet_id, id DESC) t
-         WHERE t.wallet_id = w.id AND w.balance <> t.balance_after;
-         COMMIT;",
-        per_wallet = ROWS / 100
-    ))
-    .await
-    .unwrap();
     let bulk: i64 = diesel_async::RunQueryDsl::get_result(
         diesel::QueryDsl::count(portal::db::main::schema::wallet_transactions::table),
         &mut conn,

@@ -25,6 +25,7 @@ mod ops_logs;
 mod pricing;
 mod quotes;
 mod refunds;
+mod resilience;
 mod schema;
 mod serve;
 mod support;

@@ -121,6 +121,7 @@ async fn lock_for_acceptance(
     let org = actor.organisation_id;
     let (mut quote, mut status, mut wallet) = (None, None, None);
     let mut pipeline = Pipeline::<diesel::result::Error>::default();
+    pipeline.push(ledger::bound_lock_waits(conn));
     pipeline.push(async {
         let mut c = conn;
         quote = q::table
@@ -261,6 +262,7 @@ pub enum DeclineOutcome {
 
 pub async fn decline(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<DeclineOutcome, Refusal> {
     conn.transaction(async |conn| {
+        ledger::bound_lock_waits(conn).await?;
         let quote = lock_own_quote(conn, id, actor).await?;
         if quote.status == QuoteStatus::Declined {
             return Ok(DeclineOutcome::AlreadyDeclined);

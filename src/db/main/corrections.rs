@@ -122,6 +122,7 @@ pub async fn refund(
     clerk: &Clerk<'_>,
 ) -> Result<Outcome, Refused> {
     conn.transaction(async |conn| {
+        ledger::bound_lock_waits(conn).await?;
         let (org, number, status): (OrganisationId, String, QuoteStatus) = quotes::table
             .find(refund.quote_id)
             .select((quotes::organisation_id, quotes::number, quotes::status))
@@ -200,6 +201,7 @@ pub async fn adjust(
     clerk: &Clerk<'_>,
 ) -> Result<Outcome, Refused> {
     conn.transaction(async |conn| {
+        ledger::bound_lock_waits(conn).await?;
         let wallet = ledger::lock_wallet(conn, adjustment.organisation_id).await?.ok_or(Refused::NotFound)?;
         let posting = Posting {
             kind: TransactionKind::Adjustment,

@@ -159,6 +159,18 @@ pub fn low_balance_state(wallet: &Wallet, balance: Decimal) -> (bool, Option<New
     (true, Some(alert))
 }
 
+/// How long a money transaction waits for a row lock: a wallet or quote row held
+/// elsewhere (a stuck job, a manual SQL session) makes the request give up after this
+/// ("busy, try again", 503) instead of holding its pooled connection while it waits.
+pub const LOCK_TIMEOUT: &str = "2s";
+
+/// Bounds the lock waits of the rest of this transaction by [`LOCK_TIMEOUT`]. The first
+/// statement of every money transaction; takes a shared connection so that it can be
+/// pipelined before the locks.
+pub async fn bound_lock_waits(mut conn: &AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query(format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")).execute(&mut conn).await.map(drop)
+}
+
 /// Locks an organisation's wallet row for the rest of the transaction. Every money
 /// path that also locks a quote locks the quote first, so none can deadlock. Takes a
 /// shared connection so that it can be pipelined.

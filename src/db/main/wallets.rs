@@ -58,6 +58,7 @@ pub enum CreditError {
 /// (the wallet row lock serialises them; the unique key is the backstop).
 pub async fn credit(conn: &mut AsyncPgConnection, credit: &NewCredit<'_>) -> Result<CreditOutcome, CreditError> {
     conn.transaction(async |conn| {
+        ledger::bound_lock_waits(conn).await?;
         let wallet = ledger::lock_wallet(conn, credit.organisation_id).await?.ok_or(CreditError::NoWallet)?;
         let posting = Posting {
             kind: TransactionKind::Credit,
@@ -348,6 +349,7 @@ pub async fn set_threshold(
     ip: Option<&str>,
 ) -> QueryResult<Decimal> {
     conn.transaction(async |conn| {
+        ledger::bound_lock_waits(conn).await?;
         let mut wallet = ledger::lock_wallet(conn, org).await?.ok_or(diesel::result::Error::NotFound)?;
         let previous = wallet.low_balance_threshold;
         wallet.low_balance_threshold = threshold;
