@@ -236,3 +236,25 @@ async fn a_damaged_archive_is_refused_by_its_checksum_before_anything_is_restore
         assert_eq!(relations(url.expose_secret()).await, 0, "nothing was restored");
     }
 }
+
+#[actix_web::test]
+async fn a_restore_into_a_new_private_cluster_creates_the_databases_without_migrating_them() {
+    let app = spawn_app().await;
+    let archive = backup(&app.db.urls, "private").await;
+    let data_dir = test_dir(&format!("private-{}", rand::random::<u32>())).join("data");
+    let private = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PORTAL_DATA_DIR", &data_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+    };
+    // Were they migrated first, the restore would find them occupied and refuse.
+    let restored = private(&["restore", "--from", archive.to_str().unwrap()]).await.unwrap();
+    assert!(restored.status.success(), "{}\n{}", text(&restored.stdout), text(&restored.stderr));
+    let verified = private(&["wallet", "verify"]).await.unwrap();
+    assert!(verified.status.success(), "{}", text(&verified.stdout));
+    assert!(text(&verified.stdout).contains("11 wallets checked, 0 failed"), "{}", text(&verified.stdout));
+}
