@@ -66,7 +66,9 @@ impl DatabaseDump {
 }
 
 /// `pg_dump` and `pg_restore`, from the folder of the private cluster's programs, so a
-/// backup is made and read by the same PostgreSQL version as the cluster runs.
+/// backup is made and read by the same PostgreSQL version as the cluster runs. A
+/// configured `PORTAL_PG_BIN` needs only these two (a machine that backs up remote
+/// servers may have no server programs).
 pub struct Tools {
     pg_dump: PathBuf,
     pg_restore: PathBuf,
@@ -74,7 +76,10 @@ pub struct Tools {
 
 impl Tools {
     pub fn find(configured: Option<&Path>) -> anyhow::Result<Tools> {
-        let dir = find_server_binaries(configured)?;
+        let dir = match configured {
+            Some(dir) => dir.to_owned(),
+            None => find_server_binaries(None)?,
+        };
         // PATH may hold links to the server programs only: look beside what they point to.
         let real = fs::canonicalize(dir.join("postgres")).ok().and_then(|p| Some(p.parent()?.to_owned()));
         for dir in [Some(dir.clone()), real].into_iter().flatten() {
@@ -84,8 +89,8 @@ impl Tools {
             }
         }
         anyhow::bail!(
-            "pg_dump and pg_restore are not beside initdb and postgres in {}; install the PostgreSQL client \
-             programs of the same version",
+            "pg_dump and pg_restore are not in {}; install the PostgreSQL client programs of the server's \
+             version there, or set PORTAL_PG_BIN to their folder",
             dir.display()
         )
     }
@@ -206,6 +211,8 @@ pub async fn write(tools: &Tools, urls: &DatabaseUrls, to: &Path) -> anyhow::Res
     let archive = work.0.join("archive");
     write_archive(&archive, &manifest, &work.0)?;
     fs::rename(&archive, to).with_context(|| format!("cannot write {}", to.display()))?;
+    // The new name must survive a crash as well as the data.
+    File::open(folder)?.sync_all()?;
     Ok(manifest)
 }
 
