@@ -1,9 +1,10 @@
 //! The `portal` command: `serve` (the default), `migrate`, `seed --demo`, `user create`,
-//! `org create`, `wallet credit`. Every sub-command finds the databases the way `serve`
+//! `org create`, `wallet credit`, `wallet verify`, `backup`, `restore`. Every sub-command finds the databases the way `serve`
 //! does, checks its arguments before touching anything, prints a clear error and exits
 //! non-zero on bad input (2) or failure (1), and applies all of its change or none.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,6 +12,7 @@ use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
 use crate::config::{DatabaseUrls, Settings};
+use crate::db::backup::{self, Archive, OpenError, Tools};
 use crate::db::cluster::{Cluster, ClusterOptions};
 use crate::db::main::organisations::{self, CreateOrganisationError, NewOrganisation, Organisation};
 use crate::db::main::users::{self, NewUser};
@@ -55,6 +57,10 @@ enum Command {
     /// Manage organisation wallets.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// Back up the three databases (pg_dump, one snapshot each) into one archive file.
+    Backup(BackupArgs),
+    /// Restore an archive of `portal backup` into empty databases, then check every table's rows.
+    Restore(RestoreArgs),
 }
 
 #[derive(Subcommand)]
@@ -125,6 +131,20 @@ struct WalletCredit {
     /// Makes a retried command safe: the same key credits once. Default: a new key.
     #[arg(long)]
     idempotency_key: Option<String>,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The archive to write (a tar file); it must not exist yet.
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// An archive written by `portal backup`.
+    #[arg(long)]
+    from: PathBuf,
 }
 
 /// Bad input: the message and exit code 2.
@@ -203,6 +223,10 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
             check_name("--reference", &args.reference)?;
             Ok(())
         }
+        Command::Backup(args) => check_new_file("--to", &args.to),
+        Command::Restore(args) if !args.from.is_file() => {
+            Err(invalid(format!("--from: there is no file {}", args.from.display())))
+        }
         _ => Ok(()),
     }
 }
@@ -214,6 +238,18 @@ fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
     }
     if len > 200 {
         return Err(invalid(format!("{flag} has at most 200 characters")));
+    }
+    Ok(())
+}
+
+/// A backup never overwrites a file, and goes into a folder that exists.
+fn check_new_file(flag: &str, path: &Path) -> Result<(), Invalid> {
+    if path.exists() {
+        return Err(invalid(format!("{flag}: {} already exists; a backup never overwrites a file", path.display())));
+    }
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !folder.is_dir() {
+        return Err(invalid(format!("{flag}: there is no folder {}", folder.display())));
     }
     Ok(())
 }
@@ -246,15 +282,16 @@ impl Databases {
         }
     }
 
-    /// Creates (private cluster only) and migrates the three databases.
-    async fn prepare(&self) -> anyhow::Result<()> {
+    /// Creates (private cluster only) and migrates the three databases; their pools.
+    async fn migrated(&self) -> anyhow::Result<Pools> {
         if let Some(cluster) = &self.cluster {
             let created = cluster.create_databases(&DATABASES.map(|db| db.cluster_name), None).await?;
             if !created.is_empty() {
                 tracing::info!(?created, "databases created");
             }
         }
-        migrate::run_all(&self.urls).await
+        migrate::run_all(&self.urls).await?;
+        Ok(Pools::new(&self.urls, CONNECTIONS_PER_DATABASE))
     }
 
     fn close(self) {
@@ -272,23 +309,28 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let databases = Databases::open(&settings)?;
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
-        databases.prepare().await?;
-        let pools = Pools::new(&databases.urls, CONNECTIONS_PER_DATABASE);
         match command {
-            Command::Serve => serve(&settings, &databases.urls, pools, databases.cluster.is_some()).await,
+            Command::Serve => {
+                let pools = databases.migrated().await?;
+                serve(&settings, &databases.urls, pools, databases.cluster.is_some()).await
+            }
             Command::Migrate => {
+                databases.migrated().await?;
                 println!("The three databases are migrated.");
                 Ok(ExitCode::SUCCESS)
             }
             Command::Seed { .. } => {
-                let seeded = seed::seed_demo(&pools).await?;
+                let seeded = seed::seed_demo(&databases.migrated().await?).await?;
                 println!("Demo data loaded into {seeded} of 3 databases (the others already had it).");
                 Ok(ExitCode::SUCCESS)
             }
-            Command::User(UserCommand::Create(args)) => user_create(&pools, args).await,
-            Command::Org(OrgCommand::Create(args)) => org_create(&pools, args).await,
-            Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&pools, args).await,
-            Command::Wallet(WalletCommand::Verify) => wallet_verify(&pools).await,
+            Command::User(UserCommand::Create(args)) => user_create(&databases.migrated().await?, args).await,
+            Command::Org(OrgCommand::Create(args)) => org_create(&databases.migrated().await?, args).await,
+            Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&databases.migrated().await?, args).await,
+            Command::Wallet(WalletCommand::Verify) => wallet_verify(&databases.migrated().await?).await,
+            // A backup reads the databases as they are; a restore needs them empty.
+            Command::Backup(args) => backup(&databases, &settings, &args.to).await,
+            Command::Restore(args) => restore(&databases, &settings, &args.from).await,
         }
     });
     databases.close();
@@ -460,5 +502,66 @@ async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{} wallets checked, {failed} failed.", checks.len());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn backup(databases: &Databases, settings: &Settings, to: &Path) -> anyhow::Result<ExitCode> {
+    let tools = Tools::find(settings.pg_bin.as_deref())?;
+    let manifest = backup::write(&tools, &databases.urls, to).await?;
+    for dump in &manifest.databases {
+        println!(
+            "{:<10} {} tables, {} rows, as of {} ({} bytes, sha256 {})",
+            dump.name,
+            dump.tables.len(),
+            dump.rows(),
+            dump.snapshot_at.format("%Y-%m-%d %H:%M:%S%.3f UTC"),
+            dump.bytes,
+            &dump.sha256[..16]
+        );
+    }
+    println!(
+        "Backed up {} databases into {} ({}).",
+        manifest.databases.len(),
+        to.display(),
+        manifest.postgresql_version
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn restore(databases: &Databases, settings: &Settings, from: &Path) -> anyhow::Result<ExitCode> {
+    let tools = Tools::find(settings.pg_bin.as_deref())?;
+    let archive = match Archive::open(from) {
+        Ok(archive) => archive,
+        Err(OpenError::Damaged(message)) => return refuse(message),
+        Err(OpenError::Io(e)) => return Err(anyhow::Error::new(e).context(format!("reading {}", from.display()))),
+    };
+    if let Some(cluster) = &databases.cluster {
+        cluster.create_databases(&DATABASES.map(|db| db.cluster_name), None).await?;
+    }
+    let occupied = backup::occupied(&databases.urls).await?;
+    if !occupied.is_empty() {
+        for (name, relations) in &occupied {
+            eprintln!("error: database {name} is not empty ({relations} tables, sequences or views)");
+        }
+        return refuse("a backup is restored only into empty databases; nothing was restored");
+    }
+    let checks = archive.restore(&tools, &databases.urls).await?;
+    let mut failed = 0;
+    for check in &checks {
+        if check.mismatches.is_empty() {
+            println!("ok    {}: {} tables, {} rows, as in the backup", check.database, check.tables, check.rows);
+        } else {
+            failed += 1;
+            println!("FAIL  {}: {}", check.database, check.mismatches.join("; "));
+        }
+    }
+    let manifest = &archive.manifest;
+    println!(
+        "Restored {} databases from {} (made {} by portal {}); {failed} differ from the backup.",
+        checks.len(),
+        from.display(),
+        manifest.created_at.format("%Y-%m-%d %H:%M UTC"),
+        manifest.portal_version
+    );
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

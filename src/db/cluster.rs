@@ -195,9 +195,10 @@ fn server_ready(pgdata: &Path) -> bool {
     alive && lines.get(7).is_some_and(|l| l.trim() == "ready") && pgdata.join(SOCKET_NAME).exists()
 }
 
-/// `initdb` and `postgres` from PATH, or from the usual package folders (Debian keeps
-/// them out of PATH, in /usr/lib/postgresql/<version>/bin); the newest version wins.
-fn find_server_binaries(configured: Option<&Path>) -> Result<PathBuf, ClusterError> {
+/// The folder of `initdb` and `postgres`: the configured one, else PATH, else the usual
+/// package folders (Debian keeps them out of PATH, in /usr/lib/postgresql/<version>/bin);
+/// the newest version wins. `pg_dump` and `pg_restore` are taken from the same folder.
+pub fn find_server_binaries(configured: Option<&Path>) -> Result<PathBuf, ClusterError> {
     let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
     if let Some(dir) = configured {
         return if has_both(dir) { Ok(dir.to_owned()) } else { Err(ClusterError::BinariesMissing) };

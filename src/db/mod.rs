@@ -2,6 +2,7 @@
 //! query can never run on the main pool (or the other way round). No SQL spans two.
 
 pub mod aas;
+pub mod backup;
 pub mod cache;
 pub mod cluster;
 pub mod enetworks;

@@ -73,6 +73,9 @@ fn bad_arguments_are_refused_before_anything_starts() {
         (&["wallet", "credit", "--org", "Acme", "--amount", "1.234", "--reference", "EFT"], "two decimals"),
         (&["wallet", "credit", "--org", "Acme", "--amount", "100000000000000000000", "--reference", "EFT"], "at most"),
         (&["wallet", "credit", "--org", "Acme", "--amount", "10", "--reference", ""], "--reference must not be empty"),
+        (&["backup", "--to", "/nonexistent/portal.backup"], "--to: there is no folder /nonexistent"),
+        (&["backup", "--to", "/"], "--to: / already exists"),
+        (&["restore", "--from", "/nonexistent/portal.backup"], "--from: there is no file"),
     ];
     for (args, message) in cases {
         let (output, data_dir) = portal(args, &[]);

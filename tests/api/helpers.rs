@@ -99,11 +99,21 @@ pub struct TestDatabases {
 
 impl TestDatabases {
     pub async fn new() -> TestDatabases {
+        TestDatabases::create(Some(TEMPLATES)).await
+    }
+
+    /// Three databases with nothing in them, not even the schema (where a restore goes).
+    pub async fn empty() -> TestDatabases {
+        TestDatabases::create(None).await
+    }
+
+    async fn create(templates: Option<[&str; 3]>) -> TestDatabases {
         let cluster = cluster();
         let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
         let names = ["main", "aas", "enetworks"].map(|db| format!("t{n}_{db}"));
-        for (name, template) in names.iter().zip(TEMPLATES) {
-            cluster.create_databases(&[name], Some(template)).await.expect("clone a template");
+        for (i, name) in names.iter().enumerate() {
+            let template = templates.map(|t| t[i]);
+            cluster.create_databases(&[name], template).await.expect("create a test database");
         }
         let urls = DatabaseUrls {
             main: cluster.url(&names[0]).into(),

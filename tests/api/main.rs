@@ -9,6 +9,7 @@ mod admin_roles;
 mod admin_users;
 mod alerts;
 mod auth;
+mod backup;
 mod browser;
 mod cards;
 mod catalog;
