@@ -44,7 +44,7 @@ pub async fn login_form(
     if user.is_some() {
         return Either::Left(see_other("/"));
     }
-    let next = query.next.as_deref().and_then(safe_next).unwrap_or_default().to_owned();
+    let next = query.next.as_deref().and_then(safe_next).unwrap_or_default();
     Either::Right(LoginPage { page, email: String::new(), next, error: None, email_error: None, password_error: None })
 }
 
@@ -76,11 +76,14 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<Either<HttpResponse, CustomizeResponder<LoginPage>>, AppError> {
     let form = form.into_inner();
-    let next = safe_next(&form.next).unwrap_or("/").to_owned();
+    // Checked before anything happens: an unsafe target is dropped, never refused after
+    // the session is made.
+    let safe = safe_next(&form.next);
+    let next = safe.clone().unwrap_or_else(|| "/".to_owned());
     let mut again = LoginPage {
         page,
         email: form.email.trim().to_owned(),
-        next: form.next.clone(),
+        next: safe.unwrap_or_default(),
         error: None,
         email_error: None,
         password_error: None,

@@ -25,6 +25,7 @@ mod pricing;
 mod quotes;
 mod refunds;
 mod schema;
+mod security;
 mod serve;
 mod support;
 mod transactions;
