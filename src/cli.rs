@@ -321,7 +321,7 @@ async fn serve(
     drop(pools);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per_worker = CONNECTIONS_PER_DATABASE.div_ceil(workers);
-    let (shared, urls) = (Shared::new(settings.vat_rate), urls.clone());
+    let (shared, urls) = (Shared::new(settings.vat_rate).with_public_url(settings.public_url.as_deref()), urls.clone());
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;
     Ok(ExitCode::SUCCESS)

@@ -27,6 +27,8 @@ use crate::routes;
 #[derive(Clone)]
 pub struct Shared {
     pub vat_rate: Decimal,
+    /// Browsers are told to use HTTPS only (`PORTAL_PUBLIC_URL` is `https://…`).
+    pub hsts: bool,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -34,7 +36,13 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(vat_rate: Decimal) -> Shared {
-        Shared { vat_rate, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
+        Shared { vat_rate, hsts: false, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
+    }
+
+    /// HSTS only when people reach the portal over HTTPS: sent over plain HTTP it would
+    /// lock browsers out of a portal that has no certificate.
+    pub fn with_public_url(self, public_url: Option<&str>) -> Shared {
+        Shared { hsts: public_url.is_some_and(|url| url.starts_with("https://")), ..self }
     }
 }
 
@@ -42,6 +50,7 @@ impl Shared {
 pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
+    pub hsts: bool,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -52,6 +61,7 @@ impl AppState {
         AppState {
             pools,
             vat_rate: shared.vat_rate,
+            hsts: shared.hsts,
             prices: shared.prices.clone(),
             access: shared.access.clone(),
             metrics: shared.metrics.clone(),
@@ -61,10 +71,15 @@ impl AppState {
 
 pub const SESSION_COOKIE: &str = "portal_session";
 
+/// HSTS for a year, subdomains included, when the portal is served over HTTPS.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// Strict headers on every response. No inline script or style anywhere, so the CSP
 /// allows only this origin's files.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+pub fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers =
+        if hsts { DefaultHeaders::new().add(("Strict-Transport-Security", HSTS)) } else { DefaultHeaders::new() };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -165,7 +180,7 @@ fn serve<S: SessionStore + 'static>(
             .wrap(sessions())
             .wrap(TracingLogger::default())
             .wrap(from_fn(metrics::record))
-            .wrap(security_headers())
+            .wrap(security_headers(state.hsts))
     })
     .workers(workers)
     .listen(listener)?

@@ -140,11 +140,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Shared::new(Decimal::from(15))).await
+}
+
+/// The app with these shared settings (HSTS, the VAT rate).
+pub async fn spawn_app_with(shared: Shared) -> TestApp {
     let db = TestDatabases::new().await;
     let pools = Pools::new(&db.urls, 4);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let (shared, app_pools) = (Shared::new(Decimal::from(15)), pools.clone());
+    let app_pools = pools.clone();
     let state = move || AppState::new(app_pools.clone(), &shared);
     let key: [u8; 64] = rand::random();
     let server = startup::run(state, listener, &key, Sessions::Cookie, 1).expect("start the app");

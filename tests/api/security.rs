@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{CUSTOMER, DEMO_PASSWORD, spawn_app};
+use crate::helpers::{CUSTOMER, DEMO_PASSWORD, spawn_app, spawn_app_with};
 
 // ------------------------------------------------------------ 1. open redirect
 
@@ -35,4 +35,30 @@ async fn sign_in_never_redirects_off_site() {
     let fields =
         [("email", CUSTOMER), ("password", DEMO_PASSWORD), ("next", "/quotes?x=1#top"), ("csrf_token", &token)];
     assert_eq!(browser.post_raw("/login", &fields).await.location(), "/quotes?x=1#top", "a path on the site is kept");
+}
+
+// ------------------------------------------------------------ 13. HSTS
+
+#[actix_web::test]
+async fn hsts_only_when_the_public_url_is_https() {
+    use portal::startup::Shared;
+    use rust_decimal::Decimal;
+    let hsts = |page: &crate::helpers::Page| {
+        page.headers.get("strict-transport-security").map(|v| v.to_str().unwrap().to_owned())
+    };
+    let https =
+        spawn_app_with(Shared::new(Decimal::from(15)).with_public_url(Some("https://portal.example.co.za"))).await;
+    let anonymous = https.browser();
+    for page in [anonymous.get("/login").await, anonymous.get("/").await, anonymous.get("/healthz").await] {
+        assert_eq!(hsts(&page).as_deref(), Some("max-age=31536000; includeSubDomains"));
+    }
+    let signed_in = https.signed_in(CUSTOMER).await;
+    assert_eq!(hsts(&signed_in.get("/wallet").await).as_deref(), Some("max-age=31536000; includeSubDomains"));
+    assert_eq!(hsts(&signed_in.get("/no/such/page").await).as_deref(), Some("max-age=31536000; includeSubDomains"));
+
+    let http =
+        spawn_app_with(Shared::new(Decimal::from(15)).with_public_url(Some("http://portal.example.co.za"))).await;
+    assert_eq!(hsts(&http.browser().get("/login").await), None, "not over plain HTTP");
+    let unset = spawn_app().await;
+    assert_eq!(hsts(&unset.browser().get("/login").await), None, "not without PORTAL_PUBLIC_URL");
 }
