@@ -18,6 +18,7 @@ use crate::db::main::verify;
 use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
@@ -120,7 +121,8 @@ struct WalletCredit {
     /// Bank reference of the payment.
     #[arg(long)]
     reference: String,
-    /// Makes a retried command safe: the same key credits once. Default: a new key.
+    /// Makes a retried command safe: the same key (a UUID, however written) credits
+    /// once. Default: a new key.
     #[arg(long)]
     idempotency_key: Option<String>,
 }
@@ -199,6 +201,7 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
             check_name("--org", &args.org)?;
             check_credit_amount(&args.amount)?;
             check_name("--reference", &args.reference)?;
+            check_idempotency_key(args.idempotency_key.as_deref())?;
             Ok(())
         }
         _ => Ok(()),
@@ -218,6 +221,13 @@ fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
 
 fn check_vat_number(vat: &str) -> Result<(), Invalid> {
     VatNumber::parse(vat).map(drop).map_err(|e| invalid(format!("--vat-number: {e}")))
+}
+
+fn check_idempotency_key(raw: Option<&str>) -> Result<IdempotencyKey, Invalid> {
+    match raw {
+        None => Ok(IdempotencyKey::new()),
+        Some(raw) => IdempotencyKey::parse(raw).map_err(|e| invalid(format!("--idempotency-key: {e}"))),
+    }
 }
 
 fn check_credit_amount(raw: &str) -> Result<Decimal, Invalid> {
@@ -401,14 +411,14 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
     let Some(org) = find_org(pools, &args.org).await? else {
         return refuse(format!("--org: no organisation named {:?}", args.org));
     };
-    let key = args.idempotency_key.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
+    let key = check_idempotency_key(args.idempotency_key.as_deref()).map_err(|Invalid(m)| anyhow::anyhow!(m))?;
     let mut conn = pools.main.get().await?;
     let credit = NewCredit {
         organisation_id: org.id,
         amount,
         reference: args.reference.trim(),
         description: "Top-up recorded with `portal wallet credit`",
-        idempotency_key: &key,
+        idempotency_key: key.as_str(),
         created_by: None,
         ip: None,
     };

@@ -3,6 +3,7 @@
 
 pub mod cards;
 pub mod email;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod network;

@@ -16,6 +16,7 @@ use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
 use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
 use crate::db::main::{organisations, wallets};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
 use crate::error::AppError;
@@ -47,14 +48,16 @@ fn parse_reason(input: &str) -> Result<&str, String> {
     }
 }
 
-fn check_key(key: &str) -> Option<String> {
-    uuid::Uuid::parse_str(key.trim())
-        .is_err()
-        .then(|| "This form is incomplete. Reload the page and enter the correction again.".to_owned())
+fn parse_key(key: &str, errors: &mut CorrectionErrors) -> Option<IdempotencyKey> {
+    let key = IdempotencyKey::parse(key).ok();
+    if key.is_none() {
+        errors.form = Some("This form is incomplete. Reload the page and enter the correction again.".to_owned());
+    }
+    key
 }
 
 fn fresh_key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    IdempotencyKey::new().to_string()
 }
 
 #[derive(Deserialize, Default)]
@@ -158,11 +161,11 @@ pub async fn refund(
     let mut errors = CorrectionErrors::default();
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
-    errors.form = check_key(&form.idempotency_key);
+    let key = parse_key(&form.idempotency_key, &mut errors);
     let mut conn = state.pools.main.get().await?;
-    if let (Some(amount), Some(reason), false) = (amount, reason, errors.any()) {
+    if let (Some(amount), Some(reason), Some(key), false) = (amount, reason, &key, errors.any()) {
         let ip = client_ip(&req);
-        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: form.idempotency_key.trim() };
+        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: key.as_str() };
         let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
         match corrections::refund(&mut conn, &refund, &clerk).await {
             Ok(outcome) => {
@@ -262,17 +265,14 @@ pub async fn adjust(
     };
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
-    errors.form = check_key(&form.idempotency_key);
+    let key = parse_key(&form.idempotency_key, &mut errors);
     let mut conn = state.pools.main.get().await?;
-    if let (Some(direction), Some(amount), Some(reason), false) = (direction, amount, reason, errors.any()) {
+    if let (Some(direction), Some(amount), Some(reason), Some(key), false) =
+        (direction, amount, reason, &key, errors.any())
+    {
         let ip = client_ip(&req);
-        let adjustment = NewAdjustment {
-            organisation_id: id,
-            direction,
-            amount,
-            reason,
-            idempotency_key: form.idempotency_key.trim(),
-        };
+        let adjustment =
+            NewAdjustment { organisation_id: id, direction, amount, reason, idempotency_key: key.as_str() };
         let clerk = Clerk { user_id: required.user.id, ip: ip.as_deref() };
         match corrections::adjust(&mut conn, &adjustment, &clerk).await {
             Ok(outcome) => {

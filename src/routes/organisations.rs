@@ -19,6 +19,7 @@ use crate::db::main::quotes::{self, effective_status};
 use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
 use crate::domain::email::Email;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
 use crate::domain::organisation::{VatNumber, parse_name};
@@ -397,7 +398,7 @@ async fn organisation_page(
 
 /// A fresh form: its idempotency key makes a double submit credit once.
 fn blank_credit_form() -> CreditForm {
-    CreditForm { idempotency_key: uuid::Uuid::new_v4().to_string(), ..Default::default() }
+    CreditForm { idempotency_key: IdempotencyKey::new().to_string(), ..Default::default() }
 }
 
 type PageOr303 = Either<HttpResponse, CustomizeResponder<OrganisationPage>>;
@@ -545,19 +546,19 @@ pub async fn credit(
     } else if reference.chars().count() > MAX_REFERENCE_CHARS {
         errors.reference = Some(format!("Use at most {MAX_REFERENCE_CHARS} characters."));
     }
-    if uuid::Uuid::parse_str(form.idempotency_key.trim()).is_err() {
+    let key = IdempotencyKey::parse(&form.idempotency_key).map_err(|_| {
         errors.form = Some("This form is incomplete. Reload the page and enter the top-up again.".into());
-    }
+    });
     let ip = client_ip(&req);
-    let outcome = match amount {
-        Some(amount) if errors.reference.is_none() && errors.form.is_none() => {
+    let outcome = match (amount, key) {
+        (Some(amount), Ok(key)) if errors.reference.is_none() => {
             let mut conn = state.pools.main.get().await?;
             let credit = NewCredit {
                 organisation_id: id,
                 amount,
                 reference,
                 description: "EFT received",
-                idempotency_key: form.idempotency_key.trim(),
+                idempotency_key: key.as_str(),
                 created_by: Some(user.id),
                 ip: ip.as_deref(),
             };

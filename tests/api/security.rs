@@ -62,3 +62,66 @@ async fn hsts_only_when_the_public_url_is_https() {
     let unset = spawn_app().await;
     assert_eq!(hsts(&unset.browser().get("/login").await), None, "not without PORTAL_PUBLIC_URL");
 }
+
+// ------------------------------------------------------------ 6. idempotency keys
+
+/// One UUID, written five ways.
+const SPELLINGS: [&str; 5] = [
+    "5f0c8a3e-2b7d-4e1a-9c6f-0d8e7b6a5c41",
+    "5F0C8A3E-2B7D-4E1A-9C6F-0D8E7B6A5C41",
+    "{5f0c8a3e-2b7d-4e1a-9c6f-0d8e7b6a5c41}",
+    "5f0c8a3e2b7d4e1a9c6f0d8e7b6a5c41",
+    "urn:uuid:5f0c8a3e-2b7d-4e1a-9c6f-0d8e7b6a5c41",
+];
+
+async fn credits_with_reference(app: &crate::helpers::TestApp, reference: &str) -> Vec<Option<String>> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::wallet_transactions as tx;
+    let mut conn = app.main_conn().await;
+    tx::table.filter(tx::reference.eq(reference)).select(tx::idempotency_key).load(&mut conn).await.unwrap()
+}
+
+#[actix_web::test]
+async fn one_uuid_however_written_credits_once_on_the_web() {
+    let app = spawn_app().await;
+    let acme = crate::support::org_id(&app, crate::support::ACME).await;
+    let before = crate::support::balance(&app, acme).await;
+    let staff = app.signed_in(crate::helpers::STAFF).await;
+    let form = format!("/admin/organisations/{acme}");
+    let action = format!("{form}/credit");
+    for (i, key) in SPELLINGS.iter().enumerate() {
+        let fields = [("amount", "100.00"), ("reference", "EFT KEYS"), ("idempotency_key", *key)];
+        let response = crate::support::submit(&staff, &form, &action, &fields).await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{key}: {}", response.body);
+        let flash = crate::admin_helpers::flash_after(&staff, &response).await;
+        let expected = if i == 0 { "Recorded a top-up" } else { "already recorded" };
+        assert!(flash.contains(expected), "{key}: {flash}");
+    }
+    assert_eq!(crate::support::balance(&app, acme).await, before + rust_decimal::Decimal::from(100));
+    assert_eq!(credits_with_reference(&app, "EFT KEYS").await, [Some(SPELLINGS[0].to_owned())], "stored canonical");
+    let bad = [("amount", "100.00"), ("reference", "EFT KEYS"), ("idempotency_key", "k-1")];
+    let refused = crate::support::submit(&staff, &form, &action, &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("This form is incomplete"), "{}", refused.body);
+}
+
+#[actix_web::test]
+async fn one_uuid_however_written_credits_once_from_the_command_line() {
+    use crate::cli::{run, stderr, stdout};
+    let app = spawn_app().await;
+    let acme = crate::support::org_id(&app, crate::support::ACME).await;
+    let before = crate::support::balance(&app, acme).await;
+    let args = ["wallet", "credit", "--org", "Acme Logistics", "--amount", "250", "--reference", "EFT CLI KEYS"];
+    for (i, key) in SPELLINGS.iter().enumerate() {
+        let output = run(&app, &[&args[..], &["--idempotency-key", key]].concat());
+        assert!(output.status.success(), "{key}: {}", stderr(&output));
+        let expected = if i == 0 { "Credited R 250.00" } else { "already recorded" };
+        assert!(stdout(&output).contains(expected), "{key}: {}", stdout(&output));
+    }
+    assert_eq!(crate::support::balance(&app, acme).await, before + rust_decimal::Decimal::from(250));
+    assert_eq!(credits_with_reference(&app, "EFT CLI KEYS").await, [Some(SPELLINGS[0].to_owned())]);
+    let bad = run(&app, &[&args[..], &["--idempotency-key", "retry-1"]].concat());
+    assert_eq!(bad.status.code(), Some(2), "refused before anything starts");
+    assert!(stderr(&bad).contains("--idempotency-key"), "{}", stderr(&bad));
+}
