@@ -125,3 +125,53 @@ async fn one_uuid_however_written_credits_once_from_the_command_line() {
     assert_eq!(bad.status.code(), Some(2), "refused before anything starts");
     assert!(stderr(&bad).contains("--idempotency-key"), "{}", stderr(&bad));
 }
+
+// ------------------------------------------------------------ 3. card numbers in disguise
+
+#[actix_web::test]
+async fn a_card_number_in_disguise_is_refused_in_every_card_field() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::customer_cards;
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let good = [
+        ("brand", "Visa"),
+        ("last_four", "4242"),
+        ("exp_month", "12"),
+        ("exp_year", "2099"),
+        ("holder_name", "Thabo Mokoena"),
+        ("gateway_token", "tok_live_acme_1"),
+    ];
+    let disguises = [
+        "4242.4242.4242.4242",
+        "4242/4242/4242/4242",
+        "4242_4242_4242_4242",
+        "4242,4242,4242,4242",
+        "4242+4242+4242+4242",
+        "4242\u{200b}4242\u{200b}4242\u{200b}4242",
+        "\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}",
+        "\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}",
+        "tok_4242.4242.4242.4242",
+    ];
+    for number in disguises {
+        for (field, _) in good {
+            let fields: Vec<(&str, &str)> =
+                good.iter().map(|(name, value)| (*name, if *name == field { number } else { *value })).collect();
+            let page = customer.post("/cards", &fields).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {number:?}");
+            assert_eq!(
+                crate::support::text_of(&page, &format!("{field}-error")).as_deref(),
+                Some(portal::domain::cards::CARD_NUMBER_MESSAGE),
+                "{field}: {number:?}"
+            );
+            assert!(!page.body.contains(number), "{field}: {number:?} is not echoed back");
+        }
+    }
+    let mut conn = app.main_conn().await;
+    let stored: i64 = customer_cards::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(stored, 0, "nothing was saved");
+    // An ordinary token with digits still saves.
+    let page = customer.post("/cards", &[&good[..5], &[("gateway_token", "tok_2026_11_4242")]].concat()).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
