@@ -18,10 +18,10 @@ use crate::db::aas::templates;
 use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
-use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::pricing::{Billing, PricedLine, Totals, check_line_count, sell_price};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::Page;
+use crate::templates::{Page, sentence};
 
 pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_SEARCH_CHARS: usize = 100;
@@ -298,6 +298,12 @@ pub async fn create_service_quote(
     if chosen.is_empty() {
         form_error = Some("Enter a quantity for at least one product.".into());
     }
+    // Refused before the catalog is asked about thousands of products.
+    if let Err(e) = check_line_count(chosen.len()) {
+        let form_error = Some(sentence(&e.to_string()));
+        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    }
     let mut conn = state.pools.aas.get().await?;
     let ids: Vec<ProductId> = order.iter().map(|(id, _)| *id).collect();
     let products = catalog::products_by_ids(&mut conn, &ids).await?;
@@ -325,7 +331,14 @@ pub async fn create_service_quote(
         return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
     let priced: Vec<PricedLine> = lines.iter().map(|l| l.priced.clone()).collect();
-    let totals = Totals::of(&priced, state.vat_rate);
+    let totals = match Totals::checked(&priced, state.vat_rate) {
+        Ok(totals) => totals,
+        Err(e) => {
+            let form_error = Some(sentence(&e.to_string()));
+            let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
     let title = match lines.as_slice() {
         [only] => only.description.clone(),
         [first, rest @ ..] => format!("{} and {} more", first.description, rest.len()),

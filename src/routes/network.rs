@@ -427,6 +427,9 @@ pub async fn create(
     };
     let lines = quote_lines(&offer);
     let totals = offer.totals(state.vat_rate);
+    if let Err(e) = totals.check_total() {
+        return refuse(NetworkErrors { form: Some(sentence(&e.to_string())), ..Default::default() }, page, form);
+    }
     let title = format!("{} {} Mbps at {}", provider.label(), offer.speed_mbps, form.site_address.trim());
     let quote = NewQuote {
         organisation_id: user.organisation_id,

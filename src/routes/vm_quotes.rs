@@ -21,7 +21,7 @@ use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::templates::{Page, SelectOption};
+use crate::templates::{Page, SelectOption, sentence};
 
 pub const MAX_VM_COUNT: i32 = 50;
 pub const TERMS: [i32; 3] = [12, 24, 36];
@@ -450,6 +450,11 @@ pub async fn create_vm(
         }
     };
     let (lines, totals) = price_order(&order, state.vat_rate);
+    if let Err(e) = totals.check_total() {
+        let errors = VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() };
+        let page = new_vm_page(&state, page, form, errors, None).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    }
     let title = match &order.size {
         Size::Template(t) => format!("{} × {}", order.count, t.name),
         Size::Custom(c) => {

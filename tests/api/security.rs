@@ -175,3 +175,59 @@ async fn a_card_number_in_disguise_is_refused_in_every_card_field() {
     let page = customer.post("/cards", &[&good[..5], &[("gateway_token", "tok_2026_11_4242")]].concat()).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
+
+// ------------------------------------------------------------ 5. overflowing quotes
+
+async fn product_id(app: &crate::helpers::TestApp, sku: &str) -> String {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::aas::schema::products;
+    let mut conn = app.pools.aas.get().await.unwrap();
+    let id: i64 = products::table.filter(products::sku.eq(sku)).select(products::id).first(&mut conn).await.unwrap();
+    id.to_string()
+}
+
+async fn quote_count(app: &crate::helpers::TestApp) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::quotes;
+    let mut conn = app.main_conn().await;
+    quotes::table.count().get_result(&mut conn).await.unwrap()
+}
+
+#[actix_web::test]
+async fn a_quote_is_bounded_in_lines_and_total() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let before = quote_count(&app).await;
+    let mssql = product_id(&app, "DB-MSSQL").await;
+    let lines = |n: usize, quantity: &'static str| {
+        let mut fields = vec![("category", "databases")];
+        for _ in 0..n {
+            fields.extend([("product_id", mssql.as_str()), ("quantity", quantity)]);
+        }
+        fields
+    };
+    // 9 000 lines of the most each: once a 500 (numeric field overflow).
+    let page = customer.post("/quotes/service", &lines(9_000, "10000")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", &page.body[..page.body.len().min(500)]);
+    assert!(page.body.contains("A quote has at most 100 lines"), "{}", page.body);
+    let page = customer.post("/quotes/service", &lines(101, "1")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("A quote has at most 100 lines"));
+    // Three lines of 10 000 managed SQL Servers: R 146 625 000.00 with VAT.
+    let page = customer.post("/quotes/service", &lines(3, "10000")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert!(page.body.contains("This quote would come to R 146 625 000.00"), "{}", page.body);
+    assert!(page.body.contains("at most R 100 000 000.00"));
+    assert!(page.body.contains(r#"value="10000""#), "the quantities are kept");
+    // Quantities beyond the cap are refused per line.
+    let page = customer.post("/quotes/service", &lines(1, "10001")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Enter a quantity from 1 to 10000."));
+    assert_eq!(quote_count(&app).await, before, "no quote was made");
+    // At the limits, a quote is made.
+    let page = customer.post("/quotes/service", &lines(100, "1")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(quote_count(&app).await, before + 1);
+}
