@@ -23,6 +23,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
+use crate::domain::text::{self, Lines, escape_controls};
 use crate::startup::{self, AppState, Sessions, Shared};
 use crate::{auth, seed, telemetry};
 
@@ -189,6 +190,10 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
         }
         Command::Org(OrgCommand::Create(args)) => {
             check_name("--name", &args.name)?;
+            if let Some(registration) = &args.registration_number {
+                text::check(registration.trim(), Lines::One)
+                    .map_err(|e| invalid(format!("--registration-number: {e}")))?;
+            }
             if let Some(vat) = &args.vat_number {
                 check_vat_number(vat)?;
             }
@@ -209,6 +214,7 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
 }
 
 fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
+    text::check(value.trim(), Lines::One).map_err(|e| invalid(format!("{flag}: {e}")))?;
     let len = value.trim().chars().count();
     if len == 0 {
         return Err(invalid(format!("{flag} must not be empty")));
@@ -374,7 +380,12 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
     };
     match users::create(&mut conn, &new, args.role.trim()).await {
         Ok(id) => {
-            println!("Created user #{id} {} in {} with role {}.", email.as_str(), org.name, args.role.trim());
+            println!(
+                "Created user #{id} {} in {} with role {}.",
+                email.as_str(),
+                escape_controls(&org.name),
+                args.role.trim()
+            );
             if temporary {
                 println!("Temporary password (shown once; it must be changed at first sign-in): {password}");
             }
@@ -427,7 +438,7 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
             println!(
                 "Credited {} to {}; the balance is now {}.",
                 format_zar(amount),
-                org.name,
+                escape_controls(&org.name),
                 format_zar(tx.balance_after)
             );
             Ok(ExitCode::SUCCESS)
@@ -455,13 +466,14 @@ async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
             println!(
                 "ok    wallet {} ({}): balance {} = ledger of {} transactions",
                 check.wallet_id,
-                check.organisation,
+                escape_controls(&check.organisation),
                 format_zar(check.balance),
                 check.transactions
             );
         } else {
             failed += 1;
-            println!("FAIL  wallet {} ({}): {}", check.wallet_id, check.organisation, problems.join("; "));
+            let organisation = escape_controls(&check.organisation);
+            println!("FAIL  wallet {} ({organisation}): {}", check.wallet_id, problems.join("; "));
         }
     }
     println!("{} wallets checked, {failed} failed.", checks.len());

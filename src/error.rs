@@ -5,6 +5,7 @@
 //! | extractors (no session)        | `Unauthenticated`          | 303 to `/login?next=…` (htmx: HX-Redirect) |
 //! | extractors (missing permission)| `Forbidden`                | 403 page                               |
 //! | CSRF middleware                | `Csrf`                     | 403 page saying the form expired       |
+//! | input guard (query strings)    | `Invalid`                  | 422 page saying what to change         |
 //! | queries: row not found         | `NotFound` (via `From`)    | 404 page                               |
 //! | pool: no connection in time    | `Unavailable` (via `From`) | 503 page, `Retry-After`                |
 //! | queries: the connection is lost| `Unavailable` (via `From`) | 503 page, `Retry-After`                |
@@ -27,6 +28,8 @@ pub enum AppError {
     Csrf,
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    Invalid(String),
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
     #[error("internal error")]
@@ -80,6 +83,7 @@ impl ResponseError for AppError {
             AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,6 +110,7 @@ impl ResponseError for AppError {
                 "This form has expired or did not come from this site, so nothing was changed. Go back, reload the page and try again.",
             ),
             AppError::NotFound => ("Not found", "There is nothing at this address, or it is not yours to see."),
+            AppError::Invalid(message) => ("Cannot use this input", message.as_str()),
             AppError::Unavailable(cause) => {
                 tracing::warn!(%cause, "answering 503");
                 (

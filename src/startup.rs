@@ -170,11 +170,12 @@ fn serve<S: SessionStore + 'static>(
         let state = web::Data::new(state());
         state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, metrics, logging, session,
-        // authentication, then CSRF, then the handler.
+        // authentication, CSRF, the query-string guard, then the handler.
         App::new()
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(1 << 20))
             .configure(routes::configure)
+            .wrap(from_fn(routes::refuse_control_characters))
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))
             .wrap(sessions())

@@ -7,6 +7,8 @@
 use chrono::{Datelike, NaiveDate};
 use unicode_normalization::UnicodeNormalization;
 
+use super::text::{self, Lines};
+
 pub const BRANDS: [&str; 4] = ["Visa", "Mastercard", "American Express", "Diners Club"];
 const MAX_HOLDER_CHARS: usize = 100;
 const MAX_TOKEN_CHARS: usize = 200;
@@ -141,7 +143,7 @@ impl CardForm {
             e.exp_year = Some("This card has expired.");
         }
         let holder = self.holder_name.trim();
-        e.holder_name = card_number(holder).or(if holder.is_empty() {
+        e.holder_name = card_number(holder).or(text::check(holder, Lines::One).err()).or(if holder.is_empty() {
             Some("Enter the name on the card.")
         } else if holder.chars().count() > MAX_HOLDER_CHARS {
             Some("Use at most 100 characters.")
@@ -149,7 +151,7 @@ impl CardForm {
             None
         });
         let token = self.gateway_token.trim();
-        e.gateway_token = card_number(token).or(if token.is_empty() {
+        e.gateway_token = card_number(token).or(text::check(token, Lines::One).err()).or(if token.is_empty() {
             Some("Enter the token the payment gateway gave for this card.")
         } else if token.chars().count() > MAX_TOKEN_CHARS || token.chars().any(char::is_whitespace) {
             Some("A gateway token has no spaces and at most 200 characters.")

@@ -1,12 +1,15 @@
 //! An email address as the portal accepts it: trimmed, one `@`, a dotted domain.
 //! Uniqueness is case-insensitive (the database compares `lower(email)`).
 
+use super::text::{self, Lines};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(input: &str) -> Result<Email, &'static str> {
         let email = input.trim();
+        text::check(email, Lines::One)?;
         if email.is_empty() {
             return Err("enter an email address");
         }
@@ -49,5 +52,6 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@x.co", "a".repeat(260))).is_err());
+        assert_eq!(Email::parse("a\0@b.co"), Err(super::text::CONTROL_CHARACTER));
     }
 }

@@ -10,5 +10,6 @@ pub mod network;
 pub mod organisation;
 pub mod password;
 pub mod pricing;
+pub mod text;
 pub mod time;
 pub mod wallet_stats;

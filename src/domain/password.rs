@@ -8,6 +8,9 @@ pub struct NewPassword(String);
 
 impl NewPassword {
     pub fn parse(input: &str, email: &str) -> Result<NewPassword, String> {
+        if input.chars().any(char::is_control) {
+            return Err("use no control characters (such as tabs, line breaks or a NUL)".into());
+        }
         let chars = input.chars().count();
         if chars < MIN_CHARS {
             return Err(format!("use at least {MIN_CHARS} characters"));
@@ -57,5 +60,6 @@ mod tests {
         // 12 characters counted as characters, not bytes
         assert!(NewPassword::parse("ééééééééééé", "a@b.co").is_err());
         assert!(NewPassword::parse("éééééééééééé", "a@b.co").is_ok());
+        assert!(NewPassword::parse("correct\0horse battery", "a@b.co").is_err());
     }
 }

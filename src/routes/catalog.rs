@@ -19,6 +19,7 @@ use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
 use crate::domain::pricing::{Billing, PricedLine, Totals, check_line_count, sell_price};
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, sentence};
@@ -278,6 +279,12 @@ pub async fn create_service_quote(
     let mut quantities = HashMap::new();
     let mut errors = HashMap::new();
     let mut form_error = None;
+    // The list the form came from: a hidden field, so anything odd is a tampered form,
+    // answered on the whole list.
+    if text::check(&category, Lines::One).is_err() {
+        category.clear();
+        form_error = Some("This form was changed on its way here. Choose the products again.".to_owned());
+    }
     let mut order: Vec<(ProductId, i32)> = Vec::new();
     for (id, quantity) in &chosen {
         let Ok(id) = id.trim().parse::<i64>() else {

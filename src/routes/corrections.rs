@@ -19,6 +19,7 @@ use crate::db::main::{organisations, wallets};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -39,7 +40,9 @@ fn parse_correction(input: &str) -> Result<Decimal, String> {
 
 fn parse_reason(input: &str) -> Result<&str, String> {
     let reason = input.trim();
-    if reason.is_empty() {
+    if let Err(e) = text::check(reason, Lines::One) {
+        Err(sentence(e))
+    } else if reason.is_empty() {
         Err("Say why: the reason is shown to the customer and kept in the ledger.".into())
     } else if reason.chars().count() > MAX_REASON_CHARS {
         Err(format!("Use at most {MAX_REASON_CHARS} characters."))

@@ -14,6 +14,7 @@ use crate::auth::{Permission, Require, perm};
 use crate::db::main::quotes::{self as db_quotes, NewLine, NewQuote};
 use crate::domain::money::format_zar;
 use crate::domain::network::{CpeBilling, Offer, PriceTables, Provider, Request};
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -191,13 +192,17 @@ impl NetworkForm {
     fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
         let mut errors = NetworkErrors::default();
         let address = self.site_address.trim();
-        if address.is_empty() {
+        if let Err(e) = text::check(address, Lines::One) {
+            errors.site_address = Some(sentence(e));
+        } else if address.is_empty() {
             errors.site_address = Some("Enter the site's street address.".into());
         } else if address.chars().count() > MAX_ADDRESS_CHARS {
             errors.site_address = Some(format!("Use at most {MAX_ADDRESS_CHARS} characters."));
         }
         let suburb = self.site_suburb.trim();
-        if suburb.is_empty() {
+        if let Err(e) = text::check(suburb, Lines::One) {
+            errors.site_suburb = Some(sentence(e));
+        } else if suburb.is_empty() {
             errors.site_suburb = Some("Enter the site's suburb.".into());
         } else if suburb.chars().count() > MAX_SUBURB_CHARS {
             errors.site_suburb = Some(format!("Use at most {MAX_SUBURB_CHARS} characters."));

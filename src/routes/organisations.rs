@@ -23,6 +23,7 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
 use crate::domain::organisation::{VatNumber, parse_name};
+use crate::domain::text::{self, Lines};
 use crate::domain::time::{format_sast, today_sast};
 use crate::domain::wallet_stats;
 use crate::error::AppError;
@@ -92,7 +93,9 @@ impl DetailsForm {
         let mut errors = DetailsErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let registration_number = optional(&self.registration_number);
-        if registration_number.is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS) {
+        if let Err(e) = text::check(&self.registration_number, Lines::One) {
+            errors.registration_number = Some(sentence(e));
+        } else if registration_number.is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS) {
             errors.registration_number = Some(format!("Use at most {MAX_FIELD_CHARS} characters."));
         }
         let vat_number = optional(&self.vat_number)
@@ -485,7 +488,9 @@ pub async fn suspend(
     let id = OrganisationId(id.into_inner());
     let reason = form.into_inner().reason;
     let trimmed = reason.trim();
-    let reason_error = if trimmed.is_empty() {
+    let reason_error = if let Err(e) = text::check(trimmed, Lines::Many) {
+        Some(sentence(e))
+    } else if trimmed.is_empty() {
         Some("Say why the organisation is suspended: its users and the activity log will show it.".to_owned())
     } else if trimmed.chars().count() > MAX_REASON_CHARS {
         Some(format!("Use at most {MAX_REASON_CHARS} characters."))
@@ -541,7 +546,9 @@ pub async fn credit(
     let mut errors = CreditErrors::default();
     let amount = parse_top_up(&form.amount).map_err(|e| errors.amount = Some(sentence(&e))).ok();
     let reference = form.reference.trim();
-    if reference.is_empty() {
+    if let Err(e) = text::check(reference, Lines::One) {
+        errors.reference = Some(sentence(e));
+    } else if reference.is_empty() {
         errors.reference = Some("Enter the payment's bank reference.".into());
     } else if reference.chars().count() > MAX_REFERENCE_CHARS {
         errors.reference = Some(format!("Use at most {MAX_REFERENCE_CHARS} characters."));

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{CUSTOMER, DEMO_PASSWORD, spawn_app, spawn_app_with};
+use crate::helpers::{CUSTOMER, DEMO_PASSWORD, Page, spawn_app, spawn_app_with};
 
 // ------------------------------------------------------------ 1. open redirect
 
@@ -230,4 +230,362 @@ async fn a_quote_is_bounded_in_lines_and_total() {
     let page = customer.post("/quotes/service", &lines(100, "1")).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
     assert_eq!(quote_count(&app).await, before + 1);
+}
+
+// ------------------------------------------------------------ 4. control characters
+
+/// A form to post, with valid values, and the text fields to poison one at a time
+/// (field, the id of its message).
+struct TextForm {
+    who: Option<&'static str>,
+    page: String,
+    action: String,
+    fields: Vec<(&'static str, String)>,
+    text_fields: Vec<(&'static str, String)>,
+}
+
+async fn role_id(app: &crate::helpers::TestApp, name: &str) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::roles;
+    let mut conn = app.main_conn().await;
+    roles::table.filter(roles::name.eq(name)).select(roles::id).first(&mut conn).await.unwrap()
+}
+
+async fn text_forms(app: &crate::helpers::TestApp) -> Vec<TextForm> {
+    use crate::helpers::{ADMIN, STAFF};
+    use crate::support::{ACCEPTED, ACME, UBUNTU, org_id, quote_id, user_id};
+    let acme = org_id(app, ACME).await;
+    let ubuntu = org_id(app, UBUNTU).await;
+    let customer = user_id(app, CUSTOMER).await;
+    let customer_role = role_id(app, "customer").await;
+    let accepted = quote_id(app, ACCEPTED).await;
+    let s = |v: &str| v.to_owned();
+    let org_fields = |name: &str| {
+        vec![
+            ("name", s(name)),
+            ("registration_number", s("2020/123456/07")),
+            ("vat_number", s("4123456789")),
+            ("billing_email", s("billing@nul.test")),
+            ("low_balance_threshold", s("100")),
+        ]
+    };
+    let org_text = vec![("name", s("name-error")), ("registration_number", s("registration_number-error"))];
+    let user_fields = |name: &str, email: &str| {
+        vec![
+            ("name", s(name)),
+            ("email", s(email)),
+            ("organisation_id", acme.to_string()),
+            ("role_id", customer_role.to_string()),
+        ]
+    };
+    let one = |field: &'static str| vec![(field, format!("{field}-error"))];
+    vec![
+        TextForm {
+            who: None,
+            page: s("/login"),
+            action: s("/login"),
+            fields: vec![("email", s(CUSTOMER)), ("password", s(DEMO_PASSWORD))],
+            text_fields: one("email"),
+        },
+        TextForm {
+            who: Some(CUSTOMER),
+            page: s("/account/password"),
+            action: s("/account/password"),
+            fields: vec![
+                ("current_password", s(DEMO_PASSWORD)),
+                ("new_password", s("a long and unusual passphrase")),
+                ("confirm_password", s("a long and unusual passphrase")),
+            ],
+            text_fields: one("new_password"),
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: s("/admin/organisations"),
+            action: s("/admin/organisations"),
+            fields: org_fields("Nul Testing (Pty) Ltd"),
+            text_fields: org_text.clone(),
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: format!("/admin/organisations/{acme}"),
+            action: format!("/admin/organisations/{acme}"),
+            fields: org_fields(ACME),
+            text_fields: org_text,
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: format!("/admin/organisations/{ubuntu}"),
+            action: format!("/admin/organisations/{ubuntu}/suspend"),
+            fields: vec![("reason", s("Unpaid invoices"))],
+            text_fields: one("reason"),
+        },
+        TextForm {
+            who: Some(STAFF),
+            page: format!("/admin/organisations/{acme}"),
+            action: format!("/admin/organisations/{acme}/credit"),
+            fields: vec![("amount", s("10.00")), ("reference", s("EFT NUL"))],
+            text_fields: one("reference"),
+        },
+        TextForm {
+            who: Some(STAFF),
+            page: format!("/quotes/{accepted}/refund"),
+            action: format!("/quotes/{accepted}/refund"),
+            fields: vec![("amount", s("1.00")), ("reason", s("Goodwill"))],
+            text_fields: one("reason"),
+        },
+        TextForm {
+            who: Some(STAFF),
+            page: format!("/admin/organisations/{acme}/adjust"),
+            action: format!("/admin/organisations/{acme}/adjust"),
+            fields: vec![("direction", s("in")), ("amount", s("1.00")), ("reason", s("Correction"))],
+            text_fields: one("reason"),
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: s("/admin/users"),
+            action: s("/admin/users"),
+            fields: [user_fields("Nul User", "nul.user@acme.test"), vec![("password", s(""))]].concat(),
+            text_fields: vec![
+                ("name", s("name-error")),
+                ("email", s("email-error")),
+                ("password", s("password-error")),
+            ],
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: format!("/admin/users/{customer}"),
+            action: format!("/admin/users/{customer}"),
+            fields: user_fields("Sipho Ndlovu", CUSTOMER),
+            text_fields: vec![("name", s("name-error")), ("email", s("email-error"))],
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: s("/admin/roles"),
+            action: s("/admin/roles/new"),
+            fields: vec![("name", s("Auditor")), ("description", s("Reads everything"))],
+            text_fields: vec![("name", s("name-error")), ("description", s("description-error"))],
+        },
+        TextForm {
+            who: Some(ADMIN),
+            page: s("/admin/roles"),
+            action: format!("/admin/roles/{customer_role}/rename"),
+            fields: vec![("name", s("customer")), ("description", s("Customers"))],
+            text_fields: vec![
+                ("name", format!("name-{customer_role}-error")),
+                ("description", format!("description-{customer_role}-error")),
+            ],
+        },
+        TextForm {
+            who: Some(CUSTOMER),
+            page: s("/cards"),
+            action: s("/cards"),
+            fields: vec![
+                ("brand", s("Visa")),
+                ("last_four", s("4242")),
+                ("exp_month", s("12")),
+                ("exp_year", s("2099")),
+                ("holder_name", s("Thabo Mokoena")),
+                ("gateway_token", s("tok_live_acme_1")),
+            ],
+            text_fields: vec![("holder_name", s("holder_name-error")), ("gateway_token", s("gateway_token-error"))],
+        },
+        TextForm {
+            who: Some(CUSTOMER),
+            page: s("/quotes/new/network"),
+            action: s("/quotes/network"),
+            fields: vec![
+                ("site_address", s("12 Rivonia Road")),
+                ("site_suburb", s("Sandton")),
+                ("speed_mbps", s("100")),
+                ("term_months", s("36")),
+                ("with_bandwidth", s("on")),
+                ("cpe_id", s("")),
+                ("cpe_billing", s("monthly")),
+                ("provider", s("liquid")),
+            ],
+            text_fields: vec![("site_address", s("site_address-error")), ("site_suburb", s("site_suburb-error"))],
+        },
+    ]
+}
+
+/// Opens `page`, then posts `fields` to `action` with its CSRF token and, when the page
+/// has one, its idempotency key.
+async fn submit(browser: &crate::helpers::Browser, page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let form = browser.get(page).await;
+    assert_eq!(form.status, StatusCode::OK, "{page}: {}", form.body);
+    let token = form.csrf_token().unwrap();
+    let key = form.body.split(r#"name="idempotency_key" value=""#).nth(1).and_then(|rest| rest.split('"').next());
+    let mut all = fields.to_vec();
+    all.push(("csrf_token", &token));
+    if let Some(key) = key {
+        all.push(("idempotency_key", key));
+    }
+    browser.post_raw(action, &all).await
+}
+
+#[actix_web::test]
+async fn control_characters_in_a_form_field_get_a_message_next_to_it() {
+    let app = spawn_app().await;
+    let mut browsers = std::collections::HashMap::new();
+    for who in [crate::helpers::ADMIN, crate::helpers::STAFF, CUSTOMER] {
+        browsers.insert(who, app.signed_in(who).await);
+    }
+    let anonymous = app.browser();
+    for form in text_forms(&app).await {
+        let browser = form.who.map_or(&anonymous, |who| &browsers[who]);
+        for (field, error_id) in &form.text_fields {
+            for poison in ["ab\0cd", "ab\u{1b}[2Jcd", "ab\u{9b}cd"] {
+                let fields: Vec<(&str, &str)> = form
+                    .fields
+                    .iter()
+                    .map(|(name, value)| (*name, if name == field { poison } else { value.as_str() }))
+                    .collect();
+                let page = submit(browser, &form.page, &form.action, &fields).await;
+                let what = format!("{} {field}={poison:?}", form.action);
+                assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", page.body);
+                let message = crate::support::text_of(&page, error_id).unwrap_or_default();
+                assert!(message.contains("control character"), "{what}: #{error_id} says {message:?}");
+                let kept = form
+                    .fields
+                    .iter()
+                    .find(|(name, value)| name != field && value.len() > 3 && !name.contains("password"));
+                if let Some((name, value)) = kept {
+                    assert!(page.body.contains(&format!(r#"value="{value}""#)), "{what}: {name} is kept");
+                }
+            }
+        }
+    }
+    let still = browsers[CUSTOMER].get("/").await;
+    assert_eq!(still.status, StatusCode::OK, "the customer's password did not change");
+}
+
+#[actix_web::test]
+async fn a_multi_line_field_keeps_its_line_breaks_and_a_one_line_field_refuses_them() {
+    use crate::support::{UBUNTU, org_id};
+    let app = spawn_app().await;
+    let ubuntu = org_id(&app, UBUNTU).await;
+    let admin = app.signed_in(crate::helpers::ADMIN).await;
+    let page = format!("/admin/organisations/{ubuntu}");
+    let reason = "Unpaid invoices:\r\n\tMarch and April";
+    let response = submit(&admin, &page, &format!("{page}/suspend"), &[("reason", reason)]).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.body);
+    let fields = [("name", "Two\nLines Ltd"), ("low_balance_threshold", "0")];
+    let response = submit(&admin, "/admin/organisations", "/admin/organisations", &fields).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        crate::support::text_of(&response, "name-error").as_deref(),
+        Some("Keep this to one line, without tabs or line breaks.")
+    );
+}
+
+#[actix_web::test]
+async fn control_characters_in_any_query_get_a_422_page_and_never_reach_a_search() {
+    let app = spawn_app().await;
+    let admin = app.signed_in(crate::helpers::ADMIN).await;
+    for path in crate::access::GET_ROUTES {
+        for query in ["q=%00", "q=a%1Bb", "user=%00&action=login", "org=%09", "site_address=%00", "%00=x"] {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            let url = format!("{path}{separator}{query}");
+            let page = admin.get(&url).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", page.body);
+            assert!(page.body.contains("invisible control character"), "{url}: {}", page.body);
+            assert!(page.body.contains("<html"), "{url}: a page of the portal");
+        }
+    }
+    // The CSV export is refused before it starts, not cut short.
+    let csv = admin.get("/transactions.csv?q=%00").await;
+    assert_eq!(csv.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!csv.headers.get("content-type").unwrap().to_str().unwrap().contains("csv"));
+    // A search without one still works, and the sign-in page keeps showing its form.
+    assert_eq!(admin.get("/transactions.csv?q=EFT").await.status, StatusCode::OK);
+    assert_eq!(app.browser().get("/login?next=%2F%00").await.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn no_post_route_answers_500_to_control_characters() {
+    let app = spawn_app().await;
+    let names = [
+        "name",
+        "description",
+        "email",
+        "password",
+        "current_password",
+        "new_password",
+        "confirm_password",
+        "registration_number",
+        "vat_number",
+        "billing_email",
+        "low_balance_threshold",
+        "reason",
+        "reference",
+        "amount",
+        "direction",
+        "idempotency_key",
+        "threshold",
+        "category",
+        "product_id",
+        "quantity",
+        "template_id",
+        "count",
+        "term_months",
+        "vcpu",
+        "ram_gb",
+        "disk_gb",
+        "disk_type",
+        "os",
+        "action",
+        "site_address",
+        "site_suburb",
+        "speed_mbps",
+        "with_bandwidth",
+        "cpe_id",
+        "cpe_billing",
+        "provider",
+        "brand",
+        "last_four",
+        "exp_month",
+        "exp_year",
+        "holder_name",
+        "gateway_token",
+        "cost_a",
+        "cost_b",
+        "margin_pct",
+        "active",
+        "organisation_id",
+        "role_id",
+        "role",
+        "grant",
+    ];
+    // Signing out comes last.
+    let mut routes: Vec<&str> = crate::access::ALL_POST_ROUTES.iter().copied().filter(|r| *r != "/logout").collect();
+    routes.push("/logout");
+    for poison in ["\0", "a\u{1b}b"] {
+        let admin = app.signed_in(crate::helpers::ADMIN).await;
+        for path in &routes {
+            let fields: Vec<(&str, &str)> = names.iter().map(|name| (*name, poison)).collect();
+            let page = admin.post(path, &fields).await;
+            assert_ne!(page.status, StatusCode::INTERNAL_SERVER_ERROR, "POST {path} with {poison:?}: {}", page.body);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_stored_escape_sequence_never_reaches_the_terminal_raw() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::organisations;
+    let app = spawn_app().await;
+    // Stored before names were checked: clears the screen and retitles the terminal.
+    let hostile = "Acme \u{1b}[2J\u{1b}]0;pwned\u{7}Logistics\u{9b}31m";
+    let mut conn = app.main_conn().await;
+    diesel::update(organisations::table.filter(organisations::name.eq(crate::support::ACME)))
+        .set(organisations::name.eq(hostile))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (passed, report) = crate::support::wallet_verify(&app);
+    assert!(passed, "{report}");
+    assert!(!report.chars().any(|c| c.is_control() && c != '\n'), "no control character is printed: {report:?}");
+    assert!(report.contains("(Acme \\u{1b}[2J\\u{1b}]0;pwned\\u{7}Logistics\\u{9b}31m)"), "{report}");
 }
