@@ -15,6 +15,7 @@ use actix_web::{App, HttpServer, web};
 use rust_decimal::Decimal;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::password::Hasher;
 use crate::auth::permissions::AccessCache;
 use crate::auth::{csrf, middleware::authenticate};
 use crate::db::Pools;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub vat_rate: Decimal,
     /// Browsers are told to use HTTPS only (`PORTAL_PUBLIC_URL` is `https://…`).
     pub hsts: bool,
+    /// The password hashing threads and their bounded queue.
+    pub hasher: Arc<Hasher>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -36,7 +39,14 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(vat_rate: Decimal) -> Shared {
-        Shared { vat_rate, hsts: false, prices: Arc::default(), access: Arc::default(), metrics: Arc::default() }
+        Shared {
+            vat_rate,
+            hsts: false,
+            hasher: Hasher::shared(),
+            prices: Arc::default(),
+            access: Arc::default(),
+            metrics: Arc::default(),
+        }
     }
 
     /// HSTS only when people reach the portal over HTTPS: sent over plain HTTP it would
@@ -51,6 +61,7 @@ pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
     pub hsts: bool,
+    pub hasher: Arc<Hasher>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -62,6 +73,7 @@ impl AppState {
             pools,
             vat_rate: shared.vat_rate,
             hsts: shared.hsts,
+            hasher: shared.hasher.clone(),
             prices: shared.prices.clone(),
             access: shared.access.clone(),
             metrics: shared.metrics.clone(),

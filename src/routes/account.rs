@@ -10,8 +10,8 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::{actor, client_ip, see_other};
+use crate::auth::CurrentUser;
 use crate::auth::session::{self, Flash, push_flash};
-use crate::auth::{CurrentUser, password};
 use crate::db::main::users;
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
@@ -81,7 +81,7 @@ pub async fn change(
             let mut conn = state.pools.main.get().await?;
             users::password_hash(&mut conn, user.id).await?
         };
-        if !password::verify_blocking(form.current_password, Some(stored)).await {
+        if !state.hasher.verify(form.current_password, Some(stored)).await? {
             errors.current_password = Some("This is not your current password.".into());
         }
     }
@@ -92,7 +92,7 @@ pub async fn change(
             return Ok(Either::Right(again.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };
-    let hash = password::hash_blocking(new.expose().to_owned()).await?;
+    let hash = state.hasher.hash(new.expose().to_owned()).await?;
     let mut conn = state.pools.main.get().await?;
     let ip = client_ip(&req);
     let version = users::set_password(&mut conn, user.id, &hash, false, &actor(&user, &ip)).await?;

@@ -160,6 +160,12 @@ pub async fn spawn_app_with(shared: Shared) -> TestApp {
 impl TestApp {
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
+        self.browser_at("127.0.0.1".parse().unwrap())
+    }
+
+    /// A new browser connecting from this loopback address (127.0.0.2 is another
+    /// client to the app, as far as its client address goes).
+    pub fn browser_at(&self, local: std::net::IpAddr) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
             base: self.address.clone(),
@@ -167,6 +173,7 @@ impl TestApp {
                 .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
+                .local_address(local)
                 .build()
                 .unwrap(),
             jar,

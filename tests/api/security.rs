@@ -589,3 +589,122 @@ async fn a_stored_escape_sequence_never_reaches_the_terminal_raw() {
     assert!(!report.chars().any(|c| c.is_control() && c != '\n'), "no control character is printed: {report:?}");
     assert!(report.contains("(Acme \\u{1b}[2J\\u{1b}]0;pwned\\u{7}Logistics\\u{9b}31m)"), "{report}");
 }
+
+// ------------------------------------------------------------ 8. sign-in throttling
+
+/// (status, the sign-in form's message, Retry-After) of each of `attempts` sign-ins.
+async fn sign_in_answers(
+    browser: &crate::helpers::Browser,
+    email: &str,
+    attempts: &[&str],
+) -> Vec<(u16, String, bool)> {
+    let mut answers = Vec::new();
+    for password in attempts {
+        let page = browser.login(email, password).await;
+        let message = page
+            .html()
+            .select(&scraper::Selector::parse("p.form-error").unwrap())
+            .next()
+            .map(|p| p.text().collect::<String>())
+            .unwrap_or_default();
+        answers.push((page.status.as_u16(), message, page.headers.contains_key("retry-after")));
+    }
+    answers
+}
+
+#[actix_web::test]
+async fn known_and_unknown_addresses_get_the_same_answers() {
+    let app = spawn_app().await;
+    let wrong = ["wrong password 1"; 6];
+    let known = sign_in_answers(&app.browser(), CUSTOMER, &wrong).await;
+    let unknown = sign_in_answers(&app.browser(), "nobody@demo.test", &wrong).await;
+    assert_eq!(known, unknown, "nothing tells an account from no account");
+    let statuses: Vec<u16> = known.iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [422, 422, 422, 422, 429, 429]);
+    assert_eq!(known[0].1, "The email address or password is incorrect.");
+    assert!(known[4].1.starts_with("Too many failed attempts with this email address"), "{}", known[4].1);
+    assert!(known[4].2 && known[5].2, "Retry-After is sent");
+    assert!(!known.iter().any(|a| a.1.contains("locked")));
+}
+
+#[actix_web::test]
+async fn a_stranger_cannot_lock_the_owner_out_and_waits_grow() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::login_throttles;
+    let app = spawn_app().await;
+    let stranger = app.browser_at("127.0.0.2".parse().unwrap());
+    let answers = sign_in_answers(&stranger, CUSTOMER, &["guess"; 12]).await;
+    assert!(answers[5..].iter().all(|a| a.0 == 429), "{answers:?}");
+    // The owner, from their own address, signs in at once.
+    let owner = app.browser();
+    assert_eq!(owner.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    // The stranger's own waits double with each failure: 30 s after the fifth, 60 s after the sixth.
+    let retry_after = |page: &Page| page.headers["retry-after"].to_str().unwrap().parse::<i64>().unwrap();
+    let mut conn = app.main_conn().await;
+    let expire = || {
+        diesel::update(login_throttles::table)
+            .set(login_throttles::blocked_until.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
+    };
+    expire().execute(&mut conn).await.unwrap();
+    let sixth = stranger.login(CUSTOMER, "guess").await;
+    assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!((55..=60).contains(&retry_after(&sixth)), "{:?}", sixth.headers);
+    expire().execute(&mut conn).await.unwrap();
+    let seventh = stranger.login(CUSTOMER, "guess").await;
+    assert!((115..=120).contains(&retry_after(&seventh)), "{:?}", seventh.headers);
+    let failures: i32 = login_throttles::table
+        .filter(login_throttles::ip.eq("127.0.0.2"))
+        .select(login_throttles::failures)
+        .first(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(failures, 7, "attempts during a wait are not checked, so not counted");
+    // An administrator's unlock clears the stranger's wait too.
+    let id = crate::support::user_id(&app, CUSTOMER).await;
+    let admin = app.signed_in(crate::helpers::ADMIN).await;
+    assert_eq!(admin.post(&format!("/admin/users/{id}/unlock"), &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(stranger.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_full_hashing_queue_answers_503_and_counts_nothing() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::auth::password::Hasher;
+    use portal::db::main::schema::{login_throttles, user_activity_log};
+    use portal::startup::Shared;
+    // One hashing thread, one waiting place: both taken by checks that wait for us.
+    let hasher = std::sync::Arc::new(Hasher::start(1, 1));
+    let shared = Shared { hasher: hasher.clone(), ..Shared::new(rust_decimal::Decimal::from(15)) };
+    let app = spawn_app_with(shared).await;
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let first = hasher.run(move || {
+        started_tx.send(()).unwrap();
+        release_rx.recv().unwrap();
+    });
+    started_rx.recv().unwrap();
+    let second = hasher.run(|| ());
+    let browser = app.browser();
+    for password in [DEMO_PASSWORD, "wrong password"] {
+        let page = browser.login(CUSTOMER, password).await;
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+        assert!(page.headers.contains_key("retry-after"));
+        assert!(page.body.contains("The portal is busy"), "{}", page.body);
+    }
+    let mut conn = app.main_conn().await;
+    let throttled: i64 = login_throttles::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(throttled, 0, "nothing was counted as a wrong password");
+    let failed: i64 = user_activity_log::table
+        .filter(user_activity_log::action.eq("login.failed"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+    release_tx.send(()).unwrap();
+    first.await.unwrap();
+    second.await.unwrap();
+    assert_eq!(browser.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
