@@ -59,7 +59,8 @@ pub struct LoginForm {
 }
 
 const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
-const BUSY: &str = "The portal is busy checking other sign-ins. Nothing was counted: try again in a few seconds.";
+pub(super) const BUSY: &str =
+    "The portal is busy checking other passwords. Nothing was counted: try again in a few seconds.";
 
 /// Seconds until `until`, at least one.
 pub(super) fn seconds_until(until: DateTime<Utc>) -> i64 {

@@ -708,3 +708,73 @@ async fn a_full_hashing_queue_answers_503_and_counts_nothing() {
     second.await.unwrap();
     assert_eq!(browser.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
 }
+
+// ------------------------------------------------------------ 7. passwords
+
+#[actix_web::test]
+async fn weak_passwords_are_refused_saying_why() {
+    use crate::cli::{run, stderr};
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    for (weak, why) in [
+        ("aaaaaaaaaaaa", "too easy to guess"),
+        ("password1234", "one of the most common passwords"),
+        ("            ", "spaces alone"),
+        ("customer1234", "too easy to guess"),
+    ] {
+        let fields = [("current_password", DEMO_PASSWORD), ("new_password", weak), ("confirm_password", weak)];
+        let page = submit(&customer, "/account/password", "/account/password", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{weak:?}");
+        let message = crate::support::text_of(&page, "new_password-error").unwrap_or_default();
+        assert!(message.contains(why), "{weak:?}: {message}");
+    }
+    let admin = app.signed_in(crate::helpers::ADMIN).await;
+    let acme = crate::support::org_id(&app, crate::support::ACME).await;
+    let customer_role = role_id(&app, "customer").await.to_string();
+    let fields = [
+        ("name", "Weak Password"),
+        ("email", "weak@acme.test"),
+        ("organisation_id", &acme.to_string()),
+        ("role_id", &customer_role),
+        ("password", "password1234"),
+    ];
+    let page = submit(&admin, "/admin/users", "/admin/users", &fields).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = crate::support::text_of(&page, "password-error").unwrap_or_default();
+    assert!(message.contains("one of the most common passwords"), "{message}");
+    let args = ["user", "create", "--email", "weak@acme.test", "--name", "Weak", "--role", "customer"];
+    let cli = run(&app, &[&args[..], &["--org", "Acme Logistics", "--password", "aaaaaaaaaaaa"]].concat());
+    assert_eq!(cli.status.code(), Some(2));
+    assert!(stderr(&cli).contains("--password: it is too easy to guess"), "{}", stderr(&cli));
+    // The demo users keep their password: the rule applies only to a new one.
+    assert_eq!(app.browser().login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_count_like_failed_sign_ins() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let new = "a fresh and unusual passphrase";
+    let mut statuses = Vec::new();
+    for guess in 1..=6 {
+        let current = format!("guess number {guess}");
+        let fields = [("current_password", current.as_str()), ("new_password", new), ("confirm_password", new)];
+        let page = submit(&customer, "/account/password", "/account/password", &fields).await;
+        statuses.push(page.status.as_u16());
+        if guess == 5 {
+            let message = crate::support::text_of(&page, "current_password-error").unwrap_or_default();
+            assert!(message.starts_with("Too many failed attempts"), "{message}");
+        }
+    }
+    assert_eq!(statuses, [422, 422, 422, 422, 429, 429]);
+    // The right current password waits too, and so does the sign-in form from here.
+    let fields = [("current_password", DEMO_PASSWORD), ("new_password", new), ("confirm_password", new)];
+    let page = submit(&customer, "/account/password", "/account/password", &fields).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.browser().login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    // From another address the owner is not held up.
+    let elsewhere = app.browser_at("127.0.0.3".parse().unwrap());
+    assert_eq!(elsewhere.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let page = submit(&elsewhere, "/account/password", "/account/password", &fields).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
