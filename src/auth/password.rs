@@ -120,12 +120,8 @@ impl Hasher {
     }
 }
 
-/// [`Hasher::verify`] on the process's hasher.
-pub async fn verify_blocking(password: String, stored: Option<String>) -> Result<bool, Busy> {
-    Hasher::shared().verify(password, stored).await
-}
-
-/// [`Hasher::hash`] on the process's hasher.
+/// [`Hasher::hash`] on the process's hasher (the command line and the demo seed; the
+/// server's handlers use the one in their state).
 pub async fn hash_blocking(password: String) -> Result<String, Busy> {
     Hasher::shared().hash(password).await
 }
