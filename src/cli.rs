@@ -21,10 +21,12 @@ use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
 use crate::db::registry::DATABASES;
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
+use crate::domain::text::{self, Lines, escape_controls};
 use crate::startup::{self, Sessions};
 use crate::state::{AppState, Shared};
 use crate::{auth, seed, telemetry};
@@ -128,7 +130,8 @@ struct WalletCredit {
     /// Bank reference of the payment.
     #[arg(long)]
     reference: String,
-    /// Makes a retried command safe: the same key credits once. Default: a new key.
+    /// Makes a retried command safe: the same key (a UUID, however written) credits
+    /// once. Default: a new key.
     #[arg(long)]
     idempotency_key: Option<String>,
 }
@@ -209,6 +212,10 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
         }
         Command::Org(OrgCommand::Create(args)) => {
             check_name("--name", &args.name)?;
+            if let Some(registration) = &args.registration_number {
+                text::check(registration.trim(), Lines::One)
+                    .map_err(|e| invalid(format!("--registration-number: {e}")))?;
+            }
             if let Some(vat) = &args.vat_number {
                 check_vat_number(vat)?;
             }
@@ -221,6 +228,7 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
             check_name("--org", &args.org)?;
             check_credit_amount(&args.amount)?;
             check_name("--reference", &args.reference)?;
+            check_idempotency_key(args.idempotency_key.as_deref())?;
             Ok(())
         }
         Command::Backup(args) => check_new_file("--to", &args.to),
@@ -232,6 +240,7 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
 }
 
 fn check_name(flag: &str, value: &str) -> Result<(), Invalid> {
+    text::check(value.trim(), Lines::One).map_err(|e| invalid(format!("{flag}: {e}")))?;
     let len = value.trim().chars().count();
     if len == 0 {
         return Err(invalid(format!("{flag} must not be empty")));
@@ -256,6 +265,13 @@ fn check_new_file(flag: &str, path: &Path) -> Result<(), Invalid> {
 
 fn check_vat_number(vat: &str) -> Result<(), Invalid> {
     VatNumber::parse(vat).map(drop).map_err(|e| invalid(format!("--vat-number: {e}")))
+}
+
+fn check_idempotency_key(raw: Option<&str>) -> Result<IdempotencyKey, Invalid> {
+    match raw {
+        None => Ok(IdempotencyKey::new()),
+        Some(raw) => IdempotencyKey::parse(raw).map_err(|e| invalid(format!("--idempotency-key: {e}"))),
+    }
 }
 
 fn check_credit_amount(raw: &str) -> Result<Decimal, Invalid> {
@@ -364,7 +380,9 @@ async fn serve(
     drop(pools);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let per_worker = CONNECTIONS_PER_DATABASE.div_ceil(workers);
-    let shared = Shared::new(settings.vat_rate).with_metrics_token(settings.metrics_token.clone());
+    let shared = Shared::new(settings.vat_rate)
+        .with_metrics_token(settings.metrics_token.clone())
+        .with_public_url(settings.public_url.as_deref());
     let urls = urls.clone();
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;
@@ -408,7 +426,12 @@ async fn user_create(pools: &Pools, args: UserCreate) -> anyhow::Result<ExitCode
     };
     match users::create(&mut conn, &new, args.role.trim()).await {
         Ok(id) => {
-            println!("Created user #{id} {} in {} with role {}.", email.as_str(), org.name, args.role.trim());
+            println!(
+                "Created user #{id} {} in {} with role {}.",
+                email.as_str(),
+                escape_controls(&org.name),
+                args.role.trim()
+            );
             if temporary {
                 println!("Temporary password (shown once; it must be changed at first sign-in): {password}");
             }
@@ -448,14 +471,14 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
     let Some(org) = find_org(pools, &args.org).await? else {
         return refuse(format!("--org: no organisation named {:?}", args.org));
     };
-    let key = args.idempotency_key.unwrap_or_else(|| format!("cli-{}", uuid::Uuid::new_v4()));
+    let key = check_idempotency_key(args.idempotency_key.as_deref()).map_err(|Invalid(m)| anyhow::anyhow!(m))?;
     let mut conn = pools.main.get().await?;
     let credit = NewCredit {
         organisation_id: org.id,
         amount,
         reference: args.reference.trim(),
         description: "Top-up recorded with `portal wallet credit`",
-        idempotency_key: &key,
+        idempotency_key: key.as_str(),
         created_by: None,
         ip: None,
     };
@@ -464,7 +487,7 @@ async fn wallet_credit(pools: &Pools, args: WalletCredit) -> anyhow::Result<Exit
             println!(
                 "Credited {} to {}; the balance is now {}.",
                 format_zar(amount),
-                org.name,
+                escape_controls(&org.name),
                 format_zar(tx.balance_after)
             );
             Ok(ExitCode::SUCCESS)
@@ -492,13 +515,14 @@ async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
             println!(
                 "ok    wallet {} ({}): balance {} = ledger of {} transactions",
                 check.wallet_id,
-                check.organisation,
+                escape_controls(&check.organisation),
                 format_zar(check.balance),
                 check.transactions
             );
         } else {
             failed += 1;
-            println!("FAIL  wallet {} ({}): {}", check.wallet_id, check.organisation, problems.join("; "));
+            let organisation = escape_controls(&check.organisation);
+            println!("FAIL  wallet {} ({organisation}): {}", check.wallet_id, problems.join("; "));
         }
     }
     println!("{} wallets checked, {failed} failed.", checks.len());

@@ -42,6 +42,9 @@ pub struct Settings {
     /// `PORTAL_METRICS_TOKEN`: the bearer token `/metrics` asks for; unset, only
     /// loopback clients may read it.
     pub metrics_token: Option<SecretString>,
+    /// `PORTAL_PUBLIC_URL`: where people reach the portal (`https://portal.example.co.za`).
+    /// An `https://` address turns on HSTS.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,10 @@ pub enum ConfigError {
     ShortSessionKey(usize),
     #[error("PORTAL_VAT_RATE must be a percentage between 0 and 100, such as 15 (got {0:?})")]
     VatRate(String),
+    #[error(
+        "PORTAL_PUBLIC_URL must be an http:// or https:// address, such as https://portal.example.co.za (got {0:?})"
+    )]
+    PublicUrl(String),
 }
 
 impl Settings {
@@ -80,6 +87,13 @@ impl Settings {
                 _ => return Err(ConfigError::VatRate(raw)),
             },
         };
+        let public_url = match get("PORTAL_PUBLIC_URL") {
+            None => None,
+            Some(raw) => match url::Url::parse(raw.trim()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(raw.trim().to_owned()),
+                _ => return Err(ConfigError::PublicUrl(raw)),
+            },
+        };
         Ok(Settings {
             addr: get("PORTAL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             data_dir: PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| "./.portal".to_owned())),
@@ -89,6 +103,7 @@ impl Settings {
             pg_bin: get("PORTAL_PG_BIN").map(PathBuf::from),
             redis_url: get("PORTAL_REDIS_URL").map(SecretString::from),
             metrics_token: get("PORTAL_METRICS_TOKEN").map(SecretString::from),
+            public_url,
         })
     }
 
@@ -131,6 +146,17 @@ mod tests {
         assert_eq!(s.data_dir, PathBuf::from("./.portal"));
         assert!(s.database_urls.is_none());
         assert_eq!(s.vat_rate, Decimal::from(15));
+        assert!(s.public_url.is_none());
+    }
+
+    #[test]
+    fn the_public_url_must_be_a_web_address() {
+        let s = Settings::from_lookup(lookup(&[("PORTAL_PUBLIC_URL", "https://portal.example.co.za")])).unwrap();
+        assert_eq!(s.public_url.as_deref(), Some("https://portal.example.co.za"));
+        for bad in ["portal.example.co.za", "ftp://portal.example.co.za", "https://"] {
+            let settings = Settings::from_lookup(|key| (key == "PORTAL_PUBLIC_URL").then(|| bad.to_owned()));
+            assert!(matches!(settings, Err(ConfigError::PublicUrl(_))), "{bad}");
+        }
     }
 
     #[test]

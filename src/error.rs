@@ -11,6 +11,7 @@
 //! | extractors: query doesn't parse| `BadRequest`               | 400 page saying what was wrong         |
 //! | extractors: body of another type| `UnsupportedMediaType`    | 415 page                               |
 //! | extractors: body too large     | `PayloadTooLarge`          | 413 page                               |
+//! | input guard (query strings)    | `Invalid`                  | 422 page saying what to change         |
 //! | queries: row not found         | `NotFound` (via `From`)    | 404 page                               |
 //! | pool: no connection in time    | `Unavailable` (via `From`) | 503 page, `Retry-After`                |
 //! | queries: row lock not in time  | `Busy` (via `From`)        | 503 page "busy, try again"             |
@@ -43,6 +44,8 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("{0}")]
+    Invalid(String),
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
     /// A money request waited its bounded time for a lock or its organisation's turn.
@@ -112,6 +115,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -148,6 +152,7 @@ impl ResponseError for AppError {
                 "This address takes a form submitted from the portal's pages, not another kind of body.",
             ),
             AppError::PayloadTooLarge => ("Too large", "What was sent is larger than this address accepts."),
+            AppError::Invalid(message) => ("Cannot use this input", message.as_str()),
             AppError::Unavailable(cause) => {
                 tracing::warn!(%cause, "answering 503");
                 (

@@ -20,10 +20,15 @@ use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "portal_session";
 
+/// HSTS for a year, subdomains included, when the portal is served over HTTPS.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// Strict headers on every response. No inline script or style anywhere, so the CSP
 /// allows only this origin's files.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+pub fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers =
+        if hsts { DefaultHeaders::new().add(("Strict-Transport-Security", HSTS)) } else { DefaultHeaders::new() };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -115,7 +120,7 @@ fn serve<S: SessionStore + 'static>(
         let (path, query, form, json) = crate::error::extractor_configs();
         state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, metrics, logging, session,
-        // authentication, then CSRF, then the handler.
+        // authentication, CSRF, the query-string guard, then the handler.
         App::new()
             .app_data(state.clone())
             .app_data(path)
@@ -123,12 +128,13 @@ fn serve<S: SessionStore + 'static>(
             .app_data(form)
             .app_data(json)
             .configure(routes::configure)
+            .wrap(from_fn(routes::refuse_control_characters))
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))
             .wrap(sessions())
             .wrap(TracingLogger::default())
             .wrap(from_fn(metrics::record))
-            .wrap(security_headers())
+            .wrap(security_headers(state.hsts))
     })
     .workers(workers)
     .listen(listener)?

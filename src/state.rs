@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::auth::password::Hasher;
 use crate::bulkhead::Bulkhead;
 use crate::db::cache::PriceCache;
 use crate::db::{PooledConn, Pools};
@@ -21,6 +22,10 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct Shared {
     pub vat_rate: Decimal,
+    /// Browsers are told to use HTTPS only (`PORTAL_PUBLIC_URL` is `https://…`).
+    pub hsts: bool,
+    /// The password hashing threads and their bounded queue.
+    pub hasher: Arc<Hasher>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -31,11 +36,19 @@ impl Shared {
     pub fn new(vat_rate: Decimal) -> Shared {
         Shared {
             vat_rate,
+            hsts: false,
+            hasher: Hasher::shared(),
             prices: Arc::default(),
             access: Arc::default(),
             metrics: Arc::default(),
             bulkhead: Arc::default(),
         }
+    }
+
+    /// HSTS only when people reach the portal over HTTPS: sent over plain HTTP it would
+    /// lock browsers out of a portal that has no certificate.
+    pub fn with_public_url(self, public_url: Option<&str>) -> Shared {
+        Shared { hsts: public_url.is_some_and(|url| url.starts_with("https://")), ..self }
     }
 
     /// Requires `token` (`PORTAL_METRICS_TOKEN`) to read `/metrics`.
@@ -49,6 +62,8 @@ impl Shared {
 pub struct AppState {
     pub pools: Pools,
     pub vat_rate: Decimal,
+    pub hsts: bool,
+    pub hasher: Arc<Hasher>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -61,6 +76,8 @@ impl AppState {
         AppState {
             pools,
             vat_rate: shared.vat_rate,
+            hsts: shared.hsts,
+            hasher: shared.hasher.clone(),
             prices: shared.prices.clone(),
             access: shared.access.clone(),
             metrics: shared.metrics.clone(),

@@ -1,6 +1,6 @@
 //! argon2id at OWASP's parameters (m = 19 456 KiB, t = 2, p = 1). Hashing takes tens of
-//! milliseconds of CPU, so callers run these on two hashing threads, never on an async
-//! worker. An unknown email is checked against a dummy hash so that the answer takes
+//! milliseconds of CPU, so callers run these on a [`Hasher`]'s threads, never on an
+//! async worker. An unknown email is checked against a dummy hash so that the answer takes
 //! as long as for a real account.
 
 use std::sync::OnceLock;
@@ -36,15 +36,32 @@ pub fn dummy_verify(password: &str) {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Hashing runs on two threads of its own, never on an async worker or the general
-/// blocking pool. Each hash holds 19 MiB and tens of milliseconds of CPU, so a burst of
-/// sign-ins queues here (at most 1 024 waiting) instead of running all at once.
-fn hashing_threads() -> &'static std::sync::mpsc::SyncSender<Job> {
-    static QUEUE: OnceLock<std::sync::mpsc::SyncSender<Job>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1024);
+/// Every hashing queue is full: the caller answers 503 and tries nothing else. Never
+/// taken for a wrong password.
+#[derive(Debug, thiserror::Error)]
+#[error("too many password checks are queued")]
+pub struct Busy;
+
+impl From<Busy> for crate::error::AppError {
+    fn from(e: Busy) -> Self {
+        crate::error::AppError::Unavailable(e.to_string())
+    }
+}
+
+/// Threads of their own for hashing, never an async worker or the general blocking
+/// pool. Each hash holds 19 MiB and tens of milliseconds of CPU, so a burst of sign-ins
+/// queues here, up to a bound; past it a check is refused with [`Busy`].
+pub struct Hasher {
+    queue: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl Hasher {
+    /// `threads` hashing threads with `capacity` checks waiting at most. The threads end
+    /// when the hasher is dropped.
+    pub fn start(threads: usize, capacity: usize) -> Hasher {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(capacity);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        for n in 0..2 {
+        for n in 0..threads {
             let rx = rx.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
@@ -59,35 +76,54 @@ fn hashing_threads() -> &'static std::sync::mpsc::SyncSender<Job> {
                 })
                 .expect("start a hashing thread");
         }
-        tx
-    })
-}
+        Hasher { queue: tx }
+    }
 
-async fn on_hashing_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = tx.send(work());
-    });
-    hashing_threads().try_send(job).map_err(|_| anyhow::anyhow!("too many password checks queued"))?;
-    Ok(rx.await?)
-}
+    /// The process's hasher: two threads, at most 1 024 checks waiting.
+    pub fn shared() -> std::sync::Arc<Hasher> {
+        static SHARED: OnceLock<std::sync::Arc<Hasher>> = OnceLock::new();
+        SHARED.get_or_init(|| std::sync::Arc::new(Hasher::start(2, 1024))).clone()
+    }
 
-/// Runs [`verify`] (or [`dummy_verify`] when there is no hash) off the async workers.
-pub async fn verify_blocking(password: String, stored: Option<String>) -> bool {
-    on_hashing_thread(move || match stored {
-        Some(stored) => verify(&password, &stored),
-        None => {
-            dummy_verify(&password);
-            false
+    /// Queues `work` for a hashing thread at once (refused when the queue is full); the
+    /// future answers with its result.
+    pub fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = Result<T, Busy>> + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        let queued = self.queue.try_send(job).map_err(|_| Busy);
+        async move {
+            queued?;
+            rx.await.map_err(|_| Busy)
         }
-    })
-    .await
-    .unwrap_or(false)
+    }
+
+    /// [`verify`] (or [`dummy_verify`] when there is no hash, answering false).
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
+        self.run(move || match stored {
+            Some(stored) => verify(&password, &stored),
+            None => {
+                dummy_verify(&password);
+                false
+            }
+        })
+        .await
+    }
+
+    /// [`hash`] on a hashing thread.
+    pub async fn hash(&self, password: String) -> Result<String, Busy> {
+        self.run(move || hash(&password)).await
+    }
 }
 
-/// Runs [`hash`] off the async workers.
-pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
-    on_hashing_thread(move || hash(&password)).await
+/// [`Hasher::hash`] on the process's hasher (the command line and the demo seed; the
+/// server's handlers use the one in their state).
+pub async fn hash_blocking(password: String) -> Result<String, Busy> {
+    Hasher::shared().hash(password).await
 }
 
 #[cfg(test)]
@@ -102,5 +138,24 @@ mod tests {
         assert!(!verify("demo-password-124", &stored));
         assert!(!verify("demo-password-123", "seed:not-a-hash"));
         assert_ne!(hash("same"), hash("same"), "salts differ");
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_is_busy_never_a_wrong_password() {
+        let hasher = Hasher::start(1, 1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let first = hasher.run(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        started_rx.recv().unwrap();
+        let second = hasher.run(|| ());
+        // The one thread is busy and the one waiting place is taken.
+        assert!(matches!(hasher.verify("x".into(), None).await, Err(Busy)));
+        release_tx.send(()).unwrap();
+        first.await.unwrap();
+        second.await.unwrap();
+        assert!(matches!(hasher.verify("x".into(), None).await, Ok(false)));
     }
 }

@@ -1,25 +1,65 @@
 //! Saved card references: what a card form may hold, parsed (parse, don't validate).
 //! The portal keeps only a gateway token and what identifies the card to a person
 //! (brand, last four, expiry, holder): a full card number must never reach it, so any
-//! run of 12 to 19 digits in any field (spaces and dashes ignored) is refused.
+//! run of 12 to 19 digits in any field is refused, however it is written (see
+//! [`looks_like_card_number`]).
 
 use chrono::{Datelike, NaiveDate};
+use unicode_normalization::UnicodeNormalization;
+
+use super::text::{self, Lines};
 
 pub const BRANDS: [&str; 4] = ["Visa", "Mastercard", "American Express", "Diners Club"];
 const MAX_HOLDER_CHARS: usize = 100;
 const MAX_TOKEN_CHARS: usize = 200;
 
-/// True when `text` holds a run of at least 12 digits, however spaced or dashed: the
-/// shape of a card number (12 to 19 digits; a longer run contains one).
+/// Where each run of ten decimal digits (Unicode category Nd, 0 to 9 in code point
+/// order, as Unicode guarantees) starts, as of Unicode 15.1: ASCII, Arabic-Indic,
+/// Devanagari, full-width and the rest.
+const DECIMAL_ZEROS: [u32; 68] = [
+    0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
+    0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40,
+    0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0,
+    0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50,
+    0x11DA0, 0x11F50, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0,
+    0x1E4F0, 0x1E950, 0x1FBF0,
+];
+
+/// The ASCII digit a decimal digit of any script stands for.
+fn ascii_digit(c: char) -> Option<char> {
+    let code = u32::from(c);
+    let zero = DECIMAL_ZEROS[DECIMAL_ZEROS.partition_point(|zero| *zero <= code).checked_sub(1)?];
+    char::from_digit(code - zero, 10)
+}
+
+/// `text` as the card filter reads it: Unicode NFKC (full-width and other compatibility
+/// forms become plain ones), every decimal digit as its ASCII digit, and nothing but
+/// letters and digits (dots, slashes, underscores, commas, plus signs, spaces, dashes,
+/// zero-width and other invisible characters all go). A numeric character of no known
+/// digit value (a script newer than the table) is kept and still counts as a digit.
+pub fn normalise(text: &str) -> String {
+    text.nfkc()
+        .filter_map(|c| match ascii_digit(c) {
+            Some(digit) => Some(digit),
+            None if c.is_alphabetic() || c.is_numeric() => Some(c),
+            None => None,
+        })
+        .collect()
+}
+
+/// True when `text` holds a run of at least 12 digits once [`normalise`]d: the shape
+/// of a card number (12 to 19 digits; a longer run contains one), whatever separates
+/// the digits or however they are written. No Luhn check: a mistyped card number is
+/// still one, and no field here has a reason to hold twelve digits in a row.
 pub fn looks_like_card_number(text: &str) -> bool {
     let mut run = 0;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
+    for c in normalise(text).chars() {
+        if c.is_numeric() {
             run += 1;
             if run >= 12 {
                 return true;
             }
-        } else if c != ' ' && c != '-' {
+        } else {
             run = 0;
         }
     }
@@ -103,7 +143,7 @@ impl CardForm {
             e.exp_year = Some("This card has expired.");
         }
         let holder = self.holder_name.trim();
-        e.holder_name = card_number(holder).or(if holder.is_empty() {
+        e.holder_name = card_number(holder).or(text::check(holder, Lines::One).err()).or(if holder.is_empty() {
             Some("Enter the name on the card.")
         } else if holder.chars().count() > MAX_HOLDER_CHARS {
             Some("Use at most 100 characters.")
@@ -111,7 +151,7 @@ impl CardForm {
             None
         });
         let token = self.gateway_token.trim();
-        e.gateway_token = card_number(token).or(if token.is_empty() {
+        e.gateway_token = card_number(token).or(text::check(token, Lines::One).err()).or(if token.is_empty() {
             Some("Enter the token the payment gateway gave for this card.")
         } else if token.chars().count() > MAX_TOKEN_CHARS || token.chars().any(char::is_whitespace) {
             Some("A gateway token has no spaces and at most 200 characters.")
@@ -159,9 +199,48 @@ mod tests {
         assert!(looks_like_card_number("5105 1051 0510 5100 and more"));
         assert!(looks_like_card_number("123456789012"), "twelve digits");
         assert!(!looks_like_card_number("12345678901"), "eleven digits");
-        assert!(!looks_like_card_number("4242/4242/4242/4242"), "other separators break the run");
         assert!(!looks_like_card_number("tok_2026_11_4242"));
+        assert!(!looks_like_card_number("tok_live_9f8e7d"));
+        assert!(!looks_like_card_number("4242a4242b4242c4242"), "letters break a run");
         assert!(!looks_like_card_number(""));
+    }
+
+    #[test]
+    fn a_card_number_is_seen_through_any_separator_or_script() {
+        for number in [
+            "4242.4242.4242.4242",
+            "4242/4242/4242/4242",
+            "4242_4242_4242_4242",
+            "4242,4242,4242,4242",
+            "4242+4242+4242+4242",
+            "4242\u{200b}4242\u{200b}4242\u{200b}4242",
+            "4242\u{feff}4242\u{2060}4242\u{00ad}4242",
+            "\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}\u{ff14}\u{ff12}",
+            "\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}\u{664}\u{662}",
+            "\u{6f4}\u{6f2}\u{6f4}\u{6f2} \u{6f4}\u{6f2}\u{6f4}\u{6f2} \u{6f4}\u{6f2}\u{6f4}\u{6f2} \u{6f4}\u{6f2}\u{6f4}\u{6f2}",
+            "\u{96a}\u{968}\u{96a}\u{968}\u{96a}\u{968}\u{96a}\u{968}\u{96a}\u{968}\u{96a}\u{968}",
+            "\u{1d7d2}\u{1d7d0}\u{1d7d2}\u{1d7d0}\u{1d7d2}\u{1d7d0}\u{1d7d2}\u{1d7d0}\u{1d7d2}\u{1d7d0}\u{1d7d2}\u{1d7d0}",
+            "\u{2463}\u{2461}\u{2463}\u{2461}\u{2463}\u{2461}\u{2463}\u{2461}\u{2463}\u{2461}\u{2463}\u{2461}",
+            "4\u{301}242 4242 4242 4242",
+            "4242 \u{ff14}\u{ff12}\u{ff14}\u{ff12}.\u{664}\u{662}\u{664}\u{662}/4242",
+        ] {
+            assert!(looks_like_card_number(number), "{number:?} normalises to {:?}", normalise(number));
+        }
+    }
+
+    #[test]
+    fn normalising_keeps_letters_and_ascii_digits() {
+        assert_eq!(normalise("A. Naidoo-Smith"), "ANaidooSmith");
+        assert_eq!(normalise("\u{ff21}\u{664}\u{0662}_x"), "A42x");
+        assert_eq!(normalise("Zo\u{eb} \u{fb01}"), "Zo\u{eb}fi", "NFKC composes and unfolds ligatures");
+        for (zero, script) in DECIMAL_ZEROS.iter().zip(0..) {
+            let nine = char::from_u32(zero + 9).unwrap();
+            assert_eq!(ascii_digit(nine), Some('9'), "script {script}");
+            assert!(nine.is_numeric(), "U+{:04X} is a digit", zero + 9);
+        }
+        assert_eq!(ascii_digit('a'), None);
+        assert_eq!(ascii_digit('\u{0669}'), Some('9'));
+        assert_eq!(ascii_digit('\u{066a}'), None, "the Arabic percent sign follows the digits");
     }
 
     #[test]

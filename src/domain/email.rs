@@ -6,6 +6,8 @@ use diesel::pg::Pg;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
+use super::text::{self, Lines};
+
 #[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression)]
 #[diesel(sql_type = Text)]
 pub struct Email(String);
@@ -19,6 +21,7 @@ impl ToSql<Text, Pg> for Email {
 impl Email {
     pub fn parse(input: &str) -> Result<Email, &'static str> {
         let email = input.trim();
+        text::check(email, Lines::One)?;
         if email.is_empty() {
             return Err("enter an email address");
         }
@@ -61,5 +64,6 @@ mod tests {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@x.co", "a".repeat(260))).is_err());
+        assert_eq!(Email::parse("a\0@b.co"), Err(super::text::CONTROL_CHARACTER));
     }
 }

@@ -4,6 +4,7 @@
 pub mod aas;
 pub mod cards;
 pub mod email;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod network;
@@ -13,5 +14,6 @@ pub mod permissions;
 pub mod pricing;
 pub mod quote;
 pub mod states;
+pub mod text;
 pub mod time;
 pub mod wallet_stats;

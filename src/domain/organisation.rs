@@ -4,6 +4,8 @@ use diesel::pg::Pg;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Text;
 
+use super::text::{self, Lines};
+
 /// The most characters of an organisation's, user's or role's name (the schema's check).
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -35,9 +37,11 @@ impl VatNumber {
     }
 }
 
-/// A required name: trimmed, not empty, at most [`MAX_NAME_CHARS`].
+/// A required name: trimmed, one line without control characters, not empty, at most
+/// [`MAX_NAME_CHARS`].
 pub fn parse_name(input: &str) -> Result<&str, String> {
     let name = input.trim();
+    text::check(name, Lines::One)?;
     if name.is_empty() {
         return Err("enter a name".into());
     }
@@ -65,5 +69,7 @@ mod tests {
         assert_eq!(parse_name("  Acme  ").unwrap(), "Acme");
         assert!(parse_name("   ").is_err());
         assert!(parse_name(&"x".repeat(201)).is_err());
+        assert!(parse_name("Acme\0").is_err());
+        assert!(parse_name("Acme\nLogistics").is_err());
     }
 }

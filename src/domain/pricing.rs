@@ -4,9 +4,36 @@
 
 use rust_decimal::Decimal;
 
-use super::money::round_cents;
+use super::money::{format_zar, round_cents};
 /// Every price is charged once-off or monthly; the enum lives with the other stored words.
 pub use super::states::Billing;
+
+/// The most lines one quote may have: far more than any real order (a service quote has
+/// a line per product), and a bound on the work and storage one form can ask for.
+pub const MAX_QUOTE_LINES: usize = 100;
+
+/// The most a quote may come to (the amount due, VAT included): R 100 000 000. Far above
+/// any real order and far below what the quote columns (`NUMERIC(14,2)`) hold, so no
+/// subtotal, total or line amount can overflow them.
+pub const MAX_QUOTE_TOTAL: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 0);
+
+/// Why a quote is too large to make.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteTooLarge {
+    #[error("a quote has at most {MAX_QUOTE_LINES} lines: split the order into several quotes")]
+    Lines,
+    #[error(
+        "this quote would come to {}, and a quote may come to at most {}: lower the quantities or split the order",
+        format_zar(*.0),
+        format_zar(MAX_QUOTE_TOTAL)
+    )]
+    Total(Decimal),
+}
+
+/// A quote of `lines` lines is not too long to make.
+pub fn check_line_count(lines: usize) -> Result<(), QuoteTooLarge> {
+    if lines > MAX_QUOTE_LINES { Err(QuoteTooLarge::Lines) } else { Ok(()) }
+}
 
 /// Sell price of one unit: cost × (1 + margin% / 100), rounded half away from zero.
 pub fn sell_price(cost: Decimal, margin_pct: Decimal) -> Decimal {
@@ -70,6 +97,11 @@ impl Totals {
             monthly_total,
             amount_due: once_off_total + monthly_total,
         }
+    }
+
+    /// The quote comes to at most [`MAX_QUOTE_TOTAL`].
+    pub fn check_total(&self) -> Result<(), QuoteTooLarge> {
+        if self.amount_due > MAX_QUOTE_TOTAL { Err(QuoteTooLarge::Total(self.amount_due)) } else { Ok(()) }
     }
 
     /// What the whole contract costs: once-off plus every month of the term, VAT included.
@@ -139,5 +171,18 @@ mod tests {
     #[test]
     fn an_empty_quote_is_all_zero() {
         assert_eq!(Totals::of(&[], dec!(15)), Totals::default());
+    }
+
+    #[test]
+    fn a_quote_is_bounded_in_lines_and_total() {
+        let line = |quantity| PricedLine::new(Billing::Monthly, dec!(1000), dec!(0), quantity);
+        assert!(check_line_count(MAX_QUOTE_LINES).is_ok());
+        assert_eq!(check_line_count(MAX_QUOTE_LINES + 1), Err(QuoteTooLarge::Lines));
+        // 86 956.52 units of R 1 000 with 15% VAT is just under R 100 000 000.
+        assert!(Totals::of(&[line(86_956)], dec!(15)).check_total().is_ok());
+        let too_much = Totals::of(&[line(86_957)], dec!(15)).check_total().unwrap_err();
+        assert_eq!(too_much, QuoteTooLarge::Total(dec!(100000550.00)));
+        assert!(too_much.to_string().contains("R 100 000 550.00"), "{too_much}");
+        assert!(too_much.to_string().contains("at most R 100 000 000.00"), "{too_much}");
     }
 }

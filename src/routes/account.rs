@@ -8,12 +8,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::see_other;
-use super::{PageOr303, unprocessable};
+use super::auth::{BUSY, busy, throttled, throttled_message};
+use super::{PageOr303, see_other, unprocessable};
+use crate::auth::CurrentUser;
+use crate::auth::password::Busy;
 use crate::auth::session::{self, Flash, push_flash};
-use crate::auth::{CurrentUser, password};
 use crate::db::main::activity::Actor;
-use crate::db::main::users;
+use crate::db::main::{login_throttle, users};
 use crate::domain::password::NewPassword;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -77,23 +78,38 @@ pub async fn change(
     if new.is_ok() && form.new_password == form.current_password {
         errors.new_password = Some("Choose a password different from the current one.".into());
     }
+    // The current password is a sign-in by another door: its wrong guesses count, and
+    // wait, exactly like the sign-in form's (same email address, same client address).
+    let pair_ip = actor.ip.as_deref().unwrap_or_default();
+    let again = |errors| PasswordPage { page, must_change: user.must_change_password, errors };
     if errors.current_password.is_none() {
-        let stored = {
-            let mut conn = state.pools.main.get().await?;
-            users::password_hash(&mut conn, user.id).await?
-        };
-        if !password::verify_blocking(form.current_password, Some(stored)).await {
-            errors.current_password = Some("This is not your current password.".into());
+        let mut conn = state.pools.main.get().await?;
+        if let Some(until) = login_throttle::blocked_until(&mut conn, &user.email, pair_ip).await? {
+            errors.current_password = Some(throttled_message(until));
+            return Ok(Either::Right(throttled(again(errors), until)));
+        }
+        let stored = users::password_hash(&mut conn, user.id).await?;
+        match state.hasher.verify(form.current_password, Some(stored)).await {
+            Err(Busy) => {
+                errors.current_password = Some(BUSY.into());
+                return Ok(Either::Right(busy(again(errors))));
+            }
+            Ok(true) => login_throttle::clear(&mut conn, &user.email, pair_ip).await?,
+            Ok(false) => {
+                let failure = login_throttle::record_failure(&mut conn, &user.email, pair_ip).await?;
+                if let Some(until) = failure.blocked_until.filter(|until| *until > chrono::Utc::now()) {
+                    errors.current_password = Some(throttled_message(until));
+                    return Ok(Either::Right(throttled(again(errors), until)));
+                }
+                errors.current_password = Some("This is not your current password.".into());
+            }
         }
     }
     let new = match new {
         Ok(new) if !errors.any() => new,
-        _ => {
-            let again = PasswordPage { page, must_change: user.must_change_password, errors };
-            return unprocessable(again);
-        }
+        _ => return unprocessable(again(errors)),
     };
-    let hash = password::hash_blocking(new.expose().to_owned()).await?;
+    let hash = state.hasher.hash(new.expose().to_owned()).await?;
     let mut conn = state.pools.main.get().await?;
     let version = users::set_password(&mut conn, user.id, &hash, false, &actor).await?;
     session::sign_in(&session, user.id, version);

@@ -1,19 +1,19 @@
 //! Sign-in and sign-out. Every attempt, failure and sign-out is written to the activity log.
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{CustomizeResponder, Either, HttpRequest, HttpResponse, Responder, web};
 
 use super::{client_ip, see_other};
 use askama::Template;
 use askama_web::WebTemplate;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::auth::session::{self, Flash};
-use crate::auth::{CurrentUser, password, safe_next};
+use crate::auth::{CurrentUser, safe_next};
 use crate::db::main::activity::{self, NewActivity};
-use crate::db::main::users;
+use crate::db::main::{login_throttle, users};
 use crate::domain::email::Email;
 use crate::domain::time::format_sast_time;
 use crate::error::AppError;
@@ -44,7 +44,7 @@ pub async fn login_form(
     if user.is_some() {
         return Either::Left(see_other("/"));
     }
-    let next = query.next.as_deref().and_then(safe_next).unwrap_or_default().to_owned();
+    let next = query.next.as_deref().and_then(safe_next).unwrap_or_default();
     Either::Right(LoginPage { page, email: String::new(), next, error: None, email_error: None, password_error: None })
 }
 
@@ -59,15 +59,42 @@ pub struct LoginForm {
 }
 
 const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
+pub(super) const BUSY: &str =
+    "The portal is busy checking other passwords. Nothing was counted: try again in a few seconds.";
 
-fn locked_message(until: chrono::DateTime<Utc>) -> String {
+/// Seconds until `until`, at least one.
+pub(super) fn seconds_until(until: DateTime<Utc>) -> i64 {
+    (until - Utc::now()).num_seconds().max(1)
+}
+
+/// What a person is told while their attempts wait: the same words whether or not the
+/// address has an account.
+pub(super) fn throttled_message(until: DateTime<Utc>) -> String {
+    let seconds = seconds_until(until);
+    let wait = if seconds < 90 { format!("{seconds} seconds") } else { format!("{} minutes", (seconds + 59) / 60) };
     format!(
-        "Too many failed sign-ins: this account is locked until {} (South African time). \
-         Try again then, or ask an administrator to unlock it.",
+        "Too many failed attempts with this email address from your network. Wait {wait} (until {} South African \
+         time) before trying again.",
         format_sast_time(until)
     )
 }
 
+/// A refusal while attempts wait: `429 Too Many Requests` with `Retry-After`.
+pub(super) fn throttled<R: Responder>(page: R, until: DateTime<Utc>) -> CustomizeResponder<R> {
+    page.customize()
+        .with_status(StatusCode::TOO_MANY_REQUESTS)
+        .insert_header((header::RETRY_AFTER, seconds_until(until).to_string()))
+}
+
+/// Every hashing thread busy and the queue full: `503` with `Retry-After`, and the
+/// attempt is neither checked nor counted.
+pub(super) fn busy<R: Responder>(page: R) -> CustomizeResponder<R> {
+    page.customize().with_status(StatusCode::SERVICE_UNAVAILABLE).insert_header((header::RETRY_AFTER, "5"))
+}
+
+/// Failed attempts are counted per (email address as typed, client address) and make
+/// that pair wait (`login_throttle`), the same for an address with no account: the
+/// answer never tells whether an account exists, and a stranger cannot lock anyone out.
 pub async fn login(
     req: HttpRequest,
     session: Session,
@@ -76,11 +103,14 @@ pub async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<Either<HttpResponse, CustomizeResponder<LoginPage>>, AppError> {
     let form = form.into_inner();
-    let next = safe_next(&form.next).unwrap_or("/").to_owned();
+    // Checked before anything happens: an unsafe target is dropped, never refused after
+    // the session is made.
+    let safe = safe_next(&form.next);
+    let next = safe.clone().unwrap_or_else(|| "/".to_owned());
     let mut again = LoginPage {
         page,
         email: form.email.trim().to_owned(),
-        next: form.next.clone(),
+        next: safe.unwrap_or_default(),
         error: None,
         email_error: None,
         password_error: None,
@@ -100,46 +130,41 @@ pub async fn login(
     }
 
     let ip = client_ip(&req);
+    let pair_ip = ip.as_deref().unwrap_or_default();
     let mut conn = state.pools.main.get().await?;
-    let user = users::find_for_login(&mut conn, email.as_str()).await?;
     let mut log = NewActivity {
+        action: "login.failed",
         actor_email: Some(email.as_str()),
         ip: ip.as_deref(),
-        user_id: user.as_ref().map(|u| u.id),
-        organisation_id: user.as_ref().map(|u| u.organisation_id),
         ..Default::default()
     };
-    let refuse = |again: LoginPage, message: String| {
-        Ok(Either::Right(
-            LoginPage { error: Some(message), ..again }.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY),
-        ))
-    };
-
-    let Some(user) = user else {
-        password::verify_blocking(form.password, None).await;
-        log.action = "login.failed";
-        log.detail = serde_json::json!({ "reason": "unknown email" });
+    if let Some(until) = login_throttle::blocked_until(&mut conn, email.as_str(), pair_ip).await? {
+        log.detail = serde_json::json!({ "reason": "throttled", "until": until });
         activity::record(&conn, &log).await?;
-        return refuse(again, WRONG_CREDENTIALS.into());
-    };
-    if let Some(until) = user.locked_until.filter(|until| *until > Utc::now()) {
-        password::verify_blocking(form.password, None).await;
-        log.action = "login.failed";
-        log.detail = serde_json::json!({ "reason": "locked" });
-        activity::record(&conn, &log).await?;
-        return refuse(again, locked_message(until));
+        return Ok(Either::Right(throttled(LoginPage { error: Some(throttled_message(until)), ..again }, until)));
     }
-    if !password::verify_blocking(form.password, Some(user.password_hash.clone())).await {
-        let failure = users::record_failed_login(&mut conn, user.id).await?;
-        log.action = "login.failed";
-        log.detail = serde_json::json!({ "reason": "wrong password", "failed_count": failure.failed_login_count });
-        activity::record(&conn, &log).await?;
-        let message = match failure.locked_until.filter(|until| *until > Utc::now()) {
-            Some(until) => locked_message(until),
-            None => WRONG_CREDENTIALS.into(),
-        };
-        return refuse(again, message);
-    }
+    let user = users::find_for_login(&mut conn, email.as_str()).await?;
+    log.user_id = user.as_ref().map(|u| u.id);
+    log.organisation_id = user.as_ref().map(|u| u.organisation_id);
+    // An unknown address is checked against a dummy hash: the same time, the same answer.
+    let Ok(matches) = state.hasher.verify(form.password, user.as_ref().map(|u| u.password_hash.clone())).await else {
+        return Ok(Either::Right(busy(LoginPage { error: Some(BUSY.into()), ..again })));
+    };
+    let user = match user {
+        Some(user) if matches => user,
+        user => {
+            let failure = login_throttle::record_failure(&mut conn, email.as_str(), pair_ip).await?;
+            let reason = if user.is_some() { "wrong password" } else { "unknown email" };
+            log.detail = serde_json::json!({ "reason": reason, "failures": failure.failures });
+            activity::record(&conn, &log).await?;
+            return Ok(Either::Right(match failure.blocked_until.filter(|until| *until > Utc::now()) {
+                Some(until) => throttled(LoginPage { error: Some(throttled_message(until)), ..again }, until),
+                None => LoginPage { error: Some(WRONG_CREDENTIALS.into()), ..again }
+                    .customize()
+                    .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+            }));
+        }
+    };
     let refusal = if !user.is_active {
         Some("This account has been deactivated. Ask your organisation's administrator to reactivate it.")
     } else if !user.org_status.is_active() {
@@ -151,10 +176,15 @@ pub async fn login(
         log.action = "login.refused";
         log.detail = serde_json::json!({ "reason": message });
         activity::record(&conn, &log).await?;
-        return refuse(again, message.into());
+        return Ok(Either::Right(
+            LoginPage { error: Some(message.into()), ..again }
+                .customize()
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+        ));
     }
 
     users::record_successful_login(&mut conn, user.id).await?;
+    login_throttle::clear(&mut conn, email.as_str(), pair_ip).await?;
     log.action = "login.succeeded";
     activity::record(&conn, &log).await?;
     session::sign_in(&session, user.id, user.session_version);

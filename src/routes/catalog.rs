@@ -20,9 +20,11 @@ use crate::db::main::quotes::{self as db_quotes, NewQuote};
 use crate::domain::aas::{Product, service};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
+use crate::domain::pricing::check_line_count;
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::Page;
+use crate::templates::{Page, sentence};
 
 pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_SEARCH_CHARS: usize = 100;
@@ -275,6 +277,12 @@ pub async fn create_service_quote(
     let mut quantities = HashMap::new();
     let mut errors = HashMap::new();
     let mut form_error = None;
+    // The list the form came from: a hidden field, so anything odd is a tampered form,
+    // answered on the whole list.
+    if text::check(&category, Lines::One).is_err() {
+        category.clear();
+        form_error = Some("This form was changed on its way here. Choose the products again.".to_owned());
+    }
     let mut order: Vec<(ProductId, i32)> = Vec::new();
     for (id, quantity) in &chosen {
         let Ok(id) = id.trim().parse::<i64>() else {
@@ -291,6 +299,12 @@ pub async fn create_service_quote(
                 errors.insert(id, format!("Enter a whole number from 1 to {MAX_QUANTITY}."));
             }
         }
+    }
+    // Refused before the catalog is asked about thousands of products.
+    if let Err(e) = check_line_count(chosen.len()) {
+        let form_error = Some(sentence(&e.to_string()));
+        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
     let mut conn = state.pools.aas.get().await?;
     let ids: Vec<ProductId> = order.iter().map(|(id, _)| *id).collect();
@@ -309,6 +323,11 @@ pub async fn create_service_quote(
             let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
             return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
+    };
+    if let Err(e) = quote.totals.check_total() {
+        let form_error = Some(sentence(&e.to_string()));
+        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     };
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;

@@ -18,9 +18,11 @@ use crate::db::main::activity::Actor;
 use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
 use crate::db::main::ledger::Direction;
 use crate::db::main::{organisations, wallets};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
 use crate::domain::states::QuoteStatus;
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -41,7 +43,9 @@ fn parse_correction(input: &str) -> Result<Decimal, String> {
 
 fn parse_reason(input: &str) -> Result<&str, String> {
     let reason = input.trim();
-    if reason.is_empty() {
+    if let Err(e) = text::check(reason, Lines::One) {
+        Err(sentence(e))
+    } else if reason.is_empty() {
         Err("Say why: the reason is shown to the customer and kept in the ledger.".into())
     } else if reason.chars().count() > MAX_REASON_CHARS {
         Err(format!("Use at most {MAX_REASON_CHARS} characters."))
@@ -50,14 +54,16 @@ fn parse_reason(input: &str) -> Result<&str, String> {
     }
 }
 
-fn check_key(key: &str) -> Option<String> {
-    uuid::Uuid::parse_str(key.trim())
-        .is_err()
-        .then(|| "This form is incomplete. Reload the page and enter the correction again.".to_owned())
+fn parse_key(key: &str, errors: &mut CorrectionErrors) -> Option<IdempotencyKey> {
+    let key = IdempotencyKey::parse(key).ok();
+    if key.is_none() {
+        errors.form = Some("This form is incomplete. Reload the page and enter the correction again.".to_owned());
+    }
+    key
 }
 
 fn fresh_key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    IdempotencyKey::new().to_string()
 }
 
 #[derive(Deserialize, Default)]
@@ -163,10 +169,10 @@ pub async fn refund(
     let mut errors = CorrectionErrors::default();
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
-    errors.form = check_key(&form.idempotency_key);
+    let key = parse_key(&form.idempotency_key, &mut errors);
     let mut conn = state.pools.main.get().await?;
-    if let (Some(amount), Some(reason), false) = (amount, reason, errors.any()) {
-        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: form.idempotency_key.trim() };
+    if let (Some(amount), Some(reason), Some(key), false) = (amount, reason, &key, errors.any()) {
+        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: key.as_str() };
         let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::refund(&mut conn, &refund, &clerk).await {
             Ok(outcome) => {
@@ -266,16 +272,13 @@ pub async fn adjust(
     };
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
-    errors.form = check_key(&form.idempotency_key);
+    let key = parse_key(&form.idempotency_key, &mut errors);
     let (_turn, mut conn) = state.money_connection(id).await?;
-    if let (Some(direction), Some(amount), Some(reason), false) = (direction, amount, reason, errors.any()) {
-        let adjustment = NewAdjustment {
-            organisation_id: id,
-            direction,
-            amount,
-            reason,
-            idempotency_key: form.idempotency_key.trim(),
-        };
+    if let (Some(direction), Some(amount), Some(reason), Some(key), false) =
+        (direction, amount, reason, &key, errors.any())
+    {
+        let adjustment =
+            NewAdjustment { organisation_id: id, direction, amount, reason, idempotency_key: key.as_str() };
         let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::adjust(&mut conn, &adjustment, &clerk).await {
             Ok(outcome) => {

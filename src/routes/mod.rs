@@ -26,13 +26,16 @@ mod wallet;
 use std::future::{Ready, ready};
 
 use actix_session::Session;
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
 use actix_web::{CustomizeResponder, Either, FromRequest, HttpRequest, HttpResponse, Responder, guard, web};
 
 use crate::auth::CurrentUser;
 use crate::auth::session::{Flash, push_flash};
 use crate::db::main::activity::Actor;
+use crate::domain::text::{self, Lines, escape_controls};
 use crate::error::AppError;
 
 /// Every route: its path pattern, and each method with its handler. A `GET` route also
@@ -135,6 +138,35 @@ fn allow(methods: &[&str]) -> String {
         }
     }
     allowed.join(", ")
+}
+
+/// Every query string, whatever the route, before any handler: a control character in a
+/// parameter (`/transactions.csv?q=%00`) is refused with a 422 page, so no search,
+/// filter or export ever sends one to the database. The sign-in page is left alone: its
+/// only parameter, `next`, is dropped by `safe_next` when unsafe, and the form shows.
+pub async fn refuse_control_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.path() != "/login"
+        && let Some(message) = query_problem(req.query_string())
+    {
+        return Ok(req.error_response(AppError::Invalid(message)));
+    }
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// What is wrong with the first parameter that holds a control character, if any.
+fn query_problem(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes()).find_map(|(name, value)| {
+        let c = text::first_forbidden(&name, Lines::One).or_else(|| text::first_forbidden(&value, Lines::One))?;
+        Some(format!(
+            "The search field \"{}\" holds an invisible control character (U+{:04X}), which no search takes. \
+             Go back, remove it and search again.",
+            escape_controls(&name),
+            u32::from(c)
+        ))
+    })
 }
 
 /// The client's address for the activity log: the TCP peer (no proxy header is trusted).

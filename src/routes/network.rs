@@ -15,6 +15,7 @@ use crate::auth::{Permission, Require, perm};
 use crate::db::main::quotes::{self as db_quotes, NewQuote};
 use crate::domain::money::format_zar;
 use crate::domain::network::{CpeBilling, PriceTables, Provider, Request};
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -183,13 +184,17 @@ impl NetworkForm {
     fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
         let mut errors = NetworkErrors::default();
         let address = self.site_address.trim();
-        if address.is_empty() {
+        if let Err(e) = text::check(address, Lines::One) {
+            errors.site_address = Some(sentence(e));
+        } else if address.is_empty() {
             errors.site_address = Some("Enter the site's street address.".into());
         } else if address.chars().count() > MAX_ADDRESS_CHARS {
             errors.site_address = Some(format!("Use at most {MAX_ADDRESS_CHARS} characters."));
         }
         let suburb = self.site_suburb.trim();
-        if suburb.is_empty() {
+        if let Err(e) = text::check(suburb, Lines::One) {
+            errors.site_suburb = Some(sentence(e));
+        } else if suburb.is_empty() {
             errors.site_suburb = Some("Enter the site's suburb.".into());
         } else if suburb.chars().count() > MAX_SUBURB_CHARS {
             errors.site_suburb = Some(format!("Use at most {MAX_SUBURB_CHARS} characters."));
@@ -401,6 +406,9 @@ pub async fn create(
             return refuse(NetworkErrors { form: Some(message), ..Default::default() }, page, form);
         }
     };
+    if let Err(e) = quote.totals.check_total() {
+        return refuse(NetworkErrors { form: Some(sentence(&e.to_string())), ..Default::default() }, page, form);
+    }
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
     let id = db_quotes::create(&mut conn, &new).await?;

@@ -21,10 +21,12 @@ use crate::db::main::quotes;
 use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
 use crate::domain::email::Email;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
 use crate::domain::organisation::{VatNumber, parse_name};
 use crate::domain::states::{OrganisationStatus, QuoteKind, QuoteStatus};
+use crate::domain::text::{self, Lines};
 use crate::domain::time::{format_sast, today_sast};
 use crate::domain::wallet_stats;
 use crate::error::AppError;
@@ -93,7 +95,9 @@ impl DetailsForm {
         let mut errors = DetailsErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let registration_number = optional(&self.registration_number);
-        if registration_number.is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS) {
+        if let Err(e) = text::check(&self.registration_number, Lines::One) {
+            errors.registration_number = Some(sentence(e));
+        } else if registration_number.is_some_and(|r| r.chars().count() > MAX_FIELD_CHARS) {
             errors.registration_number = Some(format!("Use at most {MAX_FIELD_CHARS} characters."));
         }
         let vat_number = optional(&self.vat_number)
@@ -401,7 +405,7 @@ async fn organisation_page(
 
 /// A fresh form: its idempotency key makes a double submit credit once.
 fn blank_credit_form() -> CreditForm {
-    CreditForm { idempotency_key: uuid::Uuid::new_v4().to_string(), ..Default::default() }
+    CreditForm { idempotency_key: IdempotencyKey::new().to_string(), ..Default::default() }
 }
 
 async fn again(
@@ -488,7 +492,9 @@ pub async fn suspend(
     let id = id.into_inner();
     let reason = form.into_inner().reason;
     let trimmed = reason.trim();
-    let reason_error = if trimmed.is_empty() {
+    let reason_error = if let Err(e) = text::check(trimmed, Lines::Many) {
+        Some(sentence(e))
+    } else if trimmed.is_empty() {
         Some("Say why the organisation is suspended: its users and the activity log will show it.".to_owned())
     } else if trimmed.chars().count() > MAX_REASON_CHARS {
         Some(format!("Use at most {MAX_REASON_CHARS} characters."))
@@ -548,23 +554,25 @@ pub async fn credit(
     let mut errors = CreditErrors::default();
     let amount = parse_top_up(&form.amount).map_err(|e| errors.amount = Some(sentence(&e))).ok();
     let reference = form.reference.trim();
-    if reference.is_empty() {
+    if let Err(e) = text::check(reference, Lines::One) {
+        errors.reference = Some(sentence(e));
+    } else if reference.is_empty() {
         errors.reference = Some("Enter the payment's bank reference.".into());
     } else if reference.chars().count() > MAX_REFERENCE_CHARS {
         errors.reference = Some(format!("Use at most {MAX_REFERENCE_CHARS} characters."));
     }
-    if uuid::Uuid::parse_str(form.idempotency_key.trim()).is_err() {
+    let key = IdempotencyKey::parse(&form.idempotency_key).map_err(|_| {
         errors.form = Some("This form is incomplete. Reload the page and enter the top-up again.".into());
-    }
-    let outcome = match amount {
-        Some(amount) if errors.reference.is_none() && errors.form.is_none() => {
+    });
+    let outcome = match (amount, key) {
+        (Some(amount), Ok(key)) if errors.reference.is_none() => {
             let (_turn, mut conn) = state.money_connection(id).await?;
             let credit = NewCredit {
                 organisation_id: id,
                 amount,
                 reference,
                 description: "EFT received",
-                idempotency_key: form.idempotency_key.trim(),
+                idempotency_key: key.as_str(),
                 created_by: Some(user.id),
                 ip: actor.ip.as_deref(),
             };

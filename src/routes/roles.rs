@@ -17,6 +17,7 @@ use crate::db::main::activity::Actor;
 use crate::db::main::roles::{self, RoleError};
 use crate::domain::ids::RoleId;
 use crate::domain::organisation::parse_name;
+use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, sentence};
@@ -56,7 +57,9 @@ impl RoleForm {
             }
         };
         let description = self.description.trim();
-        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+        if let Err(e) = text::check(description, Lines::One) {
+            errors.description = Some(sentence(e));
+        } else if description.chars().count() > MAX_DESCRIPTION_CHARS {
             errors.description = Some(format!("Use at most {MAX_DESCRIPTION_CHARS} characters."));
         }
         match name {

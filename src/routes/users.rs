@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::see_other;
 use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
-use crate::auth::{CurrentUser, Require, password, perm};
+use crate::auth::{CurrentUser, Require, perm};
 use crate::db::main::activity::Actor;
 use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
 use crate::db::main::{organisations, roles};
@@ -160,14 +160,15 @@ pub struct UserView {
     organisation: String,
     roles: String,
     is_active: bool,
-    locked: bool,
+    /// Sign-ins with this address wait (too many failures from some client address).
+    delayed: bool,
     last_login: String,
 }
 
 impl From<UserRow> for UserView {
     fn from(row: UserRow) -> Self {
         UserView {
-            locked: row.is_locked(Utc::now()),
+            delayed: row.is_delayed(Utc::now()),
             id: row.id,
             name: row.name,
             email: row.email,
@@ -254,7 +255,7 @@ pub async fn create(
                 Some(chosen) => (chosen.expose().to_owned(), false),
                 None => (password_rule::temporary(), true),
             };
-            let hash = password::hash_blocking(password.clone()).await?;
+            let hash = state.hasher.hash(password.clone()).await?;
             let new = NewUser {
                 organisation_id: parsed.organisation_id,
                 email: &parsed.email,
@@ -298,8 +299,8 @@ pub struct UserPage {
     user: UserView,
     is_self: bool,
     must_change_password: bool,
-    failed_login_count: i32,
-    locked_until: Option<String>,
+    failed_sign_ins: i32,
+    delayed_until: Option<String>,
     form: UserForm,
     errors: UserErrors,
     organisations: Vec<SelectOption>,
@@ -330,8 +331,8 @@ async fn user_page(
         page,
         is_self: row.id == me.id,
         must_change_password: row.must_change_password,
-        failed_login_count: row.failed_login_count,
-        locked_until: row.locked_until.filter(|until| *until > now).map(format_sast),
+        failed_sign_ins: row.failed_sign_ins,
+        delayed_until: row.delayed_until.filter(|until| *until > now).map(format_sast),
         organisations: choices.organisation_options(&form.organisation_id),
         roles: choices.role_options(&form.role_id),
         user: UserView::from(row),
@@ -470,7 +471,7 @@ pub async fn unlock(
     let id = id.into_inner();
     let mut conn = state.pools.main.get().await?;
     users::unlock(&mut conn, id, &actor).await?;
-    push_flash(&session, Flash::success("Unlocked: the failed sign-ins are forgotten."));
+    push_flash(&session, Flash::success("Unlocked: the failed sign-ins are forgotten, from every address."));
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 
@@ -488,7 +489,7 @@ pub async fn reset_password(
         return Ok(see_other(super::account::CHANGE_PASSWORD));
     }
     let temporary = password_rule::temporary();
-    let hash = password::hash_blocking(temporary.clone()).await?;
+    let hash = state.hasher.hash(temporary.clone()).await?;
     let mut conn = state.pools.main.get().await?;
     users::set_password(&mut conn, id, &hash, true, &actor).await?;
     push_flash(

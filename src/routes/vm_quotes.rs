@@ -316,6 +316,11 @@ pub async fn create_vm(
         }
     };
     let quote = vm::quote(&order, state.vat_rate);
+    if let Err(e) = quote.totals.check_total() {
+        let errors = VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() };
+        let page = new_vm_page(&state, page, form, errors, None).await?;
+        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+    }
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
     let id = db::create(&mut conn, &new).await?;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use crate::helpers::{ADMIN, CUSTOMER, STAFF, spawn_app};
 
 /// Every page of DESIGN.md §6 (ids are examples).
-const GET_ROUTES: &[&str] = &[
+pub(crate) const GET_ROUTES: &[&str] = &[
     "/",
     "/catalog",
     "/catalog/compute",
@@ -259,7 +259,7 @@ async fn an_oversized_form_is_refused_with_the_security_headers() {
 }
 
 /// Every POST route of the application (ids are examples).
-const ALL_POST_ROUTES: &[&str] = &[
+pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/logout",
     "/quotes/service",
     "/quotes/vm",

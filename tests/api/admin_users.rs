@@ -309,28 +309,24 @@ async fn an_admin_cannot_deactivate_themselves_or_remove_the_last_admin() {
 #[actix_web::test]
 async fn unlocking_clears_the_failed_sign_ins() {
     let app = spawn_app().await;
-    {
-        let mut conn = app.main_conn().await;
-        diesel::update(users::table.filter(users::email.eq(CUSTOMER)))
-            .set((
-                users::failed_login_count.eq(10),
-                users::locked_until.eq(chrono::Utc::now() + chrono::Duration::minutes(15)),
-            ))
-            .execute(&mut conn)
-            .await
-            .unwrap();
+    let browser = app.browser();
+    for _ in 0..6 {
+        browser.login(CUSTOMER, "not the password!").await;
     }
-    assert!(app.browser().login(CUSTOMER, DEMO_PASSWORD).await.body.contains("locked until"));
+    let waiting = browser.login(CUSTOMER, DEMO_PASSWORD).await;
+    assert_eq!(waiting.status, StatusCode::TOO_MANY_REQUESTS, "{}", waiting.body);
     let id = user_id(&app, CUSTOMER).await;
     let admin = app.signed_in(ADMIN).await;
     let page = admin.get(&format!("/admin/users/{id}")).await;
     assert!(page.body.contains(r#"id="unlock""#));
+    assert!(page.body.contains("sign-ins delayed"), "{}", page.body);
+    assert!(page.body.contains("5 failed sign-ins recently"), "{}", page.body);
     let response = admin.post(&format!("/admin/users/{id}/unlock"), &[]).await;
     assert!(flash_after(&admin, &response).await.contains("Unlocked"));
     let log = logged(&app, "user.unlocked").await;
-    assert_eq!(log[0]["before"]["failed_login_count"], 10);
-    assert_eq!(log[0]["after"]["failed_login_count"], 0);
-    assert_eq!(app.browser().login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(log[0]["before"]["failed_sign_ins"], 5, "the sixth attempt waited, so was not checked");
+    assert_eq!(log[0]["after"]["failed_sign_ins"], 0);
+    assert_eq!(browser.login(CUSTOMER, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
 }
 
 #[actix_web::test]

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use portal::db::main::schema::{organisations, user_activity_log, users};
+use portal::db::main::schema::{login_throttles, organisations, user_activity_log, users};
 use reqwest::StatusCode;
 
 use crate::helpers::{ADMIN, CUSTOMER, DEMO_PASSWORD, TestApp, spawn_app};
@@ -85,34 +85,33 @@ async fn empty_and_malformed_fields_get_messages_next_to_them() {
 }
 
 #[actix_web::test]
-async fn ten_failures_lock_the_account_for_fifteen_minutes() {
+async fn five_failures_make_the_next_attempts_wait() {
     let app = spawn_app().await;
     let browser = app.browser();
-    for attempt in 1..=9 {
+    for attempt in 1..=4 {
         let page = browser.login(ADMIN, "wrong password!").await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {attempt}");
         assert!(page.body.contains("incorrect"), "attempt {attempt}");
     }
-    let tenth = browser.login(ADMIN, "wrong password!").await;
-    assert_eq!(tenth.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(tenth.body.contains("Too many failed sign-ins: this account is locked until"), "{}", tenth.body);
+    let fifth = browser.login(ADMIN, "wrong password!").await;
+    assert_eq!(fifth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(fifth.body.contains("Too many failed attempts with this email address"), "{}", fifth.body);
     let right = browser.login(ADMIN, DEMO_PASSWORD).await;
-    assert_eq!(right.status, StatusCode::UNPROCESSABLE_ENTITY, "the right password does not open a locked account");
-    assert!(right.body.contains("locked until"));
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "the right password waits too");
     let log = actions(&app, ADMIN).await;
-    assert_eq!(log.len(), 11);
+    assert_eq!(log.len(), 6);
     assert!(log.iter().all(|a| a == "login.failed"));
 
-    // Once the lock has passed, the right password works and resets the counter.
+    // Once the wait has passed, the right password works and the count starts again.
     let mut conn = app.main_conn().await;
-    diesel::update(users::table.filter(users::email.eq(ADMIN)))
-        .set(users::locked_until.eq(chrono::Utc::now() - chrono::Duration::minutes(1)))
+    diesel::update(login_throttles::table)
+        .set(login_throttles::blocked_until.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
         .execute(&mut conn)
         .await
         .unwrap();
     assert_eq!(browser.login(ADMIN, DEMO_PASSWORD).await.status, StatusCode::SEE_OTHER);
-    let count: i32 =
-        users::table.filter(users::email.eq(ADMIN)).select(users::failed_login_count).first(&mut conn).await.unwrap();
-    assert_eq!(count, 0);
+    let left: i64 = login_throttles::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(left, 0);
 }
 
 #[actix_web::test]

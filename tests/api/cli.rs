@@ -29,11 +29,11 @@ fn portal(args: &[&str], env: &[(&str, &str)]) -> (Output, std::path::PathBuf) {
     (output, data_dir)
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -108,7 +108,7 @@ fn db_env(app: &TestApp) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn run(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn run(app: &TestApp, args: &[&str]) -> Output {
     let env = db_env(app);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     portal(args, &env).0
@@ -187,10 +187,10 @@ async fn wallet_credit_with_the_same_key_credits_once() {
     let app = spawn_app().await;
     let before = acme_balance(&app).await;
     let args = ["wallet", "credit", "--org", "acme logistics", "--amount", "1 500.50", "--reference", "EFT 123"];
-    let first = run(&app, &[&args[..], &["--idempotency-key", "k-1"]].concat());
+    let first = run(&app, &[&args[..], &["--idempotency-key", "0b6f5e0e-3c9a-4b8e-9d51-7a2f4c6e8d10"]].concat());
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stdout(&first).contains("Credited R 1 500.50 to Acme Logistics"), "{}", stdout(&first));
-    let retry = run(&app, &[&args[..], &["--idempotency-key", "k-1"]].concat());
+    let retry = run(&app, &[&args[..], &["--idempotency-key", "0b6f5e0e-3c9a-4b8e-9d51-7a2f4c6e8d10"]].concat());
     assert!(retry.status.success());
     assert!(stdout(&retry).contains("already recorded"));
     assert_eq!(acme_balance(&app).await, before + Decimal::new(150050, 2));

@@ -151,11 +151,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Shared::new(Decimal::from(15))).await
+}
+
+/// The app with these shared settings (HSTS, the VAT rate).
+pub async fn spawn_app_with(shared: Shared) -> TestApp {
     let db = TestDatabases::new().await;
     let pools = Pools::new(&db.urls, 4);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
-    let (shared, app_pools) = (Shared::new(Decimal::from(15)), pools.clone());
+    let app_pools = pools.clone();
     let state = move || AppState::new(app_pools.clone(), &shared);
     let key: [u8; 64] = rand::random();
     let server = startup::run(state, listener, &key, Sessions::Cookie, 1).expect("start the app");
@@ -166,6 +171,12 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     /// A new browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
+        self.browser_at("127.0.0.1".parse().unwrap())
+    }
+
+    /// A new browser connecting from this loopback address (127.0.0.2 is another
+    /// client to the app, as far as its client address goes).
+    pub fn browser_at(&self, local: std::net::IpAddr) -> Browser {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Browser {
             base: self.address.clone(),
@@ -173,6 +184,7 @@ impl TestApp {
                 .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
+                .local_address(local)
                 .build()
                 .unwrap(),
             jar,

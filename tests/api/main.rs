@@ -28,6 +28,7 @@ mod quotes;
 mod refunds;
 mod resilience;
 mod schema;
+mod security;
 mod serve;
 mod support;
 mod transactions;

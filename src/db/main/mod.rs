@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod cards;
 pub mod corrections;
 pub mod ledger;
+pub mod login_throttle;
 pub mod ops_logs;
 pub mod organisations;
 pub mod quotes;

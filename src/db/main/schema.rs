@@ -58,6 +58,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_throttles (email, ip) {
+        email -> Text,
+        ip -> Text,
+        failures -> Int4,
+        last_failure_at -> Timestamptz,
+        blocked_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     organisation_unread_alerts (organisation_id) {
         organisation_id -> Int8,
         unread -> Int8,
@@ -206,9 +216,6 @@ diesel::table! {
         password_hash -> Text,
         is_active -> Bool,
         must_change_password -> Bool,
-        failed_login_count -> Int4,
-        failed_login_window_start -> Nullable<Timestamptz>,
-        locked_until -> Nullable<Timestamptz>,
         last_login_at -> Nullable<Timestamptz>,
         session_version -> Int4,
         created_at -> Timestamptz,
@@ -301,6 +308,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_cards,
     disk_logs,
     in_app_alerts,
+    login_throttles,
     organisation_unread_alerts,
     organisation_wallets,
     organisations,

@@ -1,4 +1,4 @@
-//! Users: sign-in lookups, the lock-out counter, the per-request session check,
+//! Users: sign-in lookups, the per-request session check,
 //! creation, and the admin changes (each writing its activity row in the same
 //! transaction, each keeping at least one active user who can manage users and roles).
 
@@ -9,14 +9,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 
 use super::activity::Actor;
+use super::login_throttle;
 use super::schema::{roles, user_roles, users};
 use crate::db::SqlWithId;
 use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::domain::states::OrganisationStatus;
-
-/// Failed sign-ins allowed within the window before the account locks.
-pub const LOCKOUT_ATTEMPTS: i32 = 10;
 
 #[derive(QueryableByName, Debug)]
 pub struct LoginUser {
@@ -28,8 +26,6 @@ pub struct LoginUser {
     pub password_hash: String,
     #[diesel(sql_type = Bool)]
     pub is_active: bool,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub locked_until: Option<DateTime<Utc>>,
     #[diesel(sql_type = Text)]
     pub org_status: OrganisationStatus,
     #[diesel(sql_type = Int4)]
@@ -38,7 +34,7 @@ pub struct LoginUser {
 
 pub async fn find_for_login(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<LoginUser>> {
     diesel::sql_query(
-        "SELECT u.id, u.organisation_id, u.password_hash, u.is_active, u.locked_until, \
+        "SELECT u.id, u.organisation_id, u.password_hash, u.is_active, \
                 o.status AS org_status, u.session_version \
          FROM users u JOIN organisations o ON o.id = u.organisation_id \
          WHERE lower(u.email) = lower($1)",
@@ -49,49 +45,8 @@ pub async fn find_for_login(conn: &mut AsyncPgConnection, email: &str) -> QueryR
     .optional()
 }
 
-#[derive(QueryableByName, Debug)]
-pub struct FailedLogin {
-    #[diesel(sql_type = Int4)]
-    pub failed_login_count: i32,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub locked_until: Option<DateTime<Utc>>,
-}
-
-/// Counts a failed sign-in in one statement (so concurrent failures all count): the
-/// window restarts after 15 quiet minutes; the tenth failure in a window locks the
-/// account for 15 minutes.
-pub async fn record_failed_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<FailedLogin> {
-    diesel::sql_query(
-        "WITH fresh AS (
-             SELECT id, (failed_login_window_start IS NULL
-                         OR failed_login_window_start < now() - interval '15 minutes') AS restart
-             FROM users WHERE id = $1 FOR UPDATE
-         )
-         UPDATE users u SET
-             failed_login_count = CASE WHEN f.restart THEN 1 ELSE u.failed_login_count + 1 END,
-             failed_login_window_start = CASE WHEN f.restart THEN now() ELSE u.failed_login_window_start END,
-             locked_until = CASE WHEN (CASE WHEN f.restart THEN 1 ELSE u.failed_login_count + 1 END) >= $2
-                                 THEN now() + interval '15 minutes' ELSE u.locked_until END
-         FROM fresh f WHERE u.id = f.id
-         RETURNING u.failed_login_count, u.locked_until",
-    )
-    .bind::<BigInt, _>(id)
-    .bind::<Int4, _>(LOCKOUT_ATTEMPTS)
-    .get_result(conn)
-    .await
-}
-
 pub async fn record_successful_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
-        .set((
-            users::failed_login_count.eq(0),
-            users::failed_login_window_start.eq(None::<DateTime<Utc>>),
-            users::locked_until.eq(None::<DateTime<Utc>>),
-            users::last_login_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::update(users::table.find(id)).set(users::last_login_at.eq(diesel::dsl::now)).execute(conn).await.map(drop)
 }
 
 /// Ends every session issued to this user so far (sign-out, password or role change).
@@ -295,10 +250,12 @@ pub struct UserRow {
     pub is_active: bool,
     #[diesel(sql_type = Bool)]
     pub must_change_password: bool,
+    /// Failed sign-ins still counted against the address, from every client address.
     #[diesel(sql_type = Int4)]
-    pub failed_login_count: i32,
+    pub failed_sign_ins: i32,
+    /// Until when sign-ins with the address wait, from the client address that waits longest.
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub locked_until: Option<DateTime<Utc>>,
+    pub delayed_until: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub last_login_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Array<BigInt>)]
@@ -308,13 +265,18 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
-        self.locked_until.is_some_and(|until| until > now)
+    pub fn is_delayed(&self, now: DateTime<Utc>) -> bool {
+        self.delayed_until.is_some_and(|until| until > now)
     }
 }
 
 const USER_ROW: &str = "SELECT u.id, u.name, u.email, u.organisation_id, o.name AS organisation_name, u.is_active,
-        u.must_change_password, u.failed_login_count, u.locked_until, u.last_login_at,
+        u.must_change_password,
+        COALESCE((SELECT sum(t.failures) FROM login_throttles t WHERE t.email = lower(u.email)
+                  AND t.last_failure_at > now() - interval '1 hour'), 0)::int4 AS failed_sign_ins,
+        (SELECT max(t.blocked_until) FROM login_throttles t WHERE t.email = lower(u.email)
+         AND t.blocked_until > now()) AS delayed_until,
+        u.last_login_at,
         COALESCE((SELECT array_agg(r.id ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                   WHERE ur.user_id = u.id), '{}') AS role_ids,
         COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
@@ -535,27 +497,16 @@ pub async fn set_active(
     .await
 }
 
-/// Clears a lock-out: the failure counter and the lock time.
+/// Forgets the user's failed sign-ins from every client address (an administrator's
+/// "unlock"), logged with what there was.
 pub async fn unlock(conn: &mut AsyncPgConnection, id: UserId, actor: &Actor) -> QueryResult<()> {
     conn.transaction(async |conn| {
-        let (org, count, until): (OrganisationId, i32, Option<DateTime<Utc>>) = users::table
-            .find(id)
-            .select((users::organisation_id, users::failed_login_count, users::locked_until))
-            .for_update()
-            .first(conn)
-            .await?;
-        diesel::update(users::table.find(id))
-            .set((
-                users::failed_login_count.eq(0),
-                users::failed_login_window_start.eq(None::<DateTime<Utc>>),
-                users::locked_until.eq(None::<DateTime<Utc>>),
-                users::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)
-            .await?;
+        let (org, email): (OrganisationId, String) =
+            users::table.find(id).select((users::organisation_id, users::email)).for_update().first(conn).await?;
+        let before = login_throttle::clear_all(conn, &email).await?;
         let detail = json!({
-            "before": { "failed_login_count": count, "locked_until": until },
-            "after": { "failed_login_count": 0, "locked_until": null },
+            "before": { "failed_sign_ins": before.failures, "delayed_until": before.blocked_until },
+            "after": { "failed_sign_ins": 0, "delayed_until": null },
         });
         actor.record(conn, "user.unlocked", Some(org), &target(id), detail).await
     })
@@ -563,8 +514,8 @@ pub async fn unlock(conn: &mut AsyncPgConnection, id: UserId, actor: &Actor) -> 
 }
 
 /// Sets a new password hash and ends every session of the user. `temporary` (an admin's
-/// reset) makes the user choose their own at the next sign-in and clears a lock-out;
-/// the user's own change clears the flag. Returns the new session version.
+/// reset) makes the user choose their own at the next sign-in and forgets their failed
+/// sign-ins; the user's own change clears the flag. Returns the new session version.
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
     id: UserId,
@@ -573,9 +524,9 @@ pub async fn set_password(
     actor: &Actor,
 ) -> QueryResult<i32> {
     conn.transaction(async |conn| {
-        let (org, before): (OrganisationId, bool) = users::table
+        let (org, before, email): (OrganisationId, bool, String) = users::table
             .find(id)
-            .select((users::organisation_id, users::must_change_password))
+            .select((users::organisation_id, users::must_change_password, users::email))
             .for_update()
             .first(conn)
             .await?;
@@ -588,14 +539,7 @@ pub async fn set_password(
             .execute(conn)
             .await?;
         if temporary {
-            diesel::update(users::table.find(id))
-                .set((
-                    users::failed_login_count.eq(0),
-                    users::failed_login_window_start.eq(None::<DateTime<Utc>>),
-                    users::locked_until.eq(None::<DateTime<Utc>>),
-                ))
-                .execute(conn)
-                .await?;
+            login_throttle::clear_all(conn, &email).await?;
         }
         let version = bump(conn, id).await?;
         let action = if temporary { "user.password_reset" } else { "user.password_changed" };
