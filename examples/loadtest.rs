@@ -29,7 +29,7 @@ use portal::db::{AasPool, Pools, migrate};
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
 
-const PASSWORD: &str = portal::seed::DEMO_PASSWORD;
+const PASSWORD: &str = portal::db::seed::DEMO_PASSWORD;
 
 struct Options {
     seconds: u64,
@@ -417,7 +417,7 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
     cluster.create_databases(&[main, aas, enetworks, "bench"], None).await?;
     migrate::run_all(&urls).await?;
     let pools = Pools::new(&urls, 4);
-    portal::seed::seed_demo(&pools).await?;
+    portal::db::seed::seed_demo(&pools).await?;
     let mut bench = AsyncPgConnection::establish(&cluster.url("bench")).await?;
     bench
         .batch_execute(

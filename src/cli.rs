@@ -19,6 +19,7 @@ use crate::db::main::users::{self, NewUser};
 use crate::db::main::verify;
 use crate::db::main::wallets::{self, CreditOutcome, NewCredit};
 use crate::db::registry::DATABASES;
+use crate::db::seed;
 use crate::db::{Pools, migrate};
 use crate::domain::email::Email;
 use crate::domain::idempotency::IdempotencyKey;
@@ -29,7 +30,7 @@ use crate::domain::password::NewPassword;
 use crate::domain::text::{self, Lines, escape_controls};
 use crate::startup::{self, Sessions};
 use crate::state::{AppState, Shared};
-use crate::{auth, seed, telemetry};
+use crate::{auth, telemetry};
 
 #[derive(Parser)]
 #[command(name = "portal", version, about = "Cloud and network reseller portal")]

@@ -10,7 +10,6 @@ pub mod domain;
 pub mod error;
 pub mod metrics;
 pub mod routes;
-pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod pipeline;
 pub mod price_editor;
 pub mod registry;
+pub mod seed;
 
 use std::time::Duration;
 
@@ -146,6 +147,12 @@ impl QueryId for SqlWithId {
 
 impl Query for SqlWithId {
     type SqlType = Untyped;
+}
+
+/// Whether the server behind `conn` answers (`/readyz`).
+pub async fn ping(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("SELECT 1").execute(conn).await.map(drop)
 }
 
 /// `text` as an ILIKE pattern matching it literally anywhere.

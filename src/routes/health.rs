@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use diesel_async::RunQueryDsl;
 
 use crate::db::PooledConn;
 use crate::db::registry::DATABASES;
@@ -15,7 +14,7 @@ pub async fn healthz() -> HttpResponse {
 
 async fn ping(conn: Result<PooledConn, impl std::fmt::Display>) -> Result<(), String> {
     let mut conn = conn.map_err(|e| e.to_string())?;
-    let query = diesel::sql_query("SELECT 1").execute(&mut conn);
+    let query = crate::db::ping(&mut conn);
     match tokio::time::timeout(Duration::from_secs(2), query).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(e.to_string()),

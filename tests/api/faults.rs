@@ -488,7 +488,7 @@ fn own_cluster(dir: PathBuf) -> (DatabaseUrls, std::sync::mpsc::Sender<ClusterCo
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
             cluster.create_databases(&DATABASES.map(|db| db.cluster_name), None).await.unwrap();
             migrate::run_all(&urls).await.unwrap();
-            portal::seed::seed_demo(&Pools::new(&urls, 2)).await.unwrap();
+            portal::db::seed::seed_demo(&Pools::new(&urls, 2)).await.unwrap();
         });
         urls_tx.send(urls).unwrap();
         while let Ok(ClusterCommand::Restart { down_for, back }) = command_rx.recv() {

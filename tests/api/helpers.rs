@@ -18,7 +18,7 @@ use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 
 pub const TEMPLATES: [&str; 3] = ["tpl_main", "tpl_aas", "tpl_enetworks"];
-pub const DEMO_PASSWORD: &str = portal::seed::DEMO_PASSWORD;
+pub const DEMO_PASSWORD: &str = portal::db::seed::DEMO_PASSWORD;
 pub const ADMIN: &str = "admin@demo.test";
 pub const STAFF: &str = "staff@demo.test";
 pub const CUSTOMER: &str = "customer@demo.test";
@@ -76,7 +76,7 @@ pub fn cluster() -> &'static Cluster {
                 cluster.create_databases(&TEMPLATES, None).await.expect("create the templates");
                 migrate::run_all(&urls).await.expect("migrate the templates");
                 let pools = Pools::new(&urls, 2);
-                portal::seed::seed_demo(&pools).await.expect("seed the templates");
+                portal::db::seed::seed_demo(&pools).await.expect("seed the templates");
             });
             // Every connection to the templates is closed now (the pools are dropped),
             // so they can be cloned.
