@@ -383,7 +383,8 @@ async fn serve(
     let per_worker = CONNECTIONS_PER_DATABASE.div_ceil(workers);
     let shared = Shared::new(settings.vat_rate)
         .with_metrics_token(settings.metrics_token.clone())
-        .with_public_url(settings.public_url.as_deref());
+        .with_public_url(settings.public_url.as_deref())
+        .with_redis(settings.redis_url.as_ref().map(|url| url.expose_secret()));
     let urls = urls.clone();
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;

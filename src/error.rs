@@ -48,6 +48,9 @@ pub enum AppError {
     Invalid(String),
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
+    /// The session store (Redis) failed or did not answer in time.
+    #[error("the session store is unavailable")]
+    SessionsUnavailable,
     /// A money request waited its bounded time for a lock or its organisation's turn.
     #[error("busy: try again")]
     Busy,
@@ -116,7 +119,9 @@ impl ResponseError for AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy | AppError::SessionsUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -160,6 +165,10 @@ impl ResponseError for AppError {
                     "The portal cannot reach its database right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
                 )
             }
+            AppError::SessionsUnavailable => (
+                "Temporarily unavailable",
+                "Sign-in sessions cannot be reached right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
+            ),
             AppError::Busy => (
                 "Busy, try again",
                 "Another payment of your organisation is being processed, so nothing was changed. Please try again in a moment.",
@@ -235,6 +244,7 @@ mod tests {
             (AppError::PayloadTooLarge, 413),
             (AppError::Unavailable("down".into()), 503),
             (AppError::Busy, 503),
+            (AppError::SessionsUnavailable, 503),
             (AppError::Internal(anyhow::anyhow!("boom")), 500),
         ];
         for (error, status) in cases {

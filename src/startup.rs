@@ -5,15 +5,27 @@ use std::net::TcpListener;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
-use actix_session::storage::{CookieSessionStore, RedisSessionStore, SessionStore};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::future::Future;
+
+use actix_session::storage::{
+    CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
+};
+use actix_web::ResponseError;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::{csrf, middleware::authenticate};
+use crate::error::AppError;
 use crate::metrics;
 use crate::routes;
 use crate::state::AppState;
@@ -72,6 +84,95 @@ impl Sessions {
 
 const REDIS_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long one call to the session store (Redis) may take: a Redis that stops
+/// answering never makes a request hang.
+pub const SESSION_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+tokio::task_local! {
+    /// Set when a call to the session store failed or timed out during this request.
+    static STORE_FAILED: Cell<bool>;
+}
+
+/// A session store whose every call is bounded by [`SESSION_STORE_TIMEOUT`]. A call that
+/// fails or times out is answered as if there were no session (so no handler runs for a
+/// signed-in user, and nothing waits), and marks the request, which
+/// [`session_store_guard`] then answers with 503 and `Retry-After`.
+#[derive(Clone)]
+pub struct Bounded<S>(pub S);
+
+async fn bounded<T, E: std::fmt::Display>(call: impl Future<Output = Result<T, E>>) -> Option<T> {
+    match tokio::time::timeout(SESSION_STORE_TIMEOUT, call).await {
+        Ok(Ok(value)) => Some(value),
+        failed => {
+            match failed {
+                Ok(Err(e)) => tracing::warn!(error = %e, "the session store failed"),
+                _ => tracing::warn!("the session store did not answer in time"),
+            }
+            let _ = STORE_FAILED.try_with(|failed| failed.set(true));
+            None
+        }
+    }
+}
+
+/// A key for state that could not be stored: the request is answered 503 anyway.
+fn unstored_key() -> SessionKey {
+    let key: String = (0..64).map(|_| char::from(b'a' + rand::random_range(0..26u8))).collect();
+    SessionKey::try_from(key).expect("64 letters make a valid session key")
+}
+
+impl<S: SessionStore> SessionStore for Bounded<S> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<HashMap<String, String>>, LoadError> {
+        Ok(bounded(self.0.load(key)).await.flatten())
+    }
+
+    async fn save(&self, state: HashMap<String, String>, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        Ok(bounded(self.0.save(state, ttl)).await.unwrap_or_else(unstored_key))
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: HashMap<String, String>,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        Ok(bounded(self.0.update(key, state, ttl)).await.unwrap_or_else(unstored_key))
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        bounded(self.0.update_ttl(key, ttl)).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        bounded(self.0.delete(key)).await;
+        Ok(())
+    }
+}
+
+/// Wraps the session middleware. Health checks and metrics never carry a session (their
+/// cookie is dropped here, so they never wait on the session store), and a request
+/// during which the session store failed is answered 503 with `Retry-After`.
+async fn session_store_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") {
+        req.headers_mut().remove(header::COOKIE);
+    }
+    let (response, failed) = STORE_FAILED
+        .scope(Cell::new(false), async {
+            let response = next.call(req).await;
+            (response, STORE_FAILED.with(Cell::get))
+        })
+        .await;
+    let response = response?.map_into_boxed_body();
+    if failed {
+        let unavailable = AppError::SessionsUnavailable.error_response();
+        return Ok(response.into_response(unavailable));
+    }
+    Ok(response)
+}
+
 /// A session lasts at most 12 hours (the absolute timeout in `auth::session`); Redis
 /// forgets it then too.
 const SESSION_STATE_TTL: Duration = Duration::hours(12);
@@ -104,7 +205,7 @@ pub fn run(
             serve(state, listener, workers, move || session_middleware(CookieSessionStore::default(), key.clone()))
         }
         Sessions::Redis(store) => {
-            serve(state, listener, workers, move || session_middleware(store.clone(), key.clone()))
+            serve(state, listener, workers, move || session_middleware(Bounded(store.clone()), key.clone()))
         }
     }
 }
@@ -132,6 +233,7 @@ fn serve<S: SessionStore + 'static>(
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))
             .wrap(sessions())
+            .wrap(from_fn(session_store_guard))
             .wrap(TracingLogger::default())
             .wrap(from_fn(metrics::record))
             .wrap(security_headers(state.hsts))

@@ -26,6 +26,8 @@ pub struct Shared {
     pub hsts: bool,
     /// The password hashing threads and their bounded queue.
     pub hasher: Arc<Hasher>,
+    /// `host:port` of the Redis that holds sessions, for `/readyz`.
+    pub redis_addr: Option<String>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -38,6 +40,7 @@ impl Shared {
             vat_rate,
             hsts: false,
             hasher: Hasher::shared(),
+            redis_addr: None,
             prices: Arc::default(),
             access: Arc::default(),
             metrics: Arc::default(),
@@ -49,6 +52,15 @@ impl Shared {
     /// lock browsers out of a portal that has no certificate.
     pub fn with_public_url(self, public_url: Option<&str>) -> Shared {
         Shared { hsts: public_url.is_some_and(|url| url.starts_with("https://")), ..self }
+    }
+
+    /// `/readyz` also checks the Redis at `redis_url` (`PORTAL_REDIS_URL`).
+    pub fn with_redis(self, redis_url: Option<&str>) -> Shared {
+        let addr = redis_url.and_then(|url| url::Url::parse(url).ok()).and_then(|url| {
+            let host = url.host_str()?.to_owned();
+            Some(format!("{host}:{}", url.port().unwrap_or(6379)))
+        });
+        Shared { redis_addr: addr, ..self }
     }
 
     /// Requires `token` (`PORTAL_METRICS_TOKEN`) to read `/metrics`.
@@ -64,6 +76,7 @@ pub struct AppState {
     pub vat_rate: Decimal,
     pub hsts: bool,
     pub hasher: Arc<Hasher>,
+    pub redis_addr: Option<String>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
@@ -78,6 +91,7 @@ impl AppState {
             vat_rate: shared.vat_rate,
             hsts: shared.hsts,
             hasher: shared.hasher.clone(),
+            redis_addr: shared.redis_addr.clone(),
             prices: shared.prices.clone(),
             access: shared.access.clone(),
             metrics: shared.metrics.clone(),

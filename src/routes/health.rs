@@ -22,6 +22,29 @@ async fn ping(conn: Result<PooledConn, impl std::fmt::Display>) -> Result<(), St
     }
 }
 
+/// Whether the Redis server at `addr` (`host:port`) answers a PING within the session
+/// store's time bound. Spoken in RESP by hand, on a connection of its own: a server that
+/// asks for a password (`-NOAUTH`) is answering too.
+async fn ping_redis(addr: &str) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut conn = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        conn.write_all(b"PING\r\n").await.map_err(|e| e.to_string())?;
+        let mut answer = [0u8; 16];
+        let n = conn.read(&mut answer).await.map_err(|e| e.to_string())?;
+        let answer = &answer[..n];
+        if answer.starts_with(b"+PONG") || answer.starts_with(b"-NOAUTH") {
+            Ok(())
+        } else {
+            Err(format!("unexpected answer {:?}", String::from_utf8_lossy(answer)))
+        }
+    };
+    match tokio::time::timeout(crate::startup::SESSION_STORE_TIMEOUT, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err("timed out".into()),
+    }
+}
+
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let pools = &state.pools;
     let checks = DATABASES.iter().map(|db| async move { (db.name, ping(db.connection(pools).await).await) });
@@ -34,6 +57,16 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 ready = false;
                 tracing::warn!(database = name, error = %e, "readiness check failed");
                 body.push_str(&format!("{name}: unavailable\n"));
+            }
+        }
+    }
+    if let Some(addr) = &state.redis_addr {
+        match ping_redis(addr).await {
+            Ok(()) => body.push_str("redis: ok\n"),
+            Err(e) => {
+                ready = false;
+                tracing::warn!(error = %e, "readiness check of Redis failed");
+                body.push_str("redis: unavailable\n");
             }
         }
     }

@@ -531,7 +531,7 @@ async fn a_postgresql_restart_during_payments_is_answered_with_503_and_recovered
 
 /// A Redis server on a free loopback port, stopped when dropped; `None` when Redis is
 /// not installed here (CI installs it, so there that is a failure).
-async fn start_redis(dir: &Path) -> Option<(tokio::process::Child, String)> {
+pub async fn start_redis(dir: &Path) -> Option<(tokio::process::Child, String)> {
     let Some(program) = find_program("redis-server") else {
         assert!(std::env::var_os("CI").is_none(), "CI must have redis-server (.ci/run installs it)");
         eprintln!("skipping the two-instance test: install redis-server to run it");

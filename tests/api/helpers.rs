@@ -156,6 +156,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with these shared settings (HSTS, the VAT rate).
 pub async fn spawn_app_with(shared: Shared) -> TestApp {
+    spawn_app_on(shared, Sessions::Cookie).await
+}
+
+/// The app with these shared parts and this session store.
+pub async fn spawn_app_on(shared: Shared, sessions: Sessions) -> TestApp {
     let db = TestDatabases::new().await;
     let pools = Pools::new(&db.urls, 4);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -163,7 +168,7 @@ pub async fn spawn_app_with(shared: Shared) -> TestApp {
     let app_pools = pools.clone();
     let state = move || AppState::new(app_pools.clone(), &shared);
     let key: [u8; 64] = rand::random();
-    let server = startup::run(state, listener, &key, Sessions::Cookie, 1).expect("start the app");
+    let server = startup::run(state, listener, &key, sessions, 1).expect("start the app");
     actix_web::rt::spawn(server);
     TestApp { address, pools, db }
 }

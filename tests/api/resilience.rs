@@ -99,3 +99,54 @@ async fn slow_exports_do_not_hold_the_connections_pages_need() {
     }
     drop(downloads);
 }
+
+/// Sends SIGSTOP or SIGCONT: a stopped Redis keeps its connections open and answers
+/// nothing, the worst kind of outage.
+fn signal(child: &tokio::process::Child, signal: i32) {
+    let pid = child.id().expect("redis-server is running") as i32;
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+#[actix_web::test]
+async fn a_redis_that_stops_answering_gets_quick_answers_and_is_recovered_from() {
+    use portal::startup::Sessions;
+    use portal::state::Shared;
+    let dir = crate::helpers::test_dir(&format!("redis-outage-{}", std::process::id()));
+    let Some((redis, url)) = crate::faults::start_redis(&dir).await else { return };
+    let sessions = Sessions::connect(Some(&url)).await.unwrap();
+    let app = crate::helpers::spawn_app_on(Shared::new(15.into()).with_redis(Some(&url)), sessions).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    assert_eq!(customer.get("/catalog").await.status, StatusCode::OK);
+
+    signal(&redis, libc::SIGSTOP);
+    let (health, took) = timed_get(&customer, "/healthz").await;
+    assert_eq!(health, StatusCode::OK, "the process is up");
+    assert!(took < Duration::from_secs(1), "/healthz took {took:?}");
+    let started = Instant::now();
+    let ready = app.browser().get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.body.contains("redis: unavailable"), "{}", ready.body);
+    assert!(started.elapsed() < Duration::from_secs(3), "/readyz took {:?}", started.elapsed());
+    for (browser, path) in [(&customer, "/catalog"), (&app.browser(), "/login")] {
+        let started = Instant::now();
+        let page = browser.get(path).await;
+        let took = started.elapsed();
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {}", page.body);
+        assert!(page.headers.contains_key("retry-after"), "{path}");
+        assert!(took < Duration::from_secs(3), "{path} took {took:?} while Redis was stopped");
+    }
+
+    signal(&redis, libc::SIGCONT);
+    let started = Instant::now();
+    loop {
+        let status = customer.get("/catalog").await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still {status} after Redis came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = app.browser().get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert!(ready.body.contains("redis: ok"));
+}
