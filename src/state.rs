@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::metrics::Metrics;
 
 /// What every worker shares: the settings handlers need, the pricing cache, the role ×
-/// permission matrix and the metrics.
+/// permission matrix, the metrics and the bulkhead (so its limit is per process).
 #[derive(Clone)]
 pub struct Shared {
     pub vat_rate: Decimal,
@@ -70,33 +70,24 @@ impl Shared {
     }
 }
 
-/// One worker's state: the shared parts and the worker's three pools.
+/// One worker's state: its own pools, and the parts every worker shares (reached
+/// through `Deref`, so `state.vat_rate` reads the shared setting).
 pub struct AppState {
     pub pools: Pools,
-    pub vat_rate: Decimal,
-    pub hsts: bool,
-    pub hasher: Arc<Hasher>,
-    pub redis_addr: Option<String>,
-    pub prices: Arc<PriceCache>,
-    pub access: Arc<AccessCache>,
-    pub metrics: Arc<Metrics>,
-    /// Shared by the workers, so the limit is per process.
-    pub bulkhead: Arc<Bulkhead>,
+    pub shared: Shared,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
 }
 
 impl AppState {
     pub fn new(pools: Pools, shared: &Shared) -> AppState {
-        AppState {
-            pools,
-            vat_rate: shared.vat_rate,
-            hsts: shared.hsts,
-            hasher: shared.hasher.clone(),
-            redis_addr: shared.redis_addr.clone(),
-            prices: shared.prices.clone(),
-            access: shared.access.clone(),
-            metrics: shared.metrics.clone(),
-            bulkhead: shared.bulkhead.clone(),
-        }
+        AppState { pools, shared: shared.clone() }
     }
 
     /// A main-database connection for a money request of `org`: its organisation's turn

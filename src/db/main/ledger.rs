@@ -63,15 +63,6 @@ impl Direction {
     pub fn from_sign(sign: i16) -> Direction {
         if sign < 0 { Direction::Out } else { Direction::In }
     }
-
-    /// The way a kind moves money; an adjustment goes either way.
-    pub fn of(kind: TransactionKind, adjustment: Direction) -> Direction {
-        match kind {
-            TransactionKind::Credit | TransactionKind::Refund => Direction::In,
-            TransactionKind::Debit => Direction::Out,
-            TransactionKind::Adjustment => adjustment,
-        }
-    }
 }
 
 /// One movement of money, as the caller describes it.
@@ -367,12 +358,5 @@ mod tests {
             effect(&wallet(WALLET_LIMIT - dec!(1), dec!(0), false), Direction::In, dec!(1)),
             Err(PostingError::TooLarge)
         ));
-    }
-
-    #[test]
-    fn kinds_move_money_their_way() {
-        assert_eq!(Direction::of(TransactionKind::Credit, Direction::Out), Direction::In);
-        assert_eq!(Direction::of(TransactionKind::Debit, Direction::In), Direction::Out);
-        assert_eq!(Direction::of(TransactionKind::Adjustment, Direction::Out), Direction::Out);
     }
 }
