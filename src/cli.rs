@@ -375,6 +375,7 @@ async fn serve(
         for (email, who) in seed::DEMO_SIGN_INS {
             println!("  {email:<22} {who}");
         }
+        println!("Second factor: authenticator key {} (TOTP, 6 digits, 30 s).", seed::DEMO_TOTP_SECRET);
     }
     println!("Stop with Ctrl-C.\n");
     // These pools' connections are driven by this thread; the workers open their own.

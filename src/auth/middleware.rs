@@ -1,7 +1,9 @@
 //! The authentication middleware: on every request it checks the session against the
 //! database (user active, organisation active, session version current, timeouts) and
 //! puts a [`CurrentUser`] into the request. Anything but the public paths without a
-//! signed-in user is redirected to the sign-in page: deny by default.
+//! signed-in user is redirected to the sign-in page: deny by default. A user with a
+//! temporary password is held at the password page, and one whose permissions need a
+//! second factor they have not set up, at its enrolment page.
 
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
@@ -17,12 +19,14 @@ use super::session::{self, Flash, SessionCheck};
 use crate::db::main::roles;
 use crate::db::main::users::{self, SessionUser};
 use crate::domain::ids::UserId;
+use crate::domain::second_factor;
 use crate::error::AppError;
 use crate::state::AppState;
 
 /// Paths anyone may reach without signing in.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico") || path.starts_with("/static/")
+    matches!(path, "/login" | SECOND_STEP | "/healthz" | "/readyz" | "/metrics" | "/favicon.ico")
+        || path.starts_with("/static/")
 }
 
 /// Where a user with a temporary password is sent, and what else they may do there.
@@ -30,6 +34,25 @@ pub const CHANGE_PASSWORD: &str = "/account/password";
 
 fn allowed_before_password_change(path: &str) -> bool {
     path == CHANGE_PASSWORD || path == "/logout"
+}
+
+/// The sign-in's second step (public: nobody is signed in until it is done).
+pub const SECOND_STEP: &str = "/login/second-factor";
+
+/// Where a user who must have a second factor and has none is sent, and what else they
+/// may do there.
+pub const ENROL: &str = "/account/second-factor";
+
+fn allowed_before_enrolment(path: &str) -> bool {
+    path == ENROL || path == "/logout"
+}
+
+/// `303` to `location`, which htmx follows as a full page load.
+fn held_at(location: &'static str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .insert_header(("HX-Redirect", location))
+        .finish()
 }
 
 /// Paths that htmx polls on its own: not a sign of the person's activity.
@@ -74,13 +97,15 @@ pub async fn authenticate(
                     if row.is_active && row.org_status.is_active() && row.session_version == version =>
                 {
                     if row.must_change_password && !allowed_before_password_change(req.path()) {
-                        let response = actix_web::HttpResponse::SeeOther()
-                            .insert_header((actix_web::http::header::LOCATION, CHANGE_PASSWORD))
-                            .insert_header(("HX-Redirect", CHANGE_PASSWORD))
-                            .finish();
-                        return Ok(req.into_response(response));
+                        return Ok(req.into_response(held_at(CHANGE_PASSWORD)));
                     }
                     let (roles, permissions) = matrix.grant(&row.role_ids);
+                    if !row.second_factor
+                        && second_factor::required_for(permissions)
+                        && !allowed_before_enrolment(req.path())
+                    {
+                        return Ok(req.into_response(held_at(ENROL)));
+                    }
                     req.extensions_mut().insert(CurrentUser {
                         id: row.id,
                         organisation_id: row.organisation_id,

@@ -22,6 +22,11 @@ const CREATED: &str = "created";
 const SEEN: &str = "seen";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const PENDING: &str = "pending";
+const ENROLMENT_SECRET: &str = "totp_enrol";
+
+/// How long the second step of a sign-in waits for its code.
+pub const SECOND_STEP_SECS: i64 = 5 * 60;
 
 fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
@@ -54,6 +59,52 @@ pub fn sign_in(session: &Session, user: UserId, version: i32) {
     let _ = session.insert(CREATED, now);
     let _ = session.insert(SEEN, now);
     let _ = session.insert(CSRF, random_token());
+}
+
+/// A sign-in whose password was right, waiting for the second factor: the session is
+/// renewed as at sign-in, but nobody is signed in until the code is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub user: UserId,
+    pub version: i32,
+    pub email: String,
+    pub next: String,
+    pub started: i64,
+}
+
+pub fn begin_second_step(session: &Session, user: UserId, version: i32, email: &str, next: &str) {
+    session.renew();
+    session.clear();
+    let pending = PendingSignIn {
+        user,
+        version,
+        email: email.to_owned(),
+        next: next.to_owned(),
+        started: Utc::now().timestamp(),
+    };
+    let _ = session.insert(PENDING, pending);
+    let _ = session.insert(CSRF, random_token());
+}
+
+/// The sign-in waiting for its code, unless it has waited too long.
+pub fn pending_sign_in(session: &Session) -> Option<PendingSignIn> {
+    let pending = session.get::<PendingSignIn>(PENDING).ok().flatten()?;
+    (Utc::now().timestamp() - pending.started <= SECOND_STEP_SECS).then_some(pending)
+}
+
+/// The secret being enrolled in this session (made on first use), so that the QR code
+/// stays the same until the code from it is confirmed.
+pub fn enrolment_secret(session: &Session, make: impl FnOnce() -> String) -> String {
+    if let Ok(Some(secret)) = session.get::<String>(ENROLMENT_SECRET) {
+        return secret;
+    }
+    let secret = make();
+    let _ = session.insert(ENROLMENT_SECRET, &secret);
+    secret
+}
+
+pub fn forget_enrolment_secret(session: &Session) {
+    session.remove(ENROLMENT_SECRET);
 }
 
 /// Ends the session, keeping only a message for the sign-in page.

@@ -13,6 +13,7 @@ pub mod password;
 pub mod permissions;
 pub mod pricing;
 pub mod quote;
+pub mod second_factor;
 pub mod states;
 pub mod text;
 pub mod time;

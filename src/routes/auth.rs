@@ -10,6 +10,7 @@ use askama_web::WebTemplate;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::auth::middleware::SECOND_STEP;
 use crate::auth::session::{self, Flash};
 use crate::auth::{CurrentUser, safe_next};
 use crate::db::main::activity::{self, NewActivity};
@@ -183,8 +184,13 @@ pub async fn login(
         ));
     }
 
-    users::record_successful_login(&mut conn, user.id).await?;
     login_throttle::clear(&mut conn, email.as_str(), pair_ip).await?;
+    if user.second_factor {
+        // Nobody is signed in until the code is right (routes/second_factor.rs).
+        session::begin_second_step(&session, user.id, user.session_version, email.as_str(), &next);
+        return Ok(Either::Left(see_other(SECOND_STEP)));
+    }
+    users::record_successful_login(&mut conn, user.id).await?;
     log.action = "login.succeeded";
     activity::record(&conn, &log).await?;
     session::sign_in(&session, user.id, user.session_version);

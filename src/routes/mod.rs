@@ -18,6 +18,7 @@ mod organisations;
 mod pricing;
 mod quotes;
 mod roles;
+mod second_factor;
 mod transactions;
 mod users;
 mod vm_quotes;
@@ -67,6 +68,7 @@ route_table! {
     "/metrics" => [GET crate::metrics::show],
     "/static/{file}" => [GET assets::serve],
     "/login" => [GET auth::login_form, POST auth::login],
+    crate::auth::middleware::SECOND_STEP => [GET second_factor::second_step_form, POST second_factor::second_step],
     "/logout" => [POST auth::logout],
     "/" => [GET dashboard::show],
     "/catalog" => [GET catalog::index],
@@ -109,12 +111,16 @@ route_table! {
     "/admin/users/{id}/reactivate" => [POST users::reactivate],
     "/admin/users/{id}/unlock" => [POST users::unlock],
     "/admin/users/{id}/reset-password" => [POST users::reset_password],
+    "/admin/users/{id}/reset-second-factor" => [POST users::reset_second_factor],
     "/admin/roles" => [GET roles::show, POST roles::save_matrix],
     "/admin/roles/new" => [POST roles::create],
     "/admin/roles/{id}/rename" => [POST roles::rename],
     "/admin/roles/{id}/delete" => [POST roles::delete],
     "/admin/activity" => [GET activity::list],
     account::CHANGE_PASSWORD => [GET account::form, POST account::change],
+    crate::auth::middleware::ENROL => [GET second_factor::show, POST second_factor::enrol],
+    "/account/second-factor/recovery-codes" => [POST second_factor::renew_codes],
+    "/account/second-factor/remove" => [POST second_factor::remove],
     "/admin/pricing" => [GET pricing::index],
     "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],
 }

@@ -15,6 +15,7 @@ use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
 use crate::auth::{CurrentUser, Require, perm};
 use crate::db::main::activity::Actor;
+use crate::db::main::second_factor::{self, Removal};
 use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
 use crate::db::main::{organisations, roles};
 use crate::domain::email::Email;
@@ -301,6 +302,7 @@ pub struct UserPage {
     must_change_password: bool,
     failed_sign_ins: i32,
     delayed_until: Option<String>,
+    second_factor_since: Option<String>,
     form: UserForm,
     errors: UserErrors,
     organisations: Vec<SelectOption>,
@@ -333,6 +335,7 @@ async fn user_page(
         must_change_password: row.must_change_password,
         failed_sign_ins: row.failed_sign_ins,
         delayed_until: row.delayed_until.filter(|until| *until > now).map(format_sast),
+        second_factor_since: row.second_factor_since.map(format_sast),
         organisations: choices.organisation_options(&form.organisation_id),
         roles: choices.role_options(&form.role_id),
         user: UserView::from(row),
@@ -472,6 +475,31 @@ pub async fn unlock(
     let mut conn = state.pools.main.get().await?;
     users::unlock(&mut conn, id, &actor).await?;
     push_flash(&session, Flash::success("Unlocked: the failed sign-ins are forgotten, from every address."));
+    Ok(see_other(&format!("/admin/users/{id}")))
+}
+
+/// Forgets another user's second factor (a lost phone): their sessions end and they
+/// set it up again at their next sign-in. Logged as `user.second_factor_reset`.
+pub async fn reset_second_factor(
+    actor: Actor,
+    required: Require<perm::UserManage>,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    if id == required.user.id {
+        push_flash(&session, Flash::info("Manage your own second factor on the Second factor page instead."));
+        return Ok(see_other(crate::auth::middleware::ENROL));
+    }
+    let mut conn = state.pools.main.get().await?;
+    users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let message = if second_factor::remove(&mut conn, id, Removal::ByAdmin, &actor).await? {
+        "Second factor reset and every session of this user ended. They set it up again at their next sign-in."
+    } else {
+        "This user had no second factor; their sessions ended."
+    };
+    push_flash(&session, Flash::success(message));
     Ok(see_other(&format!("/admin/users/{id}")))
 }
 

@@ -38,6 +38,7 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/quotes/1/refund",
     "/admin/organisations/1/adjust",
     "/account/password",
+    "/account/second-factor",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -164,6 +165,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/static/{file}"),
     ("GET", "/login"),
     ("POST", "/login"),
+    ("GET", "/login/second-factor"),
+    ("POST", "/login/second-factor"),
 ];
 
 /// Every (method, pattern) `routes::configure` registers.
@@ -285,12 +288,16 @@ pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/admin/users/4/reactivate",
     "/admin/users/4/unlock",
     "/admin/users/4/reset-password",
+    "/admin/users/4/reset-second-factor",
     "/admin/roles",
     "/admin/roles/new",
     "/admin/roles/1/rename",
     "/admin/roles/1/delete",
     "/admin/pricing/products/1",
     "/account/password",
+    "/account/second-factor",
+    "/account/second-factor/recovery-codes",
+    "/account/second-factor/remove",
 ];
 
 #[actix_web::test]

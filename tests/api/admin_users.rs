@@ -222,6 +222,8 @@ async fn a_new_role_takes_effect_on_the_next_request_even_for_a_captured_cookie(
     assert_eq!(app.get_with_cookie("/", &captured).await.status, StatusCode::SEE_OTHER, "the old cookie is dead");
     assert_eq!(customer.get("/").await.status, StatusCode::SEE_OTHER);
     let again = app.signed_in(CUSTOMER).await;
+    assert_eq!(again.get("/").await.location(), "/account/second-factor", "staff must set up a second factor");
+    app.enrol(&again).await;
     assert!(again.get("/").await.nav().contains(&"Transactions".to_owned()), "staff navigation now");
     let log = logged(&app, "user.updated").await;
     assert_eq!(log[0]["before"]["name"], "Sipho Ndlovu");

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 
-use crate::helpers::{DEMO_PASSWORD, Page, STAFF, spawn_app};
+use crate::helpers::{DEMO_PASSWORD, DEMO_TOTP_SECRET, Page, SECOND_STEP, STAFF, current_code, spawn_app};
 
 const ROWS: i64 = 100_000;
 
@@ -98,6 +98,17 @@ async fn a_hundred_thousand_rows_stream_with_flat_memory() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert_eq!(login.headers()["location"], SECOND_STEP, "staff sign in with a second factor");
+    let form = client.get(format!("{address}{SECOND_STEP}")).send().await.unwrap();
+    let form = Page { status: form.status(), headers: form.headers().clone(), body: form.text().await.unwrap() };
+    let code = current_code(DEMO_TOTP_SECRET);
+    let step = client
+        .post(format!("{address}{SECOND_STEP}"))
+        .form(&[("code", code.as_str()), ("csrf_token", &form.csrf_token().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(step.status(), StatusCode::SEE_OTHER);
     // Warm up: the export's code paths and a pool connection exist before measuring.
     let small = client.get(format!("{address}/transactions.csv?kind=debit")).send().await.unwrap();
     assert_eq!(small.status(), StatusCode::OK);

@@ -30,7 +30,9 @@ use secrecy::ExposeSecret;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::browser::find_program;
-use crate::helpers::{CUSTOMER, DEMO_PASSWORD, STAFF, TestDatabases, test_dir};
+use crate::helpers::{
+    CUSTOMER, DEMO_PASSWORD, DEMO_TOTP_SECRET, SECOND_STEP, STAFF, TestDatabases, current_code, test_dir,
+};
 use crate::support::{ACME, BONGANI, UBUNTU, wallet_verify_urls};
 
 /// Shared by every instance, so a cookie from one is read by the other.
@@ -158,7 +160,21 @@ async fn sign_in(base: &str, email: &str) -> Person {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER, "sign-in as {email}");
-    let cookie = session_cookie(&signed_in).expect("a renewed session cookie");
+    let mut cookie = session_cookie(&signed_in).expect("a renewed session cookie");
+    if signed_in.headers()["location"] == SECOND_STEP {
+        let form = http.get(format!("{base}{SECOND_STEP}")).header("cookie", &cookie).send().await.unwrap();
+        let csrf = csrf_of(&form.text().await.unwrap());
+        let code = current_code(DEMO_TOTP_SECRET);
+        let step = http
+            .post(format!("{base}{SECOND_STEP}"))
+            .header("cookie", &cookie)
+            .form(&[("code", code.as_str()), ("csrf_token", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(step.status(), StatusCode::SEE_OTHER, "second step as {email}");
+        cookie = session_cookie(&step).expect("a renewed session cookie");
+    }
     let home = http.get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     Person { http, csrf: csrf_of(&home.text().await.unwrap()), cookie }

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use portal::config::DatabaseUrls;
 use portal::db::cluster::{Cluster, ClusterOptions, ident};
 use portal::db::{Pools, migrate};
@@ -22,6 +22,14 @@ pub const DEMO_PASSWORD: &str = portal::db::seed::DEMO_PASSWORD;
 pub const ADMIN: &str = "admin@demo.test";
 pub const STAFF: &str = "staff@demo.test";
 pub const CUSTOMER: &str = "customer@demo.test";
+pub const DEMO_TOTP_SECRET: &str = portal::db::seed::DEMO_TOTP_SECRET;
+pub const SECOND_STEP: &str = "/login/second-factor";
+
+/// What an authenticator app set up with `secret` shows now.
+pub fn current_code(secret: &str) -> String {
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    portal::domain::second_factor::code_at(secret, now).unwrap()
+}
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 static READY: OnceLock<()> = OnceLock::new();
@@ -203,12 +211,42 @@ impl TestApp {
             .await
     }
 
-    /// A browser signed in as `email` (a demo user, demo password).
+    /// A browser signed in as `email` (a demo user, demo password), with a code from
+    /// the demo secret when the user has a second factor.
     pub async fn signed_in(&self, email: &str) -> Browser {
         let browser = self.browser();
         let response = browser.login(email, DEMO_PASSWORD).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "sign-in as {email} failed: {}", response.body);
+        if response.location() == SECOND_STEP {
+            let response = self.second_step(&browser, email).await;
+            assert_eq!(response.status, StatusCode::SEE_OTHER, "second step as {email} failed: {}", response.body);
+        }
         browser
+    }
+
+    /// Sets up a second factor for the signed-in `browser` as an authenticator app
+    /// would (from the key on the enrolment page); returns the secret and the recovery codes.
+    pub async fn enrol(&self, browser: &Browser) -> (String, Vec<String>) {
+        let page = browser.get("/account/second-factor").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let secret = crate::support::text_of(&page, "totp-secret").expect("the key to type in").replace(' ', "");
+        let done = browser.post("/account/second-factor", &[("code", &current_code(&secret))]).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let selector = scraper::Selector::parse("#recovery-codes code").unwrap();
+        let codes = done.html().select(&selector).map(|c| c.text().collect::<String>()).collect();
+        (secret, codes)
+    }
+
+    /// The sign-in's second step with the current code of the demo secret. A code is
+    /// good once, and tests sign in many times within one 30-second step, so the
+    /// user's last used step is forgotten first.
+    pub async fn second_step(&self, browser: &Browser, email: &str) -> Page {
+        diesel::sql_query("UPDATE users SET totp_last_step = NULL WHERE email = $1")
+            .bind::<diesel::sql_types::Text, _>(email)
+            .execute(&mut self.main_conn().await)
+            .await
+            .unwrap();
+        browser.post("/login/second-factor", &[("code", &current_code(DEMO_TOTP_SECRET))]).await
     }
 
     pub async fn main_conn(&self) -> portal::db::PooledConn {
@@ -277,7 +315,9 @@ impl Browser {
     /// A CSRF token of this browser's session, from a page that has forms.
     pub async fn csrf_token(&self) -> String {
         let page = self.get("/").await;
-        let page = if page.status == StatusCode::OK { page } else { self.get("/login").await };
+        // Anonymous visitors are sent to sign in, and a user held at a page (a temporary
+        // password, a second factor to set up) to that page: its form has the token.
+        let page = if page.status == StatusCode::SEE_OTHER { self.get(page.location()).await } else { page };
         page.csrf_token().expect("a page with a CSRF token")
     }
 

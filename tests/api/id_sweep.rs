@@ -43,6 +43,7 @@ const ID_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/users/{id}/reactivate"),
     ("POST", "/admin/users/{id}/unlock"),
     ("POST", "/admin/users/{id}/reset-password"),
+    ("POST", "/admin/users/{id}/reset-second-factor"),
     ("POST", "/admin/roles/{id}/rename"),
     ("POST", "/admin/roles/{id}/delete"),
     ("GET", "/admin/pricing/{table}/{id}"),

@@ -28,6 +28,7 @@ mod quotes;
 mod refunds;
 mod resilience;
 mod schema;
+mod second_factor;
 mod security;
 mod serve;
 mod support;

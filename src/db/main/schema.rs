@@ -162,6 +162,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    recovery_codes (id) {
+        id -> Int8,
+        user_id -> Int8,
+        code_hash -> Bytea,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     role_permissions (role_id, permission_id) {
         role_id -> Int8,
         permission_id -> Int8,
@@ -220,6 +230,9 @@ diesel::table! {
         session_version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        totp_secret -> Nullable<Text>,
+        totp_enrolled_at -> Nullable<Timestamptz>,
+        totp_last_step -> Nullable<Int8>,
     }
 }
 
@@ -284,6 +297,7 @@ diesel::joinable!(organisation_unread_alerts -> organisations (organisation_id))
 diesel::joinable!(organisation_wallets -> organisations (organisation_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
 diesel::joinable!(quotes -> organisations (organisation_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(user_activity_log -> organisations (organisation_id));
@@ -315,6 +329,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     permissions,
     quote_lines,
     quotes,
+    recovery_codes,
     role_permissions,
     roles,
     user_activity_log,

@@ -30,12 +30,16 @@ pub struct LoginUser {
     pub org_status: OrganisationStatus,
     #[diesel(sql_type = Int4)]
     pub session_version: i32,
+    /// Enrolled in the second factor: the password alone does not sign in.
+    #[diesel(sql_type = Bool)]
+    pub second_factor: bool,
 }
 
 pub async fn find_for_login(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<LoginUser>> {
     diesel::sql_query(
         "SELECT u.id, u.organisation_id, u.password_hash, u.is_active, \
-                o.status AS org_status, u.session_version \
+                o.status AS org_status, u.session_version, \
+                u.totp_enrolled_at IS NOT NULL AS second_factor \
          FROM users u JOIN organisations o ON o.id = u.organisation_id \
          WHERE lower(u.email) = lower($1)",
     )
@@ -86,6 +90,8 @@ struct SessionRow {
     access_version: i64,
     #[diesel(sql_type = BigInt)]
     unread_alerts: i64,
+    #[diesel(sql_type = Bool)]
+    second_factor: bool,
 }
 
 /// What every signed-in request needs to know about its user.
@@ -107,6 +113,8 @@ pub struct SessionUser {
     /// For the alert bell, so that a page needs no second query; up to
     /// `alerts::UNREAD_COUNT_CAP` (100, written into the query).
     pub unread_alerts: i64,
+    /// Enrolled in the second factor.
+    pub second_factor: bool,
 }
 
 /// The session check's SQL, up to its parameter (the user's id). Plain index joins, a
@@ -116,7 +124,8 @@ pub struct SessionUser {
 const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
                 ur.role_id, v.version AS access_version,
-                LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts
+                LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts,
+                u.totp_enrolled_at IS NOT NULL AS second_factor
          FROM users u JOIN organisations o ON o.id = u.organisation_id
          CROSS JOIN access_matrix_version v
          LEFT JOIN user_roles ur ON ur.user_id = u.id
@@ -142,6 +151,7 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
         role_ids,
         access_version: r.access_version,
         unread_alerts: r.unread_alerts,
+        second_factor: r.second_factor,
     }))
 }
 
@@ -262,6 +272,9 @@ pub struct UserRow {
     pub role_ids: Vec<i64>,
     #[diesel(sql_type = Array<Text>)]
     pub roles: Vec<String>,
+    /// When the user set up their second factor, if they have.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub second_factor_since: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -280,7 +293,8 @@ const USER_ROW: &str = "SELECT u.id, u.name, u.email, u.organisation_id, o.name 
         COALESCE((SELECT array_agg(r.id ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                   WHERE ur.user_id = u.id), '{}') AS role_ids,
         COALESCE((SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-                  WHERE ur.user_id = u.id), '{}') AS roles
+                  WHERE ur.user_id = u.id), '{}') AS roles,
+        u.totp_enrolled_at AS second_factor_since
      FROM users u JOIN organisations o ON o.id = u.organisation_id";
 
 /// Users matching `filter`, by name, at most `limit`.
@@ -315,7 +329,8 @@ pub async fn of_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) 
         .await
 }
 
-fn target(id: UserId) -> String {
+/// How the activity log names a user.
+pub(super) fn target(id: UserId) -> String {
     format!("user:{id}")
 }
 

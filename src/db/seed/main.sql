@@ -77,6 +77,12 @@ JOIN roles r ON r.name = CASE
     ELSE 'customer'
 END;
 
+-- The demo admin and staff sign in with a second factor from an authenticator app set
+-- up with this documented secret (README). Lerato (staff) has not enrolled: she is sent
+-- to enrol at her first sign-in.
+UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP', totp_enrolled_at = now() - interval '30 days'
+WHERE email IN ('admin@demo.test', 'staff@demo.test');
+
 -- ---------------------------------------------------------------------------
 -- Wallets: one per organisation, all at 0; Acme Logistics is the funded one.
 -- ---------------------------------------------------------------------------

@@ -14,9 +14,14 @@ use crate::db::registry::DATABASES;
 
 /// The demo users' password (demo data only; stated in the README).
 pub const DEMO_PASSWORD: &str = "demo-password-123";
+/// The demo admin's and staff's authenticator key (main.sql; stated in the README).
+pub const DEMO_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXP";
 /// The sign-ins printed at start-up.
-pub const DEMO_SIGN_INS: [(&str, &str); 3] =
-    [("admin@demo.test", "admin"), ("staff@demo.test", "staff"), ("customer@demo.test", "customer, Acme Logistics")];
+pub const DEMO_SIGN_INS: [(&str, &str); 3] = [
+    ("admin@demo.test", "admin, with a second factor"),
+    ("staff@demo.test", "staff, with a second factor"),
+    ("customer@demo.test", "customer, Acme Logistics"),
+];
 /// The placeholder main.sql writes for every password, replaced by one real hash.
 const PASSWORD_PLACEHOLDER: &str = "seed:demo-password";
 const SEED_LOCK_KEY: i64 = 0x7365_6564;
