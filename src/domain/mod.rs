@@ -3,6 +3,7 @@
 
 pub mod aas;
 pub mod cards;
+pub mod documents;
 pub mod email;
 pub mod idempotency;
 pub mod ids;

@@ -86,6 +86,12 @@ text_enum!(
 );
 
 text_enum!(
+    /// `invoices.kind`: a tax invoice (a debit) or a credit note (a refund or a
+    /// correcting adjustment).
+    InvoiceKind { TaxInvoice = "tax_invoice", CreditNote = "credit_note" }
+);
+
+text_enum!(
     /// `quote_lines.billing` and `products.billing`: how a price is charged.
     Billing { OnceOff = "once_off", Monthly = "monthly" }
 );
