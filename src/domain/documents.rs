@@ -110,6 +110,43 @@ pub struct Statement {
     pub generated_at: DateTime<Utc>,
 }
 
+/// A quote line as a tax invoice charges it at acceptance: once-off lines in full, monthly
+/// lines for the first month.
+pub struct ChargedLine<'a> {
+    pub description: &'a str,
+    pub monthly: bool,
+    pub quantity: i32,
+    pub unit_price: Decimal,
+    pub amount: Decimal,
+}
+
+/// The tax invoice's lines for an acceptance: the quote's lines with the quote's VAT
+/// (`total_vat`) spread over them to the cent.
+pub fn acceptance_lines(lines: &[ChargedLine<'_>], total_vat: Decimal) -> Vec<DocumentLine> {
+    let amounts: Vec<Decimal> = lines.iter().map(|l| l.amount).collect();
+    lines
+        .iter()
+        .zip(spread_vat(&amounts, total_vat))
+        .map(|(line, vat)| DocumentLine {
+            description: if line.monthly {
+                format!("{} (monthly: first month)", line.description)
+            } else {
+                line.description.to_owned()
+            },
+            quantity: Decimal::from(line.quantity),
+            unit_price: line.unit_price,
+            amount: line.amount,
+            vat,
+        })
+        .collect()
+}
+
+/// A credit note's one line for a refund of `refund` (VAT included) at `rate_percent`.
+pub fn refund_line(description: String, refund: Decimal, rate_percent: Decimal) -> DocumentLine {
+    let vat = vat_inside(refund, rate_percent);
+    DocumentLine { description, quantity: Decimal::ONE, unit_price: refund - vat, amount: refund - vat, vat }
+}
+
 /// The VAT inside `gross` (an amount that includes VAT at `rate_percent`), in cents.
 pub fn vat_inside(gross: Decimal, rate_percent: Decimal) -> Decimal {
     round_cents(gross * rate_percent / (Decimal::ONE_HUNDRED + rate_percent))

@@ -44,5 +44,6 @@ id_newtype!(
     AlertId,
     ProductId,
     CategoryId,
-    CardId
+    CardId,
+    InvoiceId
 );

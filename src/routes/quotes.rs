@@ -287,9 +287,10 @@ pub async fn accept(
     let id = id.into_inner();
     let (_turn, mut conn) = state.money_connection(actor.organisation_id).await?;
     match acceptance::accept(&mut conn, id, &actor).await {
-        Ok(Outcome::Accepted { balance_after }) => {
+        Ok(Outcome::Accepted { balance_after, invoice }) => {
             state.metrics.count_acceptance();
-            let message = format!("Quote accepted. The wallet balance is now {}.", format_zar(balance_after));
+            let invoice = invoice.map(|i| format!(" Tax invoice {} was issued.", i.number)).unwrap_or_default();
+            let message = format!("Quote accepted. The wallet balance is now {}.{invoice}", format_zar(balance_after));
             push_flash(&session, Flash::success(message));
         }
         Ok(Outcome::AlreadyAccepted) => {

@@ -18,20 +18,24 @@ use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
 use super::alerts::{self, NewAlert};
+use super::invoices::{self, Issued, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Wallet};
-use super::quotes::{self, Quote};
+use super::quotes::{self, Quote, QuoteLine};
 use super::schema::{disk_logs, organisations, quotes as q, vm_logs};
 use crate::db::pipeline::Pipeline;
+use crate::domain::documents::{ChargedLine, FULL_INVOICE_ABOVE, acceptance_lines};
 use crate::domain::ids::{QuoteId, UserId};
 use crate::domain::money::format_zar;
 use crate::domain::states::{
-    NotAcceptable, OrganisationStatus, QuoteKind, QuoteStatus, TransactionKind, may_accept, may_decline,
+    Billing, InvoiceKind, NotAcceptable, OrganisationStatus, QuoteKind, QuoteStatus, TransactionKind, may_accept,
+    may_decline,
 };
 
 #[derive(Debug)]
 pub enum Outcome {
-    /// This request accepted it; the wallet now holds `balance_after`.
-    Accepted { balance_after: Decimal },
+    /// This request accepted it; the wallet now holds `balance_after`, and the debit's
+    /// tax invoice is `invoice` (none for a free quote: no money moved).
+    Accepted { balance_after: Decimal, invoice: Option<Issued> },
     /// An earlier request (a double click, another tab, a retry) accepted it: nothing changed.
     AlreadyAccepted,
 }
@@ -46,6 +50,12 @@ pub enum Refusal {
     InsufficientFunds { short: Decimal },
     #[error("the organisation has no wallet")]
     NoWallet,
+    /// A tax invoice over R 5 000 names the recipient's address (VAT Act s20(4)).
+    #[error(
+        "a tax invoice over {} must show your organisation's address, and it has none yet: add it below, then accept again",
+        format_zar(FULL_INVOICE_ABOVE)
+    )]
+    AddressNeeded,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -73,22 +83,25 @@ async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor
 pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<Outcome, Refusal> {
     let result = conn
         .transaction(async |conn| {
-            let (quote, org_status, wallet) = lock_for_acceptance(conn, id, actor).await?;
-            let quote = quote.ok_or(Refusal::NotFound)?;
+            let locked = lock_for_acceptance(conn, id, actor).await?;
+            let quote = locked.quote.ok_or(Refusal::NotFound)?;
             if quote.status.is_accepted() {
                 return Ok(Outcome::AlreadyAccepted);
             }
-            let org_status = org_status.ok_or(Refusal::NotFound)?;
+            let (org_status, has_address) = locked.organisation.ok_or(Refusal::NotFound)?;
             may_accept(quote.status, quote.valid_until, org_status, Utc::now())?;
-            let wallet = wallet.ok_or(Refusal::NoWallet)?;
+            let wallet = locked.wallet.ok_or(Refusal::NoWallet)?;
             if wallet.balance < quote.amount_due {
                 return Err(Refusal::InsufficientFunds { short: quote.amount_due - wallet.balance });
             }
-            let balance_after = record_acceptance(conn, &quote, &wallet, actor).await?;
+            if quote.amount_due > FULL_INVOICE_ABOVE && !has_address {
+                return Err(Refusal::AddressNeeded);
+            }
+            let (balance_after, invoice) = record_acceptance(conn, &quote, &locked.lines, &wallet, actor).await?;
             if quote.kind == QuoteKind::Vm {
                 request_provisioning(conn, &quote, actor.user_id).await?;
             }
-            Ok(Outcome::Accepted { balance_after })
+            Ok(Outcome::Accepted { balance_after, invoice })
         })
         .await;
     if let Err(Refusal::InsufficientFunds { short }) = &result {
@@ -110,21 +123,27 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) ->
     result
 }
 
+/// What an acceptance reads under its locks.
+struct Locked {
+    quote: Option<Quote>,
+    /// The organisation's status, and whether it has an address for tax invoices.
+    organisation: Option<(OrganisationStatus, bool)>,
+    wallet: Option<Wallet>,
+    lines: Vec<QuoteLine>,
+}
+
 /// The quote (when it is the actor's organisation's), the organisation's status and its
 /// wallet, locked in that order (quote, then wallet: the order every money path keeps),
-/// pipelined in one round trip.
-async fn lock_for_acceptance(
-    conn: &AsyncPgConnection,
-    id: QuoteId,
-    actor: &Actor,
-) -> QueryResult<(Option<Quote>, Option<OrganisationStatus>, Option<Wallet>)> {
+/// and the quote's lines for its tax invoice, pipelined in one round trip.
+async fn lock_for_acceptance(conn: &AsyncPgConnection, id: QuoteId, actor: &Actor) -> QueryResult<Locked> {
     let org = actor.organisation_id;
-    let (mut quote, mut status, mut wallet) = (None, None, None);
+    let mut locked = Locked { quote: None, organisation: None, wallet: None, lines: Vec::new() };
+    let Locked { quote, organisation, wallet, lines } = &mut locked;
     let mut pipeline = Pipeline::<diesel::result::Error>::default();
     pipeline.push(ledger::bound_lock_waits(conn));
     pipeline.push(async {
         let mut c = conn;
-        quote = q::table
+        *quote = q::table
             .find(id)
             .filter(q::organisation_id.eq(org))
             .select(Quote::as_select())
@@ -136,27 +155,38 @@ async fn lock_for_acceptance(
     });
     pipeline.push(async {
         let mut c = conn;
-        status =
-            organisations::table.find(org).select(organisations::status).for_share().first(&mut c).await.optional()?;
+        *organisation = organisations::table
+            .find(org)
+            .select((organisations::status, organisations::address.is_not_null()))
+            .for_share()
+            .first(&mut c)
+            .await
+            .optional()?;
         QueryResult::Ok(())
     });
     pipeline.push(async {
-        wallet = ledger::lock_wallet(conn, org).await?;
+        *wallet = ledger::lock_wallet(conn, org).await?;
+        QueryResult::Ok(())
+    });
+    pipeline.push(async {
+        *lines = quotes::lines(conn, id).await?;
         QueryResult::Ok(())
     });
     pipeline.run().await?;
-    Ok((quote, status, wallet))
+    Ok(locked)
 }
 
 /// The writes of an acceptance, pipelined in one round trip: the debit (its ledger row
-/// and the new balance, through the ledger), then the quote's status, the alert and the
-/// activity row. Returns the balance after.
+/// and the new balance, through the ledger), then the quote's status, the alert, the
+/// activity row and, last, the debit's tax invoice (it takes the series' next number,
+/// whose row stays locked until commit). Returns the balance after and the invoice.
 async fn record_acceptance(
     conn: &AsyncPgConnection,
     quote: &Quote,
+    lines: &[QuoteLine],
     wallet: &Wallet,
     actor: &Actor,
-) -> Result<Decimal, Refusal> {
+) -> Result<(Decimal, Option<Issued>), Refusal> {
     let description = format!("Quote {} accepted", quote.number);
     let idempotency_key = format!("quote-accept:{}", quote.id);
     let posting = Posting {
@@ -193,9 +223,36 @@ async fn record_acceptance(
         }),
         ..Default::default()
     };
+    let charged: Vec<ChargedLine<'_>> = lines
+        .iter()
+        .map(|l| ChargedLine {
+            description: &l.description,
+            monthly: l.billing == Billing::Monthly,
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            amount: l.amount,
+        })
+        .collect();
+    let vat = quote.once_off_vat + quote.monthly_vat;
+    let document_lines = acceptance_lines(&charged, vat);
+    let document = NewDocument {
+        kind: InvoiceKind::TaxInvoice,
+        organisation_id: quote.organisation_id,
+        idempotency_key: &idempotency_key,
+        original_invoice_id: None,
+        reason: None,
+        reference: &quote.number,
+        vat_rate: quote.vat_rate,
+        lines: &document_lines,
+        subtotal: quote.amount_due - vat,
+        vat,
+        total: quote.amount_due,
+    };
+    let mut invoice = None;
     let mut pipeline = Pipeline::<Refusal>::default();
-    // A free quote moves no money, so it has no ledger row.
-    if quote.amount_due > Decimal::ZERO {
+    // A free quote moves no money, so it has no ledger row and no invoice.
+    let debits = quote.amount_due > Decimal::ZERO;
+    if debits {
         pipeline.push(ledger::post(conn, wallet, &posting));
     }
     pipeline.push(async {
@@ -212,8 +269,14 @@ async fn record_acceptance(
     });
     pipeline.push(alerts::raise(conn, &accepted));
     pipeline.push(activity::record(conn, &log));
+    if debits {
+        pipeline.push(async {
+            invoice = Some(invoices::issue(conn, &document).await?);
+            QueryResult::Ok(())
+        });
+    }
     pipeline.run().await?;
-    Ok(balance_after)
+    Ok((balance_after, invoice))
 }
 
 /// "Provision requested" rows for every VM (and its disk) of an accepted VM quote.

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod alerts;
 pub mod cards;
 pub mod corrections;
+pub mod invoices;
 pub mod ledger;
 pub mod login_throttle;
 pub mod ops_logs;

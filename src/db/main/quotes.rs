@@ -158,12 +158,13 @@ pub async fn find(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<Opti
     quotes::table.find(id).select(Quote::as_select()).first(conn).await.optional()
 }
 
-pub async fn lines(conn: &mut AsyncPgConnection, id: QuoteId) -> QueryResult<Vec<QuoteLine>> {
+/// A quote's lines in order. Takes a shared connection so that it can be pipelined.
+pub async fn lines(mut conn: &AsyncPgConnection, id: QuoteId) -> QueryResult<Vec<QuoteLine>> {
     quote_lines::table
         .filter(quote_lines::quote_id.eq(id))
         .order(quote_lines::line_no.asc())
         .select(QuoteLine::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

@@ -58,6 +58,53 @@ diesel::table! {
 }
 
 diesel::table! {
+    invoice_lines (invoice_id, line_no) {
+        invoice_id -> Int8,
+        line_no -> Int4,
+        description -> Text,
+        quantity -> Numeric,
+        unit_price -> Numeric,
+        amount -> Numeric,
+        vat -> Numeric,
+    }
+}
+
+diesel::table! {
+    invoice_series (only_row) {
+        only_row -> Bool,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> Int8,
+        serial -> Int8,
+        number -> Text,
+        kind -> Text,
+        organisation_id -> Int8,
+        issued_at -> Timestamptz,
+        issued_late -> Bool,
+        wallet_transaction_id -> Int8,
+        original_invoice_id -> Nullable<Int8>,
+        reason -> Nullable<Text>,
+        reference -> Text,
+        vat_rate -> Numeric,
+        subtotal -> Numeric,
+        vat -> Numeric,
+        total -> Numeric,
+        supplier_name -> Text,
+        supplier_address -> Nullable<Text>,
+        supplier_vat_number -> Nullable<Text>,
+        supplier_registration_number -> Nullable<Text>,
+        recipient_name -> Text,
+        recipient_address -> Nullable<Text>,
+        recipient_vat_number -> Nullable<Text>,
+        recipient_registration_number -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     login_throttles (email, ip) {
         email -> Text,
         ip -> Text,
@@ -99,6 +146,7 @@ diesel::table! {
         is_operator -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        address -> Nullable<Text>,
     }
 }
 
@@ -293,6 +341,9 @@ diesel::joinable!(disk_logs -> quotes (quote_id));
 diesel::joinable!(disk_logs -> vm_logs (vm_log_id));
 diesel::joinable!(in_app_alerts -> organisations (organisation_id));
 diesel::joinable!(in_app_alerts -> users (user_id));
+diesel::joinable!(invoice_lines -> invoices (invoice_id));
+diesel::joinable!(invoices -> organisations (organisation_id));
+diesel::joinable!(invoices -> wallet_transactions (wallet_transaction_id));
 diesel::joinable!(organisation_unread_alerts -> organisations (organisation_id));
 diesel::joinable!(organisation_wallets -> organisations (organisation_id));
 diesel::joinable!(quote_lines -> quotes (quote_id));
@@ -322,6 +373,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_cards,
     disk_logs,
     in_app_alerts,
+    invoice_lines,
+    invoice_series,
+    invoices,
     login_throttles,
     organisation_unread_alerts,
     organisation_wallets,

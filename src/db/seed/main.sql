@@ -40,6 +40,17 @@ INSERT INTO organisations (name, registration_number, vat_number, billing_email,
     ('Soweto Makers Collective',   '2021/784512/08', '4605928317', 'accounts@sowetomakers.co.za',      'active',    NULL, false, now() - interval '75 days'),
     ('Cape Vineyards Exporters',   '2013/265938/07', '4284061795', 'accounts@capevineyards.co.za',     'active',    NULL, false, now() - interval '60 days');
 
+-- Addresses for tax invoices: the operator's (the supplier on every document) and some
+-- customers'. The others have none yet: they are asked for one before accepting more
+-- than R 5 000.
+UPDATE organisations o SET address = a.address
+FROM (VALUES
+    ('Kopano Cloud (Pty) Ltd', E'3rd Floor, 101 Rivonia Road\nSandton\n2196'),
+    ('Acme Logistics',         E'14 Jet Park Road\nBoksburg\n1459'),
+    ('Table Bay Medical Group', E'22 Somerset Road\nGreen Point, Cape Town\n8005')
+) AS a (name, address)
+WHERE o.name = a.name;
+
 -- ---------------------------------------------------------------------------
 -- Users (18)
 -- ---------------------------------------------------------------------------
@@ -322,3 +333,7 @@ ORDER BY a.age DESC;
 
 -- Later quotes continue after the demo ones.
 SELECT setval('quote_number_seq', 14);
+
+-- The tax invoices and credit notes of the demo ledger, issued as the migration does
+-- for debits older than invoicing.
+SELECT backfill_tax_documents();
