@@ -529,6 +529,17 @@ async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{} wallets checked, {failed} failed.", checks.len());
+    let series = verify::check_series(&mut conn).await?;
+    match series.problems().as_slice() {
+        [] => println!(
+            "ok    invoice series: {} documents numbered 1 to {} without a gap",
+            series.documents, series.highest
+        ),
+        problems => {
+            failed += 1;
+            println!("FAIL  invoice series: {}", problems.join("; "));
+        }
+    }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -51,9 +51,38 @@ pub fn parse_name(input: &str) -> Result<&str, String> {
     Ok(name)
 }
 
+/// The longest address a tax invoice shows.
+pub const MAX_ADDRESS_CHARS: usize = 300;
+
+/// An address for tax invoices: several lines (line breaks kept as `\n`, blank lines and
+/// spaces at the ends dropped), no other control characters, not empty.
+pub fn parse_address(input: &str) -> Result<String, String> {
+    text::check(input, Lines::Many)?;
+    let address =
+        input.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n").replace('\t', " ");
+    if address.is_empty() {
+        return Err("enter the street address, town and postal code".into());
+    }
+    if address.chars().count() > MAX_ADDRESS_CHARS {
+        return Err(format!("use at most {MAX_ADDRESS_CHARS} characters"));
+    }
+    Ok(address)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_keep_their_lines() {
+        assert_eq!(
+            parse_address(" 14 Jet Park Road \r\n\r\nBoksburg\n1459 ").unwrap(),
+            "14 Jet Park Road\nBoksburg\n1459"
+        );
+        assert!(parse_address(" \n ").is_err());
+        assert!(parse_address("a\u{1b}[2J").is_err());
+        assert!(parse_address(&"x".repeat(301)).is_err());
+    }
 
     #[test]
     fn vat_numbers_have_ten_digits_starting_with_4() {

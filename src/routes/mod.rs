@@ -12,6 +12,7 @@ mod catalog;
 mod corrections;
 mod dashboard;
 mod health;
+mod invoices;
 mod network;
 mod ops;
 mod organisations;
@@ -85,6 +86,12 @@ route_table! {
     "/quotes/{id}/accept" => [POST quotes::accept],
     "/quotes/{id}/decline" => [POST quotes::decline],
     "/quotes/{id}/refund" => [GET corrections::refund_form, POST corrections::refund],
+    "/quotes/{id}/address" => [POST invoices::set_address],
+    "/invoices" => [GET invoices::list],
+    "/invoices/{id}" => [GET invoices::show],
+    "/statements/{month}" => [GET invoices::statement],
+    "/wallet.csv" => [GET transactions::wallet_csv],
+    "/admin/vat" => [GET invoices::vat],
     "/wallet" => [GET wallet::show],
     "/wallet/threshold" => [POST wallet::set_threshold],
     "/alerts" => [GET alerts::list],

@@ -18,10 +18,11 @@ use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::activity::Actor;
 use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote};
-use crate::db::main::{alerts, ops_logs, wallets};
-use crate::domain::ids::QuoteId;
+use crate::db::main::{alerts, invoices, ops_logs, wallets};
+use crate::domain::documents::FULL_INVOICE_ABOVE;
+use crate::domain::ids::{InvoiceId, QuoteId};
 use crate::domain::money::format_zar;
-use crate::domain::states::{QuoteKind, QuoteStatus, may_accept};
+use crate::domain::states::{InvoiceKind, QuoteKind, QuoteStatus, may_accept};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -145,6 +146,29 @@ pub struct QuotePage {
     /// The quote's VM provisioning rows: (VM, event, status, when).
     provisioning: Vec<(String, String, String, String)>,
     error: Option<String>,
+    /// The organisation's address, asked for before a tax invoice over R 5 000.
+    address: Option<AddressView>,
+    /// The tax invoice and credit note issued for the quote: (id, number, kind).
+    documents: Vec<(InvoiceId, String, &'static str)>,
+}
+
+pub struct AddressView {
+    value: String,
+    error: Option<String>,
+}
+
+/// The quote page again with a message by the address field (the form sent it).
+pub async fn page_with_address_error(
+    conn: &mut AsyncPgConnection,
+    user: &CurrentUser,
+    page: Page,
+    id: QuoteId,
+    value: &str,
+    error: String,
+) -> Result<QuotePage, AppError> {
+    let mut view = quote_page(conn, user, page, id, None).await?;
+    view.address = Some(AddressView { value: value.to_owned(), error: Some(error) });
+    Ok(view)
 }
 
 async fn quote_page(
@@ -182,6 +206,15 @@ async fn quote_page(
         .collect();
     let reseller = organisations::operator_letterhead(conn).await?;
     let customer = organisations::letterhead(conn, quote.organisation_id).await?;
+    let address = (can_accept && quote.amount_due > FULL_INVOICE_ABOVE && customer.address.is_none())
+        .then(|| AddressView { value: String::new(), error: None });
+    let documents = invoices::of_quote(conn, id)
+        .await?
+        .into_iter()
+        .map(|(id, number, kind)| {
+            (id, number, if kind == InvoiceKind::TaxInvoice { "Tax invoice" } else { "Credit note" })
+        })
+        .collect();
     Ok(QuotePage {
         page,
         quote: quote_view(quote, lines, status),
@@ -192,6 +225,8 @@ async fn quote_page(
         can_refund,
         provisioning,
         error,
+        address,
+        documents,
     })
 }
 

@@ -342,7 +342,7 @@ pub async fn csv(
     state: web::Data<AppState>,
     form: web::Query<FilterForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut filter = match form.parse() {
+    let filter = match form.parse() {
         Ok(filter) => filter,
         Err(_) => {
             return Ok(HttpResponse::UnprocessableEntity()
@@ -350,6 +350,20 @@ pub async fn csv(
                 .body("The filters are not valid; correct them on the transactions page."));
         }
     };
+    stream_csv(&state, filter, "transactions").await
+}
+
+/// The customer's own ledger, as the staff export writes it.
+pub async fn wallet_csv(
+    required: Require<perm::WalletView>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let filter = HistoryFilter { organisation: Some(required.user.organisation_id), ..HistoryFilter::default() };
+    stream_csv(&state, filter, "wallet").await
+}
+
+/// Streams the rows `filter` selects as CSV, in batches, as `{name}-<date>.csv`.
+async fn stream_csv(state: &AppState, mut filter: HistoryFilter, name: &str) -> Result<HttpResponse, AppError> {
     // Take the connection before answering, so that a busy pool is a clean 503. Exports
     // have their own small pool: slow downloads never hold the connections pages need.
     let mut conn = state.pools.exports.get().await?;
@@ -385,7 +399,7 @@ pub async fn csv(
         }
     });
     let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let filename = format!("transactions-{}.csv", Utc::now().with_timezone(&Johannesburg).format("%Y%m%d-%H%M"));
+    let filename = format!("{name}-{}.csv", Utc::now().with_timezone(&Johannesburg).format("%Y%m%d-%H%M"));
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{filename}\"")))

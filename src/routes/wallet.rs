@@ -73,6 +73,8 @@ pub struct WalletPage {
     threshold_error: Option<String>,
     rows: Vec<LedgerView>,
     older: Option<TransactionId>,
+    /// `2026-12`: the statement link's month.
+    this_month: String,
 }
 
 /// The runway as the page says it: a figure, a sentence, and whether to warn.
@@ -144,6 +146,7 @@ async fn wallet_page(
         threshold_error,
         rows: rows.into_iter().map(LedgerView::from).collect(),
         older,
+        this_month: crate::domain::time::month_key(today),
     })
 }
 

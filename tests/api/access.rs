@@ -39,6 +39,11 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/admin/organisations/1/adjust",
     "/account/password",
     "/account/second-factor",
+    "/invoices",
+    "/invoices/1",
+    "/statements/2026-11",
+    "/wallet.csv",
+    "/admin/vat",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -178,7 +183,8 @@ pub fn routes_in_the_source() -> BTreeSet<(String, String)> {
 fn pattern(path: &str) -> String {
     let path = path
         .replace("/admin/pricing/products/", "/admin/pricing/{table}/")
-        .replace("/catalog/compute", "/catalog/{category_slug}");
+        .replace("/catalog/compute", "/catalog/{category_slug}")
+        .replace("/statements/2026-11", "/statements/{month}");
     path.split('/').map(|part| if part.parse::<i64>().is_ok() { "{id}" } else { part }).collect::<Vec<_>>().join("/")
 }
 
@@ -298,6 +304,7 @@ pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/account/second-factor",
     "/account/second-factor/recovery-codes",
     "/account/second-factor/remove",
+    "/quotes/1/address",
 ];
 
 #[actix_web::test]

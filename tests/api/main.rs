@@ -21,6 +21,7 @@ mod faults;
 mod health;
 mod helpers;
 mod id_sweep;
+mod invoices;
 mod network;
 mod ops_logs;
 mod pricing;

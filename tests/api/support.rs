@@ -143,11 +143,13 @@ pub fn wallet_verify_urls(urls: &portal::config::DatabaseUrls) -> (bool, String)
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    let report = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), report)
 }
 
-/// A pending quote written straight into the database (no lines): what acceptance,
-/// refunds, runway and expiry alerts need. Its id and number.
+/// A pending quote written straight into the database, with one once-off and one
+/// monthly line for the parts that are not zero (VAT at 15 % inside the totals): what
+/// acceptance, refunds, runway and expiry alerts need. Its id and number.
 pub async fn insert_quote(
     app: &TestApp,
     org: i64,
@@ -155,14 +157,22 @@ pub async fn insert_quote(
     monthly: Decimal,
     valid_for: chrono::Duration,
 ) -> (i64, String) {
+    use portal::db::main::schema::quote_lines;
+    use portal::domain::documents::vat_inside;
+    let rate = Decimal::from(15);
+    let (once_off_vat, monthly_vat) = (vat_inside(once_off, rate), vat_inside(monthly, rate));
     let mut conn = app.main_conn().await;
-    diesel::insert_into(quotes::table)
+    let (id, number): (i64, String) = diesel::insert_into(quotes::table)
         .values((
             quotes::organisation_id.eq(org),
             quotes::kind.eq("service"),
             quotes::title.eq("Test services"),
             quotes::valid_until.eq(chrono::Utc::now() + valid_for),
-            quotes::vat_rate.eq(Decimal::from(15)),
+            quotes::vat_rate.eq(rate),
+            quotes::once_off_subtotal.eq(once_off - once_off_vat),
+            quotes::monthly_subtotal.eq(monthly - monthly_vat),
+            quotes::once_off_vat.eq(once_off_vat),
+            quotes::monthly_vat.eq(monthly_vat),
             quotes::once_off_total.eq(once_off),
             quotes::monthly_total.eq(monthly),
             quotes::amount_due.eq(once_off + monthly),
@@ -170,7 +180,30 @@ pub async fn insert_quote(
         .returning((quotes::id, quotes::number))
         .get_result(&mut conn)
         .await
-        .unwrap()
+        .unwrap();
+    let parts = [("once_off", "Set-up", once_off - once_off_vat), ("monthly", "Managed backup", monthly - monthly_vat)];
+    for (line_no, (billing, description, amount)) in parts.into_iter().filter(|p| p.2 > Decimal::ZERO).enumerate() {
+        diesel::insert_into(quote_lines::table)
+            .values((
+                quote_lines::quote_id.eq(id),
+                quote_lines::line_no.eq(line_no as i32 + 1),
+                quote_lines::catalog.eq("aas"),
+                quote_lines::item_kind.eq("product"),
+                quote_lines::item_id.eq(1i64),
+                quote_lines::sku.eq("TEST-1"),
+                quote_lines::description.eq(description),
+                quote_lines::billing.eq(billing),
+                quote_lines::unit_cost.eq(amount),
+                quote_lines::margin_pct.eq(Decimal::ZERO),
+                quote_lines::unit_price.eq(amount),
+                quote_lines::quantity.eq(1),
+                quote_lines::amount.eq(amount),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    (id, number)
 }
 
 /// Accepts a quote as `browser` (a member of its organisation); must succeed.

@@ -2,6 +2,7 @@
 //! Both are new ledger rows (the ledger is append-only), written exactly once per
 //! idempotency key, in one transaction holding the wallet row lock. A refund locks the
 //! quote first, then the wallet: the same order as accepting, so they cannot deadlock.
+//! A refund issues a credit note (VAT Act s21) against the debit's tax invoice.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -10,11 +11,13 @@ use rust_decimal::Decimal;
 
 use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
+use super::invoices::{self, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Transaction};
 use super::schema::quotes;
+use crate::domain::documents::refund_line;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::format_zar;
-use crate::domain::states::{QuoteStatus, TransactionKind};
+use crate::domain::states::{InvoiceKind, QuoteStatus, TransactionKind};
 
 #[derive(Debug)]
 pub enum Outcome {
@@ -156,7 +159,27 @@ pub async fn refund(
         if refund.amount > debited {
             return Err(Refused::MoreThanDebited { max: debited });
         }
+        let (original, vat_rate) =
+            invoices::of_quote_debit(conn, refund.quote_id).await?.ok_or(Refused::NothingDebited)?;
         let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
+        let line = refund_line(format!("Refund for quote {number}: {}", refund.reason), tx.amount, vat_rate);
+        let credit_note = invoices::issue(
+            conn,
+            &NewDocument {
+                kind: InvoiceKind::CreditNote,
+                organisation_id: org,
+                idempotency_key: refund.idempotency_key,
+                original_invoice_id: Some(original),
+                reason: Some(refund.reason),
+                reference: &number,
+                vat_rate,
+                subtotal: line.amount,
+                vat: line.vat,
+                total: tx.amount,
+                lines: std::slice::from_ref(&line),
+            },
+        )
+        .await?;
         alerts::raise(
             conn,
             &NewAlert {
@@ -184,6 +207,7 @@ pub async fn refund(
                     "amount": tx.amount.to_string(),
                     "reason": refund.reason,
                     "balance_after": tx.balance_after.to_string(),
+                    "credit_note": credit_note.number,
                 }),
                 ..Default::default()
             },

@@ -102,6 +102,20 @@ pub async fn of_quote_debit(
         .optional()
 }
 
+/// The documents issued for a quote's debit and refund: (id, number, kind), in order.
+pub async fn of_quote(
+    conn: &mut AsyncPgConnection,
+    quote: crate::domain::ids::QuoteId,
+) -> QueryResult<Vec<(InvoiceId, String, InvoiceKind)>> {
+    invoices::table
+        .inner_join(wallet_transactions::table)
+        .filter(wallet_transactions::quote_id.eq(quote))
+        .order(invoices::serial.asc())
+        .select((invoices::id, invoices::number, invoices::kind))
+        .load(conn)
+        .await
+}
+
 #[derive(Queryable, Selectable, Debug, Clone)]
 #[diesel(table_name = invoices)]
 struct Row {
@@ -243,9 +257,19 @@ pub struct Listed {
     pub total: Decimal,
 }
 
-/// The month's bounds in South African time, as timestamps.
-const MONTH_BOUNDS: &str = "($2::date::timestamp AT TIME ZONE 'Africa/Johannesburg')";
-const MONTH_END: &str = "(($2::date + interval '1 month')::timestamp AT TIME ZONE 'Africa/Johannesburg')";
+/// The start of the month whose first day is the date parameter `param` (`$2`), in South
+/// African time.
+fn month_start(param: &str) -> String {
+    format!("({param}::date::timestamp AT TIME ZONE 'Africa/Johannesburg')")
+}
+
+/// `column` falls in the month whose first day is the date parameter `param`.
+fn within_month(column: &str, param: &str) -> String {
+    format!(
+        "{column} >= {} AND {column} < (({param}::date + interval '1 month')::timestamp AT TIME ZONE 'Africa/Johannesburg')",
+        month_start(param)
+    )
+}
 
 /// Documents matching `filter`, newest first, at most `limit`.
 pub async fn list(conn: &mut AsyncPgConnection, filter: &Filter, limit: i64) -> QueryResult<Vec<Listed>> {
@@ -254,9 +278,10 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &Filter, limit: i64) -> 
                 subtotal, vat, total
          FROM invoices
          WHERE ($1::bigint IS NULL OR organisation_id = $1)
-           AND ($2::date IS NULL OR (issued_at >= {MONTH_BOUNDS} AND issued_at < {MONTH_END}))
+           AND ($2::date IS NULL OR ({}))
          ORDER BY issued_at DESC, id DESC
-         LIMIT $3"
+         LIMIT $3",
+        within_month("issued_at", "$2")
     ))
     .bind::<Nullable<BigInt>, _>(filter.organisation)
     .bind::<Nullable<diesel::sql_types::Date>, _>(filter.month)
@@ -273,4 +298,143 @@ pub async fn organisations_with_documents(conn: &mut AsyncPgConnection) -> Query
         .select((organisations::id, organisations::name))
         .load(conn)
         .await
+}
+
+/// One ledger row of a month, with the document issued for it.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct StatementRow {
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub description: String,
+    #[diesel(sql_type = Text)]
+    pub reference: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub document: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub document_id: Option<InvoiceId>,
+    #[diesel(sql_type = Numeric)]
+    pub signed_amount: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub balance_after: Decimal,
+}
+
+/// The balance before the month (`month`: its first day), and the month's rows in ledger order.
+pub async fn statement(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    month: NaiveDate,
+) -> QueryResult<(Decimal, Vec<StatementRow>)> {
+    #[derive(QueryableByName)]
+    struct Opening {
+        #[diesel(sql_type = Numeric)]
+        balance: Decimal,
+    }
+    let opening: Opening = diesel::sql_query(format!(
+        "SELECT COALESCE((SELECT balance_after FROM wallet_transactions
+                          WHERE organisation_id = $1 AND created_at < {}
+                          ORDER BY id DESC LIMIT 1), 0) AS balance",
+        month_start("$2")
+    ))
+    .bind::<BigInt, _>(org)
+    .bind::<diesel::sql_types::Date, _>(month)
+    .get_result(conn)
+    .await?;
+    let rows = diesel::sql_query(format!(
+        "SELECT t.created_at, t.description, t.reference, i.number AS document, i.id AS document_id,
+                t.direction * t.amount AS signed_amount, t.balance_after
+         FROM wallet_transactions t LEFT JOIN invoices i ON i.wallet_transaction_id = t.id
+         WHERE t.organisation_id = $1 AND {}
+         ORDER BY t.id",
+        within_month("t.created_at", "$2")
+    ))
+    .bind::<BigInt, _>(org)
+    .bind::<diesel::sql_types::Date, _>(month)
+    .load(conn)
+    .await?;
+    Ok((opening.balance, rows))
+}
+
+/// A line of the VAT report: the month's documents of one kind at one rate.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct VatLine {
+    #[diesel(sql_type = Text)]
+    pub kind: InvoiceKind,
+    #[diesel(sql_type = Numeric)]
+    pub vat_rate: Decimal,
+    #[diesel(sql_type = BigInt)]
+    pub documents: i64,
+    #[diesel(sql_type = Numeric)]
+    pub subtotal: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub vat: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub total: Decimal,
+}
+
+/// The month's documents summed per kind and rate.
+pub async fn vat_lines(conn: &mut AsyncPgConnection, month: NaiveDate) -> QueryResult<Vec<VatLine>> {
+    diesel::sql_query(format!(
+        "SELECT kind, vat_rate, count(*) AS documents, sum(subtotal) AS subtotal, sum(vat) AS vat, sum(total) AS total
+         FROM invoices
+         WHERE {}
+         GROUP BY kind, vat_rate
+         ORDER BY vat_rate DESC, kind DESC",
+        within_month("issued_at", "$1")
+    ))
+    .bind::<diesel::sql_types::Date, _>(month)
+    .load(conn)
+    .await
+}
+
+/// The operator organisation: the supplier on every document.
+pub async fn supplier(conn: &mut AsyncPgConnection) -> QueryResult<Party> {
+    party(conn, None).await
+}
+
+/// An organisation as a party to a document (or the operator, for `None`).
+pub async fn party(conn: &mut AsyncPgConnection, org: Option<OrganisationId>) -> QueryResult<Party> {
+    let mut query = organisations::table
+        .select((
+            organisations::name,
+            organisations::address,
+            organisations::vat_number,
+            organisations::registration_number,
+        ))
+        .order(organisations::id.asc())
+        .into_boxed();
+    query = match org {
+        Some(org) => query.filter(organisations::id.eq(org)),
+        None => query.filter(organisations::is_operator.eq(true)),
+    };
+    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = query.first(conn).await.optional()?;
+    Ok(row
+        .map(|(name, address, vat_number, registration_number)| Party {
+            name,
+            address: address.unwrap_or_default(),
+            vat_number,
+            registration_number,
+        })
+        .unwrap_or_default())
+}
+
+/// Sets an organisation's address for tax invoices, logged with the one before.
+pub async fn set_address(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    address: &str,
+    actor: &super::activity::Actor,
+) -> QueryResult<()> {
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |conn| {
+        let before: Option<String> =
+            organisations::table.find(org).select(organisations::address).for_update().first(conn).await?;
+        diesel::update(organisations::table.find(org))
+            .set((organisations::address.eq(address), organisations::updated_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
+        let detail = serde_json::json!({ "before": { "address": before }, "after": { "address": address } });
+        actor.record(conn, "organisation.address_set", Some(org), &format!("organisation:{org}"), detail).await
+    })
+    .await
 }

@@ -109,6 +109,7 @@ pub struct Letterhead {
     pub registration_number: Option<String>,
     pub vat_number: Option<String>,
     pub billing_email: Option<String>,
+    pub address: Option<String>,
 }
 
 pub async fn letterhead(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Letterhead> {

@@ -3,7 +3,9 @@
 //! the chain, the balance is not negative, every accepted quote has exactly one debit
 //! of its amount due, no quote that is not accepted carries a debit, every refund
 //! returns at most its quote's debit to the organisation that paid it, and every
-//! refund and adjustment states its reason. The ledger sum counts every kind: credits
+//! refund and adjustment states its reason. Tax documents: every debit has exactly one
+//! tax invoice of its amount, every refund one credit note against its quote's invoice,
+//! each document's lines add up to its totals, and the series has no gap. The ledger sum counts every kind: credits
 //! and refunds add, debits take, adjustments go either way (`direction`).
 
 use diesel::sql_types::{BigInt, Numeric, Text};
@@ -34,6 +36,12 @@ pub struct WalletCheck {
     pub refunds_beyond_debit: i64,
     #[diesel(sql_type = BigInt)]
     pub corrections_without_reason: i64,
+    #[diesel(sql_type = BigInt)]
+    pub debits_without_one_invoice: i64,
+    #[diesel(sql_type = BigInt)]
+    pub refunds_without_one_credit_note: i64,
+    #[diesel(sql_type = BigInt)]
+    pub documents_not_adding_up: i64,
 }
 
 impl WalletCheck {
@@ -66,6 +74,24 @@ impl WalletCheck {
         }
         if self.corrections_without_reason > 0 {
             problems.push(format!("{} refunds or adjustments without a reason", self.corrections_without_reason));
+        }
+        if self.debits_without_one_invoice > 0 {
+            problems.push(format!(
+                "{} debits without exactly one tax invoice of the same total",
+                self.debits_without_one_invoice
+            ));
+        }
+        if self.refunds_without_one_credit_note > 0 {
+            problems.push(format!(
+                "{} refunds without exactly one credit note of the same total against the debit's invoice",
+                self.refunds_without_one_credit_note
+            ));
+        }
+        if self.documents_not_adding_up > 0 {
+            problems.push(format!(
+                "{} tax documents whose lines do not add up to their totals",
+                self.documents_not_adding_up
+            ));
         }
         problems
     }
@@ -104,7 +130,26 @@ pub async fn check_all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<
                         ) AS refunds_beyond_debit,
                         (SELECT count(*) FROM wallet_transactions c
                          WHERE c.wallet_id = w.id AND c.kind IN ('refund', 'adjustment')
-                           AND btrim(c.description) = '') AS corrections_without_reason
+                           AND btrim(c.description) = '') AS corrections_without_reason,
+                        (SELECT count(*) FROM wallet_transactions d
+                         WHERE d.wallet_id = w.id AND d.kind = 'debit'
+                           AND (SELECT count(*) FROM invoices i WHERE i.wallet_transaction_id = d.id
+                                AND i.kind = 'tax_invoice' AND i.total = d.amount) <> 1
+                        ) AS debits_without_one_invoice,
+                        (SELECT count(*) FROM wallet_transactions r
+                         WHERE r.wallet_id = w.id AND r.kind = 'refund'
+                           AND (SELECT count(*) FROM invoices c
+                                JOIN invoices i ON i.id = c.original_invoice_id
+                                JOIN wallet_transactions d ON d.id = i.wallet_transaction_id
+                                WHERE c.wallet_transaction_id = r.id AND c.kind = 'credit_note'
+                                  AND c.total = r.amount AND d.quote_id = r.quote_id) <> 1
+                        ) AS refunds_without_one_credit_note,
+                        (SELECT count(*) FROM invoices i
+                         CROSS JOIN LATERAL (SELECT sum(l.amount) AS amount, sum(l.vat) AS vat
+                                             FROM invoice_lines l WHERE l.invoice_id = i.id) s
+                         WHERE i.organisation_id = w.organisation_id
+                           AND (s.amount IS DISTINCT FROM i.subtotal OR s.vat IS DISTINCT FROM i.vat)
+                        ) AS documents_not_adding_up
                  FROM organisation_wallets w JOIN organisations o ON o.id = w.organisation_id
                  ORDER BY w.id",
             )
@@ -112,4 +157,39 @@ pub async fn check_all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<
             .await
         })
         .await
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+pub struct SeriesCheck {
+    #[diesel(sql_type = BigInt)]
+    pub documents: i64,
+    #[diesel(sql_type = BigInt)]
+    pub highest: i64,
+    #[diesel(sql_type = BigInt)]
+    pub last_taken: i64,
+}
+
+impl SeriesCheck {
+    /// Serials are unique (a unique index); with as many documents as the highest serial
+    /// and the counter, they are exactly 1, 2, …, n: no gap.
+    pub fn problems(&self) -> Vec<String> {
+        if self.documents == self.highest && self.highest == self.last_taken {
+            return Vec::new();
+        }
+        vec![format!(
+            "{} documents, the highest number is {} and the series has given out {}: numbers are missing",
+            self.documents, self.highest, self.last_taken
+        )]
+    }
+}
+
+/// The invoice series: no gap, no duplicate.
+pub async fn check_series(conn: &mut AsyncPgConnection) -> diesel::QueryResult<SeriesCheck> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM invoices) AS documents,
+                (SELECT COALESCE(max(serial), 0) FROM invoices)::bigint AS highest,
+                (SELECT last_number FROM invoice_series) AS last_taken",
+    )
+    .get_result(conn)
+    .await
 }

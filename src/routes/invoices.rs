@@ -1,0 +1,467 @@
+//! Tax documents (DESIGN.md §10): `/invoices` and `/invoices/{id}` (customers their own
+//! organisation's, `transactions.view_all` every one), monthly statements at
+//! `/statements/{YYYY-MM}`, the VAT report `/admin/vat`, and the address a tax invoice
+//! over R 5 000 needs, asked for on the quote page.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{CustomizeResponder, Either, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use chrono::{Months, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use super::{PageOr303, done, unprocessable};
+use crate::auth::session::Flash;
+use crate::auth::{CurrentUser, Permission, Require, perm};
+use crate::db::PooledConn;
+use crate::db::main::activity::Actor;
+use crate::db::main::invoices::{self, Filter, Listed, Stored};
+use crate::db::main::{quotes, wallets};
+use crate::domain::documents::{Statement, StatementRow, TaxDocument};
+use crate::domain::ids::{InvoiceId, OrganisationId, QuoteId};
+use crate::domain::money::format_zar;
+use crate::domain::organisation::parse_address;
+use crate::domain::states::InvoiceKind;
+use crate::domain::time::{format_month, format_sast, month_key, parse_month, today_sast};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::templates::{Page, SelectOption, sentence};
+
+const LIST_LIMIT: i64 = 200;
+const READERS: &[Permission] = &[Permission::WalletView, Permission::TransactionsViewAll];
+
+/// Whose documents the user may read: every organisation's, or their own.
+fn scope(user: &CurrentUser) -> Result<Option<OrganisationId>, AppError> {
+    user.require_any(READERS)?;
+    Ok((!user.can(Permission::TransactionsViewAll)).then_some(user.organisation_id))
+}
+
+pub struct DocumentRow {
+    id: InvoiceId,
+    number: String,
+    title: &'static str,
+    organisation: String,
+    issued: String,
+    issued_late: bool,
+    reference: String,
+    subtotal: String,
+    vat: String,
+    total: String,
+}
+
+impl From<Listed> for DocumentRow {
+    fn from(d: Listed) -> Self {
+        DocumentRow {
+            id: d.id,
+            title: title(d.kind),
+            number: d.number,
+            organisation: d.recipient_name,
+            issued: format_sast(d.issued_at),
+            issued_late: d.issued_late,
+            reference: d.reference,
+            subtotal: format_zar(d.subtotal),
+            vat: format_zar(d.vat),
+            total: format_zar(d.total),
+        }
+    }
+}
+
+fn title(kind: InvoiceKind) -> &'static str {
+    match kind {
+        InvoiceKind::TaxInvoice => "Tax invoice",
+        InvoiceKind::CreditNote => "Credit note",
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    month: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invoices.html")]
+pub struct InvoicesPage {
+    page: Page,
+    rows: Vec<DocumentRow>,
+    all_organisations: bool,
+    organisations: Vec<SelectOption>,
+    month: String,
+    month_error: Option<String>,
+    organisation_error: Option<String>,
+    limited: bool,
+}
+
+pub async fn list(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<PageOr422<InvoicesPage>, AppError> {
+    let own = scope(&user)?;
+    let mut conn = state.pools.main.get().await?;
+    let month = (!query.month.trim().is_empty()).then(|| parse_month(&query.month)).transpose();
+    let organisation = match (own, query.organisation.trim()) {
+        (Some(own), _) => Ok(Some(own)),
+        (None, "") => Ok(None),
+        (None, raw) => raw.parse::<i64>().map(|id| Some(OrganisationId(id))).map_err(|_| "Choose an organisation."),
+    };
+    let organisations = match own {
+        Some(_) => Vec::new(),
+        None => {
+            let mut options = vec![SelectOption::new("", "Every organisation", &query.organisation)];
+            for (id, name) in invoices::organisations_with_documents(&mut conn).await? {
+                options.push(SelectOption::new(id, name, &query.organisation));
+            }
+            options
+        }
+    };
+    let mut view = InvoicesPage {
+        page,
+        rows: Vec::new(),
+        all_organisations: own.is_none(),
+        organisations,
+        month: query.month.clone(),
+        month_error: month.as_ref().err().map(|e| (*e).to_owned()),
+        organisation_error: organisation.as_ref().err().map(|e| (*e).to_owned()),
+        limited: false,
+    };
+    let (Ok(month), Ok(organisation)) = (month, organisation) else { return Ok(Either::Right(invalid(view))) };
+    let rows = invoices::list(&mut conn, &Filter { organisation, month }, LIST_LIMIT).await?;
+    view.limited = rows.len() as i64 == LIST_LIMIT;
+    view.rows = rows.into_iter().map(DocumentRow::from).collect();
+    Ok(Either::Left(view))
+}
+
+/// A page with a filter that does not parse: the page again, 422, with the message.
+fn invalid<P: actix_web::Responder>(page: P) -> CustomizeResponder<P> {
+    page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+type PageOr422<P> = Either<P, CustomizeResponder<P>>;
+
+// ---------------------------------------------------------------- one document
+
+pub struct LineView {
+    description: String,
+    quantity: String,
+    unit_price: String,
+    amount: String,
+    vat: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invoice.html")]
+pub struct InvoicePage {
+    page: Page,
+    id: InvoiceId,
+    doc: TaxDocument,
+    issued: String,
+    original: Option<(InvoiceId, String, String)>,
+    lines: Vec<LineView>,
+    subtotal: String,
+    vat: String,
+    total: String,
+    vat_rate: String,
+}
+
+/// A document the user may read, or 404 (another organisation's looks like none).
+async fn readable(conn: &mut PooledConn, user: &CurrentUser, id: InvoiceId) -> Result<Stored, AppError> {
+    let own = scope(user)?;
+    match invoices::find(conn, id).await? {
+        Some(stored) if own.is_none_or(|own| own == stored.organisation_id) => Ok(stored),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// A quantity without trailing zeros (`2`, `1.5`).
+fn quantity(q: Decimal) -> String {
+    q.normalize().to_string()
+}
+
+pub async fn show(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    id: web::Path<InvoiceId>,
+) -> Result<InvoicePage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let stored = readable(&mut conn, &user, id.into_inner()).await?;
+    let doc = stored.document;
+    let original = match (stored.original_invoice_id, &doc.original) {
+        (Some(id), Some(o)) => Some((id, o.number.clone(), format_sast(o.issued_at))),
+        _ => None,
+    };
+    Ok(InvoicePage {
+        page,
+        id: stored.id,
+        issued: format_sast(doc.issued_at),
+        original,
+        lines: doc
+            .lines
+            .iter()
+            .map(|l| LineView {
+                description: l.description.clone(),
+                quantity: quantity(l.quantity),
+                unit_price: format_zar(l.unit_price),
+                amount: format_zar(l.amount),
+                vat: format_zar(l.vat),
+            })
+            .collect(),
+        subtotal: format_zar(doc.subtotal),
+        vat: format_zar(doc.vat),
+        total: format_zar(doc.total),
+        vat_rate: quantity(doc.vat_rate),
+        doc,
+    })
+}
+
+// ---------------------------------------------------------------- statements
+
+pub struct StatementLine {
+    date: String,
+    description: String,
+    document: Option<(InvoiceId, String)>,
+    money_in: String,
+    money_out: String,
+    balance: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "statement.html")]
+pub struct StatementPage {
+    page: Page,
+    month: String,
+    month_key: String,
+    previous: String,
+    next: Option<String>,
+    organisation: String,
+    opening: String,
+    closing: String,
+    committed: String,
+    lines: Vec<StatementLine>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct StatementQuery {
+    organisation: Option<i64>,
+}
+
+/// A month of the wallet: the user's own organisation's, or (staff) `?organisation=`.
+pub async fn statement(
+    user: CurrentUser,
+    page: Page,
+    state: web::Data<AppState>,
+    month: web::Path<String>,
+    query: web::Query<StatementQuery>,
+) -> Result<StatementPage, AppError> {
+    let own = scope(&user)?;
+    let org = match (own, query.organisation) {
+        (Some(own), _) => own,
+        (None, Some(other)) => OrganisationId(other),
+        (None, None) => user.organisation_id,
+    };
+    let first = parse_month(&month).map_err(|_| AppError::NotFound)?;
+    let mut conn = state.pools.main.get().await?;
+    let (statement, statement_ids) = load_statement(&mut conn, org, first).await?;
+    let (previous, next) = neighbours(first);
+    Ok(StatementPage {
+        page,
+        month: format_month(first),
+        month_key: month_key(first),
+        previous: month_key(previous),
+        next: (next <= today_sast()).then(|| month_key(next)),
+        organisation: statement.recipient.name.clone(),
+        opening: format_zar(statement.opening_balance),
+        closing: format_zar(statement.closing_balance),
+        committed: format_zar(statement.committed_monthly),
+        lines: statement
+            .rows
+            .iter()
+            .zip(&statement_ids)
+            .map(|(r, id)| StatementLine {
+                date: format_sast(r.at),
+                description: r.description.clone(),
+                document: r.document.clone().zip(*id).map(|(n, id)| (id, n)),
+                money_in: if r.amount > Decimal::ZERO { format_zar(r.amount) } else { String::new() },
+                money_out: if r.amount < Decimal::ZERO { format_zar(-r.amount) } else { String::new() },
+                balance: format_zar(r.balance_after),
+            })
+            .collect(),
+    })
+}
+
+/// The month before and after the one starting on `first`.
+fn neighbours(first: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let previous = first.checked_sub_months(Months::new(1)).unwrap_or(first);
+    let next = first.checked_add_months(Months::new(1)).unwrap_or(first);
+    (previous, next)
+}
+
+/// An organisation's statement for the month starting on `first`, and the id of each
+/// row's document (for links).
+pub async fn load_statement(
+    conn: &mut PooledConn,
+    org: OrganisationId,
+    first: NaiveDate,
+) -> Result<(Statement, Vec<Option<InvoiceId>>), AppError> {
+    let (opening_balance, rows) = invoices::statement(conn, org, first).await?;
+    let closing_balance = rows.last().map_or(opening_balance, |r| r.balance_after);
+    let ids = rows.iter().map(|r| r.document_id).collect();
+    let statement = Statement {
+        supplier: invoices::supplier(conn).await?,
+        recipient: invoices::party(conn, Some(org)).await?,
+        month: first,
+        opening_balance,
+        rows: rows
+            .into_iter()
+            .map(|r| StatementRow {
+                at: r.created_at,
+                description: if r.reference.is_empty() || r.description.contains(&r.reference) {
+                    r.description
+                } else {
+                    format!("{} ({})", r.description, r.reference)
+                },
+                document: r.document,
+                amount: r.signed_amount,
+                balance_after: r.balance_after,
+            })
+            .collect(),
+        closing_balance,
+        committed_monthly: wallets::committed_monthly(conn, org).await?,
+        generated_at: chrono::Utc::now(),
+    };
+    Ok((statement, ids))
+}
+
+// ---------------------------------------------------------------- the VAT report
+
+#[derive(Deserialize, Default)]
+pub struct VatQuery {
+    #[serde(default)]
+    month: String,
+}
+
+pub struct VatRow {
+    kind: &'static str,
+    rate: String,
+    documents: i64,
+    subtotal: String,
+    vat: String,
+    total: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "vat.html")]
+pub struct VatPage {
+    page: Page,
+    month: String,
+    month_label: String,
+    month_error: Option<String>,
+    rows: Vec<VatRow>,
+    output_vat: String,
+    documents: Vec<DocumentRow>,
+    limited: bool,
+}
+
+/// The VAT of the month's tax invoices less that of its credit notes: what a VAT201
+/// return declares as output tax, with the documents behind it.
+pub async fn vat(
+    _: Require<perm::TransactionsViewAll>,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<VatQuery>,
+) -> Result<PageOr422<VatPage>, AppError> {
+    let raw = if query.month.trim().is_empty() { month_key(today_sast()) } else { query.month.clone() };
+    let mut view = VatPage {
+        page,
+        month: raw.clone(),
+        month_label: String::new(),
+        month_error: None,
+        rows: Vec::new(),
+        output_vat: format_zar(Decimal::ZERO),
+        documents: Vec::new(),
+        limited: false,
+    };
+    let first = match parse_month(&raw) {
+        Ok(first) => first,
+        Err(e) => {
+            view.month_error = Some(e.to_owned());
+            return Ok(Either::Right(invalid(view)));
+        }
+    };
+    let mut conn = state.pools.main.get().await?;
+    let lines = invoices::vat_lines(&mut conn, first).await?;
+    let output: Decimal = lines.iter().map(|l| signed(l.kind, l.vat)).sum();
+    let documents =
+        invoices::list(&mut conn, &Filter { organisation: None, month: Some(first) }, VAT_LIST_LIMIT).await?;
+    view.month_label = format_month(first);
+    view.output_vat = format_zar(output);
+    view.limited = documents.len() as i64 == VAT_LIST_LIMIT;
+    view.documents = documents.into_iter().map(DocumentRow::from).collect();
+    view.rows = lines
+        .into_iter()
+        .map(|l| VatRow {
+            kind: title(l.kind),
+            rate: format!("{} %", quantity(l.vat_rate)),
+            documents: l.documents,
+            subtotal: format_zar(signed(l.kind, l.subtotal)),
+            vat: format_zar(signed(l.kind, l.vat)),
+            total: format_zar(signed(l.kind, l.total)),
+        })
+        .collect();
+    Ok(Either::Left(view))
+}
+
+const VAT_LIST_LIMIT: i64 = 1000;
+
+/// Credit notes reduce output tax.
+fn signed(kind: InvoiceKind, amount: Decimal) -> Decimal {
+    match kind {
+        InvoiceKind::TaxInvoice => amount,
+        InvoiceKind::CreditNote => -amount,
+    }
+}
+
+// ---------------------------------------------------------------- the address
+
+#[derive(Deserialize)]
+pub struct AddressForm {
+    #[serde(default)]
+    address: String,
+}
+
+/// The organisation's address, from the quote page that asked for it (a tax invoice
+/// over R 5 000 names it). Members who may accept quotes may give it.
+pub async fn set_address(
+    actor: Actor,
+    required: Require<perm::QuoteAccept>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<QuoteId>,
+    form: web::Form<AddressForm>,
+) -> Result<PageOr303<super::quotes::QuotePage>, AppError> {
+    let user = required.user;
+    let id = id.into_inner();
+    let mut conn = state.pools.main.get().await?;
+    let quote = quotes::find(&mut conn, id).await?.filter(|q| q.organisation_id == user.organisation_id);
+    if quote.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let address = match parse_address(&form.address) {
+        Ok(address) => address,
+        Err(problem) => {
+            let view =
+                super::quotes::page_with_address_error(&mut conn, &user, page, id, &form.address, sentence(&problem))
+                    .await?;
+            return unprocessable(view);
+        }
+    };
+    invoices::set_address(&mut conn, user.organisation_id, &address, &actor).await?;
+    done(&session, &format!("/quotes/{id}"), Flash::success("The address is saved; tax invoices name it from now on."))
+}

@@ -1,0 +1,310 @@
+//! Tax documents (DESIGN.md §10): a tax invoice for every debit from one gap-free
+//! series, a credit note for every refund, stored as issued, the R 5 000 address rule,
+//! statements, the customer's CSV ledger and the VAT report; and who may read them.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use portal::db::main::schema::{invoice_lines, invoices, organisations};
+use reqwest::StatusCode;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use crate::admin_helpers::flash_after;
+use crate::helpers::{CUSTOMER, STAFF, TestApp, spawn_app};
+use crate::support::{
+    ACCEPTED, ACME, BONGANI, UBUNTU, accept, credit_directly, insert_quote, org_id, quote_id, submit, text_of,
+    wallet_verify,
+};
+
+/// The document issued for quote `quote`'s debit (or refund): (id, number, total).
+async fn document_of(app: &TestApp, quote: i64, kind: &str) -> (i64, String, Decimal) {
+    use portal::db::main::schema::wallet_transactions as tx;
+    invoices::table
+        .inner_join(tx::table)
+        .filter(tx::quote_id.eq(quote))
+        .filter(invoices::kind.eq(kind))
+        .select((invoices::id, invoices::number, invoices::total))
+        .first(&mut app.main_conn().await)
+        .await
+        .unwrap()
+}
+
+async fn serials(app: &TestApp) -> Vec<i64> {
+    invoices::table
+        .order(invoices::serial.asc())
+        .select(invoices::serial)
+        .load(&mut app.main_conn().await)
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn accepting_issues_a_tax_invoice_that_adds_up() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let (quote, number) = insert_quote(&app, acme, dec!(1150.00), dec!(575.00), chrono::Duration::days(5)).await;
+    let before = serials(&app).await;
+    let response = customer.post(&format!("/quotes/{quote}/accept"), &[]).await;
+    let flash = flash_after(&customer, &response).await;
+    let (id, invoice_number, total) = document_of(&app, quote, "tax_invoice").await;
+    assert!(flash.contains(&format!("Tax invoice {invoice_number} was issued")), "{flash}");
+    assert_eq!(total, dec!(1725.00));
+    assert_eq!(invoice_number, format!("INV-{:06}", before.len() + 1), "the next number of the series");
+
+    let lines: Vec<(Decimal, Decimal)> = invoice_lines::table
+        .filter(invoice_lines::invoice_id.eq(id))
+        .select((invoice_lines::amount, invoice_lines::vat))
+        .load(&mut app.main_conn().await)
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.iter().map(|l| l.0 + l.1).sum::<Decimal>(), dec!(1725.00));
+    assert_eq!(lines.iter().map(|l| l.1).sum::<Decimal>(), dec!(225.00), "VAT inside R 1 725.00 at 15 %");
+
+    let page = customer.get(&format!("/invoices/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(text_of(&page, "document-title").unwrap(), "Tax Invoice");
+    assert_eq!(text_of(&page, "document-number").unwrap(), invoice_number);
+    assert_eq!(text_of(&page, "total").unwrap(), "R 1 725.00");
+    assert!(page.body.contains("Kopano Cloud (Pty) Ltd") && page.body.contains("4870263154"), "the supplier");
+    assert!(page.body.contains(&number));
+    let quote_page = customer.get(&format!("/quotes/{quote}")).await;
+    assert!(text_of(&quote_page, "documents").unwrap().contains(&invoice_number));
+    let (ok, report) = wallet_verify(&app);
+    assert!(ok, "{report}");
+    assert!(report.contains("ok    invoice series"), "{report}");
+}
+
+#[actix_web::test]
+async fn concurrent_acceptances_take_consecutive_numbers_and_a_refusal_takes_none() {
+    let app = spawn_app().await;
+    let (acme, ubuntu) = (org_id(&app, ACME).await, org_id(&app, UBUNTU).await);
+    credit_directly(&app, ubuntu, dec!(10000.00), "EFT for the race").await;
+    let (customer, bongani) = (app.signed_in(CUSTOMER).await, app.signed_in(BONGANI).await);
+    let mut quotes = Vec::new();
+    for i in 0..30 {
+        let org = if i % 2 == 0 { acme } else { ubuntu };
+        quotes.push((org, insert_quote(&app, org, dec!(115.00), dec!(0), chrono::Duration::days(5)).await.0));
+    }
+    // A quote Ubuntu cannot pay, accepted in the middle of the race: refused, and it
+    // takes no number.
+    let (too_big, _) = insert_quote(&app, ubuntu, dec!(900000.00), dec!(0), chrono::Duration::days(5)).await;
+    let before = serials(&app).await;
+    let accepts = quotes.iter().map(|(org, quote)| {
+        let browser = if *org == acme { &customer } else { &bongani };
+        accept(browser, *quote)
+    });
+    let refusal_path = format!("/quotes/{too_big}/accept");
+    let refusal = bongani.post(&refusal_path, &[]);
+    let (_, refused) = tokio::join!(futures_util::future::join_all(accepts), refusal);
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "insufficient funds");
+
+    let after = serials(&app).await;
+    let new: Vec<i64> = after[before.len()..].to_vec();
+    let first = before.len() as i64 + 1;
+    assert_eq!(new, (first..first + 30).collect::<Vec<_>>(), "30 debits, 30 consecutive numbers, none for the refusal");
+    let (ok, report) = wallet_verify(&app);
+    assert!(ok, "{report}");
+}
+
+#[actix_web::test]
+async fn an_issued_document_does_not_change_when_the_organisation_does() {
+    let app = spawn_app().await;
+    let accepted = quote_id(&app, ACCEPTED).await;
+    let (id, _, _) = document_of(&app, accepted, "tax_invoice").await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let before = customer.get(&format!("/invoices/{id}")).await;
+    assert!(before.body.contains("Acme Logistics") && before.body.contains("14 Jet Park Road"));
+    assert!(before.body.contains("issued late"), "the seeded debit's invoice was backfilled");
+    diesel::update(organisations::table.filter(organisations::name.eq(ACME)))
+        .set((organisations::name.eq("Acme Logistics Renamed"), organisations::address.eq("1 New Street")))
+        .execute(&mut app.main_conn().await)
+        .await
+        .unwrap();
+    let after = text_of(&customer.get(&format!("/invoices/{id}")).await, "document").unwrap();
+    assert!(after.contains("Acme Logistics") && after.contains("14 Jet Park Road"), "{after}");
+    assert!(!after.contains("1 New Street") && !after.contains("Renamed"), "{after}");
+    // And the rows themselves refuse to change.
+    let changed = diesel::sql_query("UPDATE invoices SET total = total + 1").execute(&mut app.main_conn().await).await;
+    assert!(changed.is_err(), "documents are append-only");
+}
+
+#[actix_web::test]
+async fn a_refund_issues_a_credit_note_against_the_invoice() {
+    let app = spawn_app().await;
+    let accepted = quote_id(&app, ACCEPTED).await;
+    let (invoice, invoice_number, _) = document_of(&app, accepted, "tax_invoice").await;
+    let staff = app.signed_in(STAFF).await;
+    let path = format!("/quotes/{accepted}/refund");
+    let page = submit(&staff, &path, &path, &[("amount", "1150.00"), ("reason", "Two VMs were never delivered")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let (id, number, total) = document_of(&app, accepted, "credit_note").await;
+    assert_eq!(total, dec!(1150.00));
+    let (original, vat, reason): (Option<i64>, Decimal, Option<String>) = invoices::table
+        .find(id)
+        .select((invoices::original_invoice_id, invoices::vat, invoices::reason))
+        .first(&mut app.main_conn().await)
+        .await
+        .unwrap();
+    assert_eq!(original, Some(invoice));
+    assert_eq!(vat, dec!(150.00), "the VAT inside the refund reverses");
+    assert_eq!(reason.as_deref(), Some("Two VMs were never delivered"));
+
+    let customer = app.signed_in(CUSTOMER).await;
+    let note = customer.get(&format!("/invoices/{id}")).await;
+    assert_eq!(text_of(&note, "document-title").unwrap(), "Credit Note");
+    assert!(text_of(&note, "original").unwrap().contains(&invoice_number));
+    assert!(text_of(&note, "original").unwrap().contains("Two VMs were never delivered"));
+    assert!(customer.get("/invoices").await.body.contains(&number));
+    let (ok, report) = wallet_verify(&app);
+    assert!(ok, "{report}");
+}
+
+#[actix_web::test]
+async fn over_5000_the_organisation_gives_its_address_first() {
+    let app = spawn_app().await;
+    let ubuntu = org_id(&app, UBUNTU).await;
+    credit_directly(&app, ubuntu, dec!(20000.00), "EFT").await;
+    let bongani = app.signed_in(BONGANI).await;
+    let (small, _) = insert_quote(&app, ubuntu, dec!(5000.00), dec!(0), chrono::Duration::days(5)).await;
+    let (big, _) = insert_quote(&app, ubuntu, dec!(5000.01), dec!(0), chrono::Duration::days(5)).await;
+    accept(&bongani, small).await;
+    let page = bongani.get(&format!("/quotes/{big}")).await;
+    assert!(text_of(&page, "address-needed").is_some(), "the quote page asks for the address");
+    let refused = bongani.post(&format!("/quotes/{big}/accept"), &[]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&refused, "quote-error").unwrap().contains("address"));
+
+    // Bad input: the form comes back with the value and a message; nothing saved.
+    let empty = bongani.post(&format!("/quotes/{big}/address"), &[("address", "  \n ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&empty, "address-error").is_some());
+    let escape = bongani.post(&format!("/quotes/{big}/address"), &[("address", "1 Road\u{1b}[2J")]).await;
+    assert_eq!(escape.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(escape.body.contains("1 Road"), "the value is kept");
+    // Not allowed: another organisation's quote, no CSRF token.
+    let acme_quote = quote_id(&app, ACCEPTED).await;
+    let other = bongani.post(&format!("/quotes/{acme_quote}/address"), &[("address", "Somewhere")]).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let forged = bongani.post_raw(&format!("/quotes/{big}/address"), &[("address", "Somewhere")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let saved = bongani.post(&format!("/quotes/{big}/address"), &[("address", "9 Harbour Road\nDurban\n4001")]).await;
+    assert!(flash_after(&bongani, &saved).await.contains("address is saved"));
+    accept(&bongani, big).await;
+    let (id, _, _) = document_of(&app, big, "tax_invoice").await;
+    let invoice = bongani.get(&format!("/invoices/{id}")).await;
+    assert!(invoice.body.contains("9 Harbour Road") && invoice.body.contains("4310982746"), "a full tax invoice");
+    let (abridged, _, _) = document_of(&app, small, "tax_invoice").await;
+    assert!(
+        !bongani.get(&format!("/invoices/{abridged}")).await.body.contains("4310982746"),
+        "R 5 000 or less: abridged"
+    );
+}
+
+#[actix_web::test]
+async fn documents_statements_and_the_csv_are_the_organisations_own() {
+    let app = spawn_app().await;
+    let accepted = quote_id(&app, ACCEPTED).await;
+    let (acme_invoice, acme_number, _) = document_of(&app, accepted, "tax_invoice").await;
+    let bongani = app.signed_in(BONGANI).await;
+    assert_eq!(bongani.get(&format!("/invoices/{acme_invoice}")).await.status, StatusCode::NOT_FOUND);
+    assert!(!bongani.get("/invoices").await.body.contains(&acme_number));
+    let month = portal::domain::time::month_key(portal::domain::time::today_sast());
+    let acme = org_id(&app, ACME).await;
+    let statement = bongani.get(&format!("/statements/{month}?organisation={acme}")).await;
+    assert_eq!(statement.status, StatusCode::OK);
+    assert!(statement.body.contains("Ubuntu Freight") && !statement.body.contains("Acme Logistics"), "their own");
+    let csv = bongani.get("/wallet.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(!csv.body.contains("Acme Logistics"));
+
+    // Staff read every organisation's, and filter.
+    let staff = app.signed_in(STAFF).await;
+    assert_eq!(staff.get(&format!("/invoices/{acme_invoice}")).await.status, StatusCode::OK);
+    let filtered = staff.get(&format!("/invoices?organisation={acme}")).await;
+    assert!(filtered.body.contains(&acme_number));
+    let staff_statement = staff.get(&format!("/statements/{month}?organisation={acme}")).await;
+    assert!(staff_statement.body.contains("Acme Logistics"));
+
+    // Bad input.
+    let customer = app.signed_in(CUSTOMER).await;
+    let bad = customer.get("/invoices?month=2026-13").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&bad, "month-error").unwrap().contains("2026-11"));
+    assert_eq!(customer.get("/statements/2026-13").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(customer.get("/invoices/999999").await.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn a_statement_runs_from_opening_to_closing_balance_with_document_numbers() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let (quote, _) = insert_quote(&app, acme, dec!(230.00), dec!(0), chrono::Duration::days(5)).await;
+    accept(&customer, quote).await;
+    let (_, number, _) = document_of(&app, quote, "tax_invoice").await;
+    let month = portal::domain::time::month_key(portal::domain::time::today_sast());
+    let page = customer.get(&format!("/statements/{month}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(text_of(&page, "statement").unwrap().contains(&number));
+    let opening = text_of(&page, "opening").unwrap();
+    let closing = text_of(&page, "closing").unwrap();
+    assert_ne!(opening, closing);
+    assert!(customer.get("/wallet").await.body.contains(&format!("/statements/{month}")), "linked from the wallet");
+
+    let csv = customer.get("/wallet.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(csv.body.starts_with("id,created_at,organisation,kind"));
+    assert!(csv.body.contains("Acme Logistics") && csv.body.contains("230.00"));
+}
+
+#[actix_web::test]
+async fn the_vat_report_is_output_tax_less_credit_notes() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let (quote, _) = insert_quote(&app, acme, dec!(1150.00), dec!(0), chrono::Duration::days(5)).await;
+    accept(&customer, quote).await;
+    let staff = app.signed_in(STAFF).await;
+    let path = format!("/quotes/{quote}/refund");
+    let page = submit(&staff, &path, &path, &[("amount", "230.00"), ("reason", "Discount agreed")]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    let month = portal::domain::time::month_key(portal::domain::time::today_sast());
+    let report = staff.get(&format!("/admin/vat?month={month}")).await;
+    assert_eq!(report.status, StatusCode::OK);
+    // The month's other documents are the seed's (issued late, in past months) or none.
+    let (vat, credit): (Decimal, Decimal) = {
+        let rows: Vec<(String, Decimal)> = diesel::sql_query(
+            "SELECT kind, vat FROM invoices WHERE issued_at >= date_trunc('month', now() AT TIME ZONE 'Africa/Johannesburg') AT TIME ZONE 'Africa/Johannesburg'",
+        )
+        .load::<VatRow>(&mut app.main_conn().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.kind, r.vat))
+        .collect();
+        let sum = |k: &str| rows.iter().filter(|r| r.0 == k).map(|r| r.1).sum::<Decimal>();
+        (sum("tax_invoice"), sum("credit_note"))
+    };
+    assert!(vat >= dec!(150.00) && credit >= dec!(30.00));
+    let expected = portal::domain::money::format_zar(vat - credit);
+    assert_eq!(text_of(&report, "output-vat").unwrap(), expected);
+    assert!(text_of(&report, "vat-documents").is_some());
+
+    let bad = staff.get("/admin/vat?month=December").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&bad, "month-error").is_some());
+    assert_eq!(customer.get("/admin/vat").await.status, StatusCode::FORBIDDEN);
+}
+
+#[derive(diesel::QueryableByName)]
+struct VatRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    vat: Decimal,
+}
