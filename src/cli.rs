@@ -456,6 +456,7 @@ async fn org_create(pools: &Pools, args: OrgCreate) -> anyhow::Result<ExitCode> 
         vat_number: vat_number.as_ref(),
         billing_email: billing_email.as_ref(),
         is_operator: args.operator,
+        address: None,
     };
     match organisations::create(&mut conn, &new).await {
         Ok(id) => {

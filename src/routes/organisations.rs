@@ -24,7 +24,7 @@ use crate::domain::email::Email;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::{format_zar, parse_threshold, parse_top_up};
-use crate::domain::organisation::{VatNumber, parse_name};
+use crate::domain::organisation::{VatNumber, parse_address, parse_name};
 use crate::domain::states::{OrganisationStatus, QuoteKind, QuoteStatus};
 use crate::domain::text::{self, Lines};
 use crate::domain::time::{format_sast, today_sast};
@@ -52,6 +52,8 @@ pub struct DetailsForm {
     #[serde(default)]
     billing_email: String,
     #[serde(default)]
+    address: String,
+    #[serde(default)]
     low_balance_threshold: String,
 }
 
@@ -61,6 +63,7 @@ pub struct DetailsErrors {
     registration_number: Option<String>,
     vat_number: Option<String>,
     billing_email: Option<String>,
+    address: Option<String>,
     low_balance_threshold: Option<String>,
 }
 
@@ -70,6 +73,7 @@ struct ParsedDetails {
     registration_number: Option<String>,
     vat_number: Option<VatNumber>,
     billing_email: Option<Email>,
+    address: Option<String>,
     low_balance_threshold: rust_decimal::Decimal,
 }
 
@@ -80,6 +84,7 @@ impl ParsedDetails {
             registration_number: self.registration_number.as_deref(),
             vat_number: self.vat_number.as_ref(),
             billing_email: self.billing_email.as_ref(),
+            address: self.address.as_deref(),
             low_balance_threshold: self.low_balance_threshold,
         }
     }
@@ -110,19 +115,26 @@ impl DetailsForm {
             .transpose()
             .ok()
             .flatten();
+        let address = optional(&self.address)
+            .map(|a| parse_address(a).map_err(|e| errors.address = Some(sentence(&e))))
+            .transpose()
+            .ok()
+            .flatten();
         let threshold =
             parse_threshold(&self.low_balance_threshold).map_err(|e| errors.low_balance_threshold = Some(sentence(&e)));
         match (name, threshold) {
             (Some(name), Ok(low_balance_threshold))
                 if errors.registration_number.is_none()
                     && errors.vat_number.is_none()
-                    && errors.billing_email.is_none() =>
+                    && errors.billing_email.is_none()
+                    && errors.address.is_none() =>
             {
                 Ok(ParsedDetails {
                     name: name.to_owned(),
                     registration_number: registration_number.map(str::to_owned),
                     vat_number,
                     billing_email,
+                    address,
                     low_balance_threshold,
                 })
             }
@@ -380,6 +392,7 @@ async fn organisation_page(
         registration_number: org.registration_number.clone().unwrap_or_default(),
         vat_number: org.vat_number.clone().unwrap_or_default(),
         billing_email: org.billing_email.clone().unwrap_or_default(),
+        address: org.address.clone().unwrap_or_default(),
         low_balance_threshold: wallet.low_balance_threshold.to_string(),
     });
     Ok(OrganisationPage {

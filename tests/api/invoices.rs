@@ -308,3 +308,37 @@ struct VatRow {
     #[diesel(sql_type = diesel::sql_types::Numeric)]
     vat: Decimal,
 }
+
+#[actix_web::test]
+async fn admins_edit_the_suppliers_details_which_later_documents_carry() {
+    let app = spawn_app().await;
+    let operator = org_id(&app, "Kopano Cloud (Pty) Ltd").await;
+    let admin = app.signed_in(crate::helpers::ADMIN).await;
+    let path = format!("/admin/organisations/{operator}");
+    let fields = |address: &'static str| {
+        [
+            ("name", "Kopano Cloud (Pty) Ltd"),
+            ("registration_number", "2012/087341/07"),
+            ("vat_number", "4870263154"),
+            ("billing_email", "accounts@kopanocloud.co.za"),
+            ("address", address),
+            ("low_balance_threshold", "0"),
+        ]
+    };
+    let bad = admin.post(&path, &fields("Unit 1\u{7}")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&bad, "address-error").is_some());
+    let saved = admin.post(&path, &fields("2 Fredman Drive\nSandton\n2196")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    let acme = org_id(&app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let (quote, _) = insert_quote(&app, acme, dec!(115.00), dec!(0), chrono::Duration::days(5)).await;
+    accept(&customer, quote).await;
+    let (id, _, _) = document_of(&app, quote, "tax_invoice").await;
+    let new = text_of(&customer.get(&format!("/invoices/{id}")).await, "document").unwrap();
+    assert!(new.contains("2 Fredman Drive"), "{new}");
+    let (old, _, _) = document_of(&app, quote_id(&app, ACCEPTED).await, "tax_invoice").await;
+    let old = text_of(&customer.get(&format!("/invoices/{old}")).await, "document").unwrap();
+    assert!(old.contains("101 Rivonia Road") && !old.contains("Fredman"), "issued documents keep theirs");
+}

@@ -27,6 +27,7 @@ pub struct Organisation {
     pub vat_number: Option<String>,
     pub billing_email: Option<String>,
     pub suspended_reason: Option<String>,
+    pub address: Option<String>,
 }
 
 /// A new organisation; its VAT number and billing email only as parsed.
@@ -38,6 +39,7 @@ pub struct NewOrganisation<'a> {
     pub vat_number: Option<&'a VatNumber>,
     pub billing_email: Option<&'a Email>,
     pub is_operator: bool,
+    pub address: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +136,8 @@ pub struct Details<'a> {
     pub registration_number: Option<&'a str>,
     pub vat_number: Option<&'a VatNumber>,
     pub billing_email: Option<&'a Email>,
+    /// For tax invoices: several lines.
+    pub address: Option<&'a str>,
     pub low_balance_threshold: Decimal,
 }
 
@@ -144,6 +148,7 @@ impl Details<'_> {
             self.registration_number,
             self.vat_number.map(VatNumber::as_str),
             self.billing_email.map(Email::as_str),
+            self.address,
             self.low_balance_threshold,
         )
     }
@@ -155,6 +160,7 @@ fn details_json(
     registration_number: Option<&str>,
     vat_number: Option<&str>,
     billing_email: Option<&str>,
+    address: Option<&str>,
     low_balance_threshold: Decimal,
 ) -> serde_json::Value {
     json!({
@@ -162,6 +168,7 @@ fn details_json(
         "registration_number": registration_number,
         "vat_number": vat_number,
         "billing_email": billing_email,
+        "address": address,
         "low_balance_threshold": low_balance_threshold.to_string(),
     })
 }
@@ -183,6 +190,7 @@ pub async fn create_with_details(
             vat_number: details.vat_number,
             billing_email: details.billing_email,
             is_operator: false,
+            address: details.address,
         };
         let id = create(conn, &new).await?;
         diesel::update(organisation_wallets::table.filter(organisation_wallets::organisation_id.eq(id)))
@@ -202,6 +210,7 @@ struct StoredDetails {
     registration_number: Option<String>,
     vat_number: Option<String>,
     billing_email: Option<String>,
+    address: Option<String>,
     low_balance_threshold: Decimal,
 }
 
@@ -221,6 +230,7 @@ pub async fn update(
                 organisations::registration_number,
                 organisations::vat_number,
                 organisations::billing_email,
+                organisations::address,
                 organisation_wallets::low_balance_threshold,
             ))
             .for_update()
@@ -232,6 +242,7 @@ pub async fn update(
             before.registration_number.as_deref(),
             before.vat_number.as_deref(),
             before.billing_email.as_deref(),
+            before.address.as_deref(),
             before.low_balance_threshold,
         );
         let new = details.to_json();
@@ -244,6 +255,7 @@ pub async fn update(
                 organisations::registration_number.eq(details.registration_number),
                 organisations::vat_number.eq(details.vat_number),
                 organisations::billing_email.eq(details.billing_email),
+                organisations::address.eq(details.address),
                 organisations::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)
