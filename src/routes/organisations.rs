@@ -96,7 +96,7 @@ fn optional(raw: &str) -> Option<&str> {
 }
 
 impl DetailsForm {
-    fn parse(&self) -> Result<ParsedDetails, DetailsErrors> {
+    fn parse(&self) -> Result<ParsedDetails, Box<DetailsErrors>> {
         let mut errors = DetailsErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let registration_number = optional(&self.registration_number);
@@ -138,7 +138,7 @@ impl DetailsForm {
                     low_balance_threshold,
                 })
             }
-            _ => Err(errors),
+            _ => Err(Box::new(errors)),
         }
     }
 }
@@ -258,7 +258,7 @@ pub async fn create(
                 Err(CreateOrganisationError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     let view = organisations_page(&state, page, ListQuery::default(), form, errors).await?;
     unprocessable(view)
@@ -476,7 +476,7 @@ pub async fn update(
                 Err(CreateOrganisationError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     again(&state, &user, page, id, Forms { details: Some(form), details_errors, ..Default::default() }).await
 }

@@ -407,13 +407,20 @@ pub async fn party(conn: &mut AsyncPgConnection, org: Option<OrganisationId>) ->
         Some(org) => query.filter(organisations::id.eq(org)),
         None => query.filter(organisations::is_operator.eq(true)),
     };
-    let row: Option<(String, Option<String>, Option<String>, Option<String>)> = query.first(conn).await.optional()?;
+    #[derive(Queryable)]
+    struct Row {
+        name: String,
+        address: Option<String>,
+        vat_number: Option<String>,
+        registration_number: Option<String>,
+    }
+    let row: Option<Row> = query.first(conn).await.optional()?;
     Ok(row
-        .map(|(name, address, vat_number, registration_number)| Party {
-            name,
-            address: address.unwrap_or_default(),
-            vat_number,
-            registration_number,
+        .map(|r| Party {
+            name: r.name,
+            address: r.address.unwrap_or_default(),
+            vat_number: r.vat_number,
+            registration_number: r.registration_number,
         })
         .unwrap_or_default())
 }
