@@ -76,6 +76,9 @@ pub struct CorrectionForm {
     reason: String,
     #[serde(default)]
     idempotency_key: String,
+    /// An adjustment that corrects a charge: the tax invoice it credits.
+    #[serde(default)]
+    corrects: String,
 }
 
 #[derive(Default)]
@@ -83,13 +86,34 @@ pub struct CorrectionErrors {
     direction: Option<String>,
     amount: Option<String>,
     reason: Option<String>,
+    corrects: Option<String>,
     form: Option<String>,
 }
 
 impl CorrectionErrors {
     fn any(&self) -> bool {
-        self.direction.is_some() || self.amount.is_some() || self.reason.is_some() || self.form.is_some()
+        self.direction.is_some()
+            || self.amount.is_some()
+            || self.reason.is_some()
+            || self.corrects.is_some()
+            || self.form.is_some()
     }
+}
+
+/// The tax invoice an adjustment corrects (`INV-000012`, any case), if one is named.
+fn parse_corrects(input: &str, direction: Option<Direction>) -> Result<Option<String>, String> {
+    let number = input.trim().to_ascii_uppercase();
+    if number.is_empty() {
+        return Ok(None);
+    }
+    let digits = number.strip_prefix("INV-").filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    if digits.is_none() {
+        return Err("Use the tax invoice's number, like INV-000012, or leave this empty.".into());
+    }
+    if direction == Some(Direction::Out) {
+        return Err("Only an adjustment that adds to the balance corrects a charge (with a credit note).".into());
+    }
+    Ok(Some(number))
 }
 
 // ---------------------------------------------------------------- refunds
@@ -272,13 +296,20 @@ pub async fn adjust(
     };
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
+    let corrects = parse_corrects(&form.corrects, direction).map_err(|e| errors.corrects = Some(e)).ok().flatten();
     let key = parse_key(&form.idempotency_key, &mut errors);
     let (_turn, mut conn) = state.money_connection(id).await?;
     if let (Some(direction), Some(amount), Some(reason), Some(key), false) =
         (direction, amount, reason, &key, errors.any())
     {
-        let adjustment =
-            NewAdjustment { organisation_id: id, direction, amount, reason, idempotency_key: key.as_str() };
+        let adjustment = NewAdjustment {
+            organisation_id: id,
+            direction,
+            amount,
+            reason,
+            idempotency_key: key.as_str(),
+            corrects: corrects.as_deref(),
+        };
         let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::adjust(&mut conn, &adjustment, &clerk).await {
             Ok(outcome) => {
@@ -287,7 +318,10 @@ pub async fn adjust(
             }
             Err(Refused::NotFound) => return Err(AppError::NotFound),
             Err(Refused::Database(e)) => return Err(e.into()),
-            Err(e @ (Refused::BelowZero { .. } | Refused::TooLarge)) => errors.amount = Some(sentence(&e.to_string())),
+            Err(e @ (Refused::BelowZero { .. } | Refused::TooLarge | Refused::MoreThanInvoiced { .. })) => {
+                errors.amount = Some(sentence(&e.to_string()))
+            }
+            Err(e @ Refused::UnknownInvoice) => errors.corrects = Some(sentence(&e.to_string())),
             Err(e) => errors.form = Some(sentence(&e.to_string())),
         }
     }

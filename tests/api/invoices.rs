@@ -342,3 +342,58 @@ async fn admins_edit_the_suppliers_details_which_later_documents_carry() {
     let old = text_of(&customer.get(&format!("/invoices/{old}")).await, "document").unwrap();
     assert!(old.contains("101 Rivonia Road") && !old.contains("Fredman"), "issued documents keep theirs");
 }
+
+#[actix_web::test]
+async fn an_adjustment_that_corrects_a_charge_issues_a_credit_note() {
+    let app = spawn_app().await;
+    let acme = org_id(&app, ACME).await;
+    let accepted = quote_id(&app, ACCEPTED).await;
+    let (invoice, number, total) = document_of(&app, accepted, "tax_invoice").await;
+    let staff = app.signed_in(STAFF).await;
+    let path = format!("/admin/organisations/{acme}/adjust");
+    let adjust = |fields: Vec<(&'static str, String)>| {
+        let staff = &staff;
+        let path = path.clone();
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            submit(staff, &path, &path, &borrowed).await
+        }
+    };
+    let base = |direction: &str, amount: &str, corrects: &str| {
+        vec![
+            ("direction", direction.to_owned()),
+            ("amount", amount.to_owned()),
+            ("reason", "Overcharged for the database server".to_owned()),
+            ("corrects", corrects.to_owned()),
+        ]
+    };
+    // Bad input: not a number, money out, more than the invoice, another organisation's.
+    let page = adjust(base("in", "100.00", "12")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&page, "corrects-error").unwrap().contains("INV-000012"));
+    assert_eq!(adjust(base("out", "100.00", &number)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let over = adjust(base("in", &(total + dec!(0.01)).to_string(), &number)).await;
+    assert_eq!(over.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&over, "amount-error").is_some(), "{}", over.body);
+    let ubuntu = org_id(&app, UBUNTU).await;
+    credit_directly(&app, ubuntu, dec!(1000.00), "EFT").await;
+    let bongani = app.signed_in(BONGANI).await;
+    let (theirs, _) = insert_quote(&app, ubuntu, dec!(115.00), dec!(0), chrono::Duration::days(5)).await;
+    accept(&bongani, theirs).await;
+    let (_, their_number, _) = document_of(&app, theirs, "tax_invoice").await;
+    let page = adjust(base("in", "10.00", &their_number)).await;
+    assert!(text_of(&page, "corrects-error").unwrap().contains("no tax invoice"));
+
+    let done = adjust(base("in", "115.00", &number.to_lowercase())).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let (original, vat, kind): (Option<i64>, Decimal, String) = invoices::table
+        .filter(invoices::organisation_id.eq(acme))
+        .order(invoices::serial.desc())
+        .select((invoices::original_invoice_id, invoices::vat, invoices::kind))
+        .first(&mut app.main_conn().await)
+        .await
+        .unwrap();
+    assert_eq!((original, vat, kind.as_str()), (Some(invoice), dec!(15.00), "credit_note"));
+    let (ok, report) = wallet_verify(&app);
+    assert!(ok, "{report}");
+}

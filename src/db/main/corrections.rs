@@ -44,6 +44,10 @@ pub enum Refused {
     TooLarge,
     #[error("this form was already used for another correction")]
     KeyReused,
+    #[error("this organisation has no tax invoice with that number")]
+    UnknownInvoice,
+    #[error("at most {} (the total of the invoice it corrects)", format_zar(*.max))]
+    MoreThanInvoiced { max: Decimal },
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -67,6 +71,9 @@ pub struct NewAdjustment<'a> {
     pub amount: Decimal,
     pub reason: &'a str,
     pub idempotency_key: &'a str,
+    /// The number of the tax invoice this adjustment corrects (money back): a credit note
+    /// is issued against it.
+    pub corrects: Option<&'a str>,
 }
 
 /// What a quote's refund form needs: its debit and any refund already made.
@@ -240,7 +247,40 @@ pub async fn adjust(
         if let Some(outcome) = earlier(conn, adjustment.organisation_id, &posting).await? {
             return Ok(outcome);
         }
+        let corrected = match adjustment.corrects {
+            Some(number) => {
+                let (invoice, total, vat_rate) =
+                    invoices::tax_invoice_numbered(conn, adjustment.organisation_id, number)
+                        .await?
+                        .ok_or(Refused::UnknownInvoice)?;
+                if adjustment.amount > total {
+                    return Err(Refused::MoreThanInvoiced { max: total });
+                }
+                Some((invoice, vat_rate, number))
+            }
+            None => None,
+        };
         let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
+        if let Some((invoice, vat_rate, number)) = corrected {
+            let line = refund_line(format!("Correction of {number}: {}", adjustment.reason), tx.amount, vat_rate);
+            invoices::issue(
+                conn,
+                &NewDocument {
+                    kind: InvoiceKind::CreditNote,
+                    organisation_id: adjustment.organisation_id,
+                    idempotency_key: adjustment.idempotency_key,
+                    original_invoice_id: Some(invoice),
+                    reason: Some(adjustment.reason),
+                    reference: number,
+                    vat_rate,
+                    subtotal: line.amount,
+                    vat: line.vat,
+                    total: tx.amount,
+                    lines: std::slice::from_ref(&line),
+                },
+            )
+            .await?;
+        }
         activity::record(
             conn,
             &NewActivity {
@@ -251,6 +291,7 @@ pub async fn adjust(
                 ip: clerk.ip,
                 detail: serde_json::json!({
                     "direction": adjustment.direction.sign(),
+                    "corrects": adjustment.corrects,
                     "amount": tx.amount.to_string(),
                     "reason": adjustment.reason,
                     "balance_after": tx.balance_after.to_string(),

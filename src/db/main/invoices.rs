@@ -102,6 +102,22 @@ pub async fn of_quote_debit(
         .optional()
 }
 
+/// An organisation's tax invoice by number: (id, total, VAT rate).
+pub async fn tax_invoice_numbered(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    number: &str,
+) -> QueryResult<Option<(InvoiceId, Decimal, Decimal)>> {
+    invoices::table
+        .filter(invoices::number.eq(number))
+        .filter(invoices::organisation_id.eq(org))
+        .filter(invoices::kind.eq(InvoiceKind::TaxInvoice))
+        .select((invoices::id, invoices::total, invoices::vat_rate))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The documents issued for a quote's debit and refund: (id, number, kind), in order.
 pub async fn of_quote(
     conn: &mut AsyncPgConnection,
