@@ -1,6 +1,7 @@
 //! Cloud and network reseller portal: catalogs, quotes and a prepaid wallet over
 //! three PostgreSQL databases. `main.rs` only hands over to [`cli`].
 
+pub mod assets;
 pub mod auth;
 pub mod bulkhead;
 pub mod cli;

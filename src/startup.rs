@@ -13,6 +13,7 @@ use actix_session::storage::{
     CookieSessionStore, LoadError, RedisSessionStore, SaveError, SessionKey, SessionStore, UpdateError,
 };
 use actix_web::ResponseError;
+use actix_web::body::BodySize;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Key, SameSite};
@@ -20,7 +21,7 @@ use actix_web::dev::Server;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 
@@ -220,8 +221,8 @@ fn serve<S: SessionStore + 'static>(
         let state = web::Data::new(state());
         let (path, query, form, json) = crate::error::extractor_configs();
         state.metrics.watch(&state.pools);
-        // Registered inside-out: a request meets headers, metrics, logging, session,
-        // authentication, CSRF, the query-string guard, then the handler.
+        // Registered inside-out: a request meets headers, compression, metrics, logging,
+        // session, authentication, CSRF, the query-string guard, then the handler.
         App::new()
             .app_data(state.clone())
             .app_data(path)
@@ -236,10 +237,44 @@ fn serve<S: SessionStore + 'static>(
             .wrap(from_fn(session_store_guard))
             .wrap(TracingLogger::default())
             .wrap(from_fn(metrics::record))
+            .wrap(from_fn(leave_small_bodies))
+            .wrap(Compress::default())
+            .wrap(from_fn(drop_identity_marker))
             .wrap(security_headers(state.hsts))
     })
     .workers(workers)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Bodies smaller than this are sent as they are: gzip would save a few bytes at most,
+/// and costs the same per response.
+pub const COMPRESS_FROM_BYTES: u64 = 1024;
+
+/// Marks a small body `Content-Encoding: identity`, which `Compress` leaves alone;
+/// [`drop_identity_marker`] removes the mark again on the way out.
+async fn leave_small_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    if let BodySize::Sized(size) = response.response().body().size()
+        && size < COMPRESS_FROM_BYTES
+        && !response.headers().contains_key(header::CONTENT_ENCODING)
+    {
+        response.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("identity"));
+    }
+    Ok(response)
+}
+
+async fn drop_identity_marker(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    if response.headers().get(header::CONTENT_ENCODING).is_some_and(|v| v == "identity") {
+        response.headers_mut().remove(header::CONTENT_ENCODING);
+    }
+    Ok(response)
 }

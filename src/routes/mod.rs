@@ -5,7 +5,6 @@
 mod account;
 mod activity;
 mod alerts;
-mod assets;
 mod auth;
 mod cards;
 mod catalog;
@@ -67,7 +66,7 @@ route_table! {
     "/healthz" => [GET health::healthz],
     "/readyz" => [GET health::readyz],
     "/metrics" => [GET crate::metrics::show],
-    "/static/{file}" => [GET assets::serve],
+    "/static/{file}" => [GET crate::assets::serve],
     "/login" => [GET auth::login_form, POST auth::login],
     crate::auth::middleware::SECOND_STEP => [GET second_factor::second_step_form, POST second_factor::second_step],
     "/logout" => [POST auth::logout],

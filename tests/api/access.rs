@@ -159,7 +159,7 @@ async fn unknown_pages_are_a_styled_404() {
     let page = app.signed_in(CUSTOMER).await.get("/no/such/page").await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.body.contains("Not found"));
-    assert!(page.body.contains("/static/app.css"));
+    assert!(page.body.contains("/static/app."), "the stylesheet");
 }
 
 /// Pages anyone may ask for, outside the lists above.

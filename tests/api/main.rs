@@ -14,6 +14,7 @@ mod browser;
 mod cards;
 mod catalog;
 mod cli;
+mod compression;
 mod csv_large;
 mod errors;
 mod escaping;
