@@ -17,6 +17,7 @@ use crate::error::AppError;
 
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../static/app.js")),
     ("htmx-2.0.11.min.js", "text/javascript; charset=utf-8", include_bytes!("../static/htmx-2.0.11.min.js")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../static/favicon.svg")),
 ];

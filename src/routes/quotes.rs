@@ -310,6 +310,88 @@ async fn refused(
     Ok(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY))
 }
 
+// ---------------------------------------------------------------- confirmations
+
+/// What accepting or declining would do, asked before the POST (which still acts at once
+/// when called directly, as tests and integrations do).
+#[derive(Template, WebTemplate)]
+#[template(path = "quote_confirm.html")]
+pub struct ConfirmPage {
+    page: Page,
+    accepting: bool,
+    id: QuoteId,
+    number: String,
+    title: String,
+    amount_due: String,
+    balance: String,
+    balance_after: String,
+    /// How much the wallet is short, when it is.
+    short: Option<String>,
+    monthly_total: Option<String>,
+    term_months: Option<i32>,
+}
+
+async fn confirm_page(
+    user: &CurrentUser,
+    page: Page,
+    state: &AppState,
+    id: QuoteId,
+    accepting: bool,
+    session: &Session,
+) -> Result<Either<actix_web::HttpResponse, ConfirmPage>, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let quote = db::find(&mut conn, id).await?.filter(|q| q.organisation_id == user.organisation_id);
+    let quote = quote.ok_or(AppError::NotFound)?;
+    let now = chrono::Utc::now();
+    let allowed = if accepting {
+        may_accept(quote.status, quote.valid_until, user.organisation_status, now).is_ok()
+    } else {
+        crate::domain::states::may_decline(quote.status, quote.valid_until, now).is_ok()
+    };
+    if !allowed {
+        push_flash(
+            session,
+            Flash::info(format!("Quote {} is {}: there is nothing to confirm.", quote.number, quote.status_now())),
+        );
+        return Ok(Either::Left(see_other(&format!("/quotes/{id}"))));
+    }
+    let balance =
+        wallets::for_organisation(&mut conn, quote.organisation_id).await?.map_or(Decimal::ZERO, |w| w.balance);
+    Ok(Either::Right(ConfirmPage {
+        page,
+        accepting,
+        id,
+        number: quote.number,
+        title: quote.title,
+        amount_due: format_zar(quote.amount_due),
+        balance: format_zar(balance),
+        balance_after: format_zar(balance - quote.amount_due),
+        short: (balance < quote.amount_due).then(|| format_zar(quote.amount_due - balance)),
+        monthly_total: (quote.monthly_total > Decimal::ZERO).then(|| format_zar(quote.monthly_total)),
+        term_months: quote.term_months,
+    }))
+}
+
+pub async fn confirm_accept(
+    required: Require<perm::QuoteAccept>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<QuoteId>,
+) -> Result<Either<actix_web::HttpResponse, ConfirmPage>, AppError> {
+    confirm_page(&required.user, page, &state, id.into_inner(), true, &session).await
+}
+
+pub async fn confirm_decline(
+    required: Require<perm::QuoteAccept>,
+    page: Page,
+    session: Session,
+    state: web::Data<AppState>,
+    id: web::Path<QuoteId>,
+) -> Result<Either<actix_web::HttpResponse, ConfirmPage>, AppError> {
+    confirm_page(&required.user, page, &state, id.into_inner(), false, &session).await
+}
+
 pub async fn accept(
     actor: Actor,
     required: Require<perm::QuoteAccept>,

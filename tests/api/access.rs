@@ -18,6 +18,8 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/quotes/new/network",
     "/quotes",
     "/quotes/1",
+    "/quotes/1/accept",
+    "/quotes/1/decline",
     "/wallet",
     "/transactions",
     "/transactions.csv",

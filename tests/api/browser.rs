@@ -152,6 +152,7 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     let expected_after = c.find(Locator::Id("balance-after")).await?.text().await?;
 
     c.find(Locator::Id("accept")).await?.click().await?;
+    c.find(Locator::Id("confirm-accept")).await?.click().await?;
     wait_for_text(c, "#quote-status", |t| t.eq_ignore_ascii_case("accepted")).await;
     let flash = wait_for_text(c, ".flash", |t| t.contains("accepted")).await;
     assert!(flash.contains(&expected_after), "{flash} mentions {expected_after}");
@@ -196,6 +197,7 @@ async fn network_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::er
     assert!(lines.contains("CPE-MIKROTIK-RB5009"), "{lines}");
     let before = acme_balance(app).await;
     c.find(Locator::Id("accept")).await?.click().await?;
+    c.find(Locator::Id("confirm-accept")).await?.click().await?;
     wait_for_text(c, "#quote-status", |t| t.eq_ignore_ascii_case("accepted")).await;
     let after = acme_balance(app).await;
     assert_eq!(portal::domain::money::format_zar(before - after), due, "the debit is the amount shown");

@@ -23,7 +23,9 @@ use crate::support::{ACCEPTED, ACME, BONGANI, PENDING, org_id, quote_id, user_id
 /// `{category_slug}` are names anyone may ask for, not ids.
 const ID_ROUTES: &[(&str, &str)] = &[
     ("GET", "/quotes/{id}"),
+    ("GET", "/quotes/{id}/accept"),
     ("POST", "/quotes/{id}/accept"),
+    ("GET", "/quotes/{id}/decline"),
     ("POST", "/quotes/{id}/decline"),
     ("GET", "/quotes/{id}/refund"),
     ("POST", "/quotes/{id}/address"),

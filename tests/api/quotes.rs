@@ -418,3 +418,45 @@ async fn bad_vm_quote_input_gets_a_message_and_writes_nothing() {
     assert!(preview.body.contains(r#"id="price-due">R "#));
     assert_eq!(quote_count(&app).await, before);
 }
+
+#[actix_web::test]
+async fn accepting_and_declining_ask_first_and_say_what_happens() {
+    use crate::support::{ACME, BONGANI, PENDING, insert_quote, org_id, quote_id, text_of};
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let pending = quote_id(&app, PENDING).await;
+    let quote_page = customer.get(&format!("/quotes/{pending}")).await;
+    assert!(
+        quote_page.body.contains(&format!("href=\"/quotes/{pending}/accept\"")),
+        "Accept leads to the confirmation"
+    );
+    let page = customer.get(&format!("/quotes/{pending}/accept")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(text_of(&page, "confirm-amount").is_some() && text_of(&page, "confirm-balance-after").is_some());
+    assert!(page.body.contains(&format!("action=\"/quotes/{pending}/accept\"")));
+    let decline = customer.get(&format!("/quotes/{pending}/decline")).await;
+    assert!(decline.body.contains(&format!("action=\"/quotes/{pending}/decline\"")));
+
+    // A short wallet: the button is disabled and says by how much, with a way to top up.
+    let acme = org_id(&app, ACME).await;
+    let (big, _) = insert_quote(
+        &app,
+        acme,
+        rust_decimal_macros::dec!(900000.00),
+        rust_decimal::Decimal::ZERO,
+        chrono::Duration::days(3),
+    )
+    .await;
+    let short = customer.get(&format!("/quotes/{big}/accept")).await;
+    assert!(text_of(&short, "confirm-short").unwrap().contains("short"));
+    assert!(short.body.contains("disabled id=\"confirm-accept\""));
+
+    // Not allowed: another organisation's quote, even for staff who may read it.
+    let bongani = app.signed_in(BONGANI).await;
+    assert_eq!(bongani.get(&format!("/quotes/{pending}/accept")).await.status, StatusCode::NOT_FOUND);
+    let staff = app.signed_in(STAFF).await;
+    assert_eq!(staff.get(&format!("/quotes/{pending}/decline")).await.status, StatusCode::NOT_FOUND);
+    // Nothing to confirm for an accepted quote: back to the quote.
+    let accepted = quote_id(&app, crate::support::ACCEPTED).await;
+    assert_eq!(customer.get(&format!("/quotes/{accepted}/accept")).await.location(), format!("/quotes/{accepted}"));
+}

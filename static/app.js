@@ -1,0 +1,14 @@
+// Progressive enhancement only: every page works without it.
+// A form's submit buttons are disabled while its request is in flight, so a double click
+// sends one request (the button's own name and value are sent: it is disabled after).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
+  const buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+  setTimeout(() => buttons.forEach((b) => { b.disabled = true; b.setAttribute("aria-busy", "true"); }), 0);
+  // A page restored from the back/forward cache gets its buttons back.
+  window.addEventListener("pageshow", () => buttons.forEach((b) => { b.disabled = false; b.removeAttribute("aria-busy"); }), { once: true });
+});
+// While an htmx request runs, the page shows a progress bar at its top (app.css).
+document.addEventListener("htmx:beforeRequest", () => document.body.classList.add("loading"));
+document.addEventListener("htmx:afterRequest", () => document.body.classList.remove("loading"));
