@@ -44,5 +44,7 @@ id_newtype!(
     AlertId,
     ProductId,
     CategoryId,
-    CardId
+    CardId,
+    ServiceId,
+    BillingRunId
 );

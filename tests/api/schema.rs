@@ -45,6 +45,7 @@ fn diesel_type(sql: &str) -> &'static str {
         "timestamp with time zone" => "Timestamptz",
         "numeric" => "Numeric",
         "jsonb" => "Jsonb",
+        "date" => "Date",
         other => panic!("map the SQL type {other} to a diesel type here"),
     }
 }

@@ -2,6 +2,7 @@
 //! Both are new ledger rows (the ledger is append-only), written exactly once per
 //! idempotency key, in one transaction holding the wallet row lock. A refund locks the
 //! quote first, then the wallet: the same order as accepting, so they cannot deadlock.
+//! A full refund also ends the quote's services.
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -12,6 +13,7 @@ use super::activity::{self, NewActivity};
 use super::alerts::{self, NewAlert};
 use super::ledger::{self, Direction, Posting, PostingError, Transaction};
 use super::schema::quotes;
+use super::services;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
 use crate::domain::money::format_zar;
 use crate::domain::states::{QuoteStatus, TransactionKind};
@@ -157,6 +159,10 @@ pub async fn refund(
             return Err(Refused::MoreThanDebited { max: debited });
         }
         let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
+        // A full refund ends the quote's services at once (and deprovisions its VMs).
+        if refund.amount == debited {
+            services::end_for_quote(conn, refund.quote_id).await?;
+        }
         alerts::raise(
             conn,
             &NewAlert {

@@ -316,3 +316,6 @@ ORDER BY a.age DESC;
 
 -- Later quotes continue after the demo ones.
 SELECT setval('quote_number_seq', 14);
+
+-- The demo's accepted quotes bill monthly, like any other (DESIGN.md §10).
+SELECT services_for_accepted_quotes(NULL);
