@@ -34,7 +34,7 @@ use crate::domain::text::{self, Lines, escape_controls};
 use crate::domain::time::{parse_date, today_sast};
 use crate::startup::{self, Sessions};
 use crate::state::{AppState, Shared};
-use crate::{auth, telemetry};
+use crate::{auth, jobs, telemetry};
 
 #[derive(Parser)]
 #[command(name = "portal", version, about = "Cloud and network reseller portal")]
@@ -429,6 +429,7 @@ async fn serve(
         .with_metrics_token(settings.metrics_token.clone())
         .with_public_url(settings.public_url.as_deref())
         .with_redis(settings.redis_url.as_ref().map(|url| url.expose_secret()));
+    actix_web::rt::spawn(jobs::hourly(urls.main.clone(), shared.metrics.clone(), settings.grace_days));
     let urls = urls.clone();
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;

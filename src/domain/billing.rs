@@ -325,7 +325,7 @@ mod tests {
         assert_eq!(plan.total, dec!(300));
         assert_eq!(plan.changes.len(), 2);
         assert_eq!(plan.changes[0].paid_through, day(2026, 4, 9));
-        let short = super::plan(&[a, b], dec!(299.99), day(2026, 3, 10), 7);
+        let short = super::plan(&[a, b], dec!(299.99), day(2026, 3, 10), 60);
         assert!(short.short && short.charges.len() == 3, "owed, not charged");
         assert!(short.changes.iter().all(|c| c.status == ServiceStatus::InArrears && c.request.is_none()));
     }

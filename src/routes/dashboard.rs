@@ -38,7 +38,6 @@ pub struct AlertView {
 
 pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
     let mut conn = state.pools.main.get().await?;
-    alerts::raise_expiring(&mut conn, user.organisation_id).await?;
     let balance = match user.can(Permission::WalletView) {
         true => wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance)),
         false => None,

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Numeric, Text};
+use diesel::sql_types::{BigInt, Numeric, Text};
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use portal::db::main::schema::{in_app_alerts, service_charges, services, vm_logs, wallet_transactions as tx};
 use rust_decimal::Decimal;
@@ -63,7 +63,7 @@ async fn new_org(app: &TestApp, name: &str) -> i64 {
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let id = diesel::sql_query(
+    diesel::sql_query(
         "WITH o AS (INSERT INTO organisations (name) VALUES ($1) RETURNING id),
               w AS (INSERT INTO organisation_wallets (organisation_id) SELECT id FROM o)
          SELECT id FROM o",
@@ -72,8 +72,7 @@ async fn new_org(app: &TestApp, name: &str) -> i64 {
     .get_result::<Id>(&mut conn)
     .await
     .unwrap()
-    .id;
-    id
+    .id
 }
 
 /// A service as acceptance makes it, moved to start on `started_on`: a pending quote of

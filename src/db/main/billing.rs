@@ -27,8 +27,27 @@ use crate::domain::states::{RunSource, ServiceStatus, TransactionKind};
 /// Organisations read per query: bounds a run's memory, whatever the number of services.
 const BATCH: i64 = 500;
 
-/// The PostgreSQL advisory lock key of the hourly run: one instance of many runs it.
-pub const RUN_LOCK_KEY: i64 = 0x6269_6c6c_696e_6721; // "billing!"
+/// The PostgreSQL advisory lock key of the scheduled and staff runs: one at a time,
+/// whichever instance of many gets it.
+const RUN_LOCK_KEY: i64 = 0x6269_6c6c_696e_6721; // "billing!"
+
+#[derive(diesel::QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+/// Takes the run's session-level advisory lock on this connection if no other session
+/// holds it. Released by [`unlock_run`] or when the connection closes (a crash too).
+pub async fn try_lock_run(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    let sql = format!("SELECT pg_try_advisory_lock({RUN_LOCK_KEY}) AS locked");
+    Ok(diesel::sql_query(sql).get_result::<Locked>(conn).await?.locked)
+}
+
+pub async fn unlock_run(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    let sql = format!("SELECT pg_advisory_unlock({RUN_LOCK_KEY}) AS locked");
+    Ok(diesel::sql_query(sql).get_result::<Locked>(conn).await?.locked)
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -126,13 +145,6 @@ async fn organisations_due(
         .await
 }
 
-fn billables(services: Vec<Service>) -> Vec<Billable> {
-    services
-        .into_iter()
-        .map(|s| Billable { id: s.id, status: s.status, schedule: s.schedule(), monthly_amount: s.monthly_amount })
-        .collect()
-}
-
 /// What a run would do to `org`, read without locks; nothing is written.
 async fn dry(
     conn: &mut AsyncPgConnection,
@@ -140,14 +152,8 @@ async fn dry(
     options: &RunOptions,
 ) -> Result<Option<Plan>, BillError> {
     let Some(wallet) = super::wallets::for_organisation(conn, org).await? else { return Ok(None) };
-    let services: Vec<Service> = services::table
-        .filter(services::organisation_id.eq(org))
-        .filter(services::status.eq_any(ServiceStatus::BILLABLE))
-        .order(services::id)
-        .select(Service::as_select())
-        .load(conn)
-        .await?;
-    Ok(Some(plan(&billables(services), wallet.balance, options.date, options.grace_days)))
+    let services = svc::billable(conn, org).await?;
+    Ok(Some(plan(&services, wallet.balance, options.date, options.grace_days)))
 }
 
 /// Bills one organisation in one transaction; `None` when it has no wallet or nothing
@@ -160,7 +166,8 @@ async fn bill(
     conn.transaction(async |conn| {
         let (wallet, services) = lock(conn, org).await?;
         let Some(wallet) = wallet else { return Ok(None) };
-        let plan = plan(&billables(services), wallet.balance, options.date, options.grace_days);
+        let services: Vec<Billable> = crate::db::into_domain(services);
+        let plan = plan(&services, wallet.balance, options.date, options.grace_days);
         if plan.charges.is_empty() && plan.changes.is_empty() && !plan.short {
             return Ok(None);
         }

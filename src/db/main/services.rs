@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::activity::{self, Actor, NewActivity};
 use super::ledger;
 use super::schema::{quotes, services};
-use crate::domain::billing::{Schedule, VmRequest};
+use crate::domain::billing::{Billable, Schedule, VmRequest};
 use crate::domain::ids::{OrganisationId, QuoteId, ServiceId};
 use crate::domain::states::ServiceStatus;
 
@@ -35,6 +35,25 @@ impl Service {
     pub fn schedule(&self) -> Schedule {
         Schedule { started_on: self.started_on, paid_through: self.paid_through, cancel_at: self.cancel_at }
     }
+}
+
+impl From<Service> for Billable {
+    fn from(s: Service) -> Billable {
+        Billable { id: s.id, status: s.status, schedule: s.schedule(), monthly_amount: s.monthly_amount }
+    }
+}
+
+/// An organisation's services that are still billed, oldest first: what it has
+/// committed to each month, and what the billing run charges.
+pub async fn billable(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Billable>> {
+    let rows: Vec<Service> = services::table
+        .filter(services::organisation_id.eq(org))
+        .filter(services::status.eq_any(ServiceStatus::BILLABLE))
+        .order(services::id)
+        .select(Service::as_select())
+        .load(conn)
+        .await?;
+    Ok(crate::db::into_domain(rows))
 }
 
 /// Makes the services of a quote just accepted: call after its status is `accepted`, in
