@@ -31,18 +31,25 @@ pub enum Turn {
     Busy,
 }
 
-/// One turn: under the advisory lock, the billing run for today (by `source`) and the
-/// expiry reminders; counted in `metrics`.
+/// A connection of the job's own to the main database (never a pooled one: the lock
+/// lives as long as the session, and closing it is what releases it in every case).
+pub async fn connect(main_url: &SecretString) -> anyhow::Result<AsyncPgConnection> {
+    tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(main_url.expose_secret()))
+        .await
+        .map_err(|_| anyhow::anyhow!("the main database did not answer within {CONNECT_TIMEOUT:?}"))?
+        .map_err(Into::into)
+}
+
+/// One turn on `conn` (its own connection, closed afterwards): under the advisory lock,
+/// the billing run for today (by `source`) and the expiry reminders; counted in
+/// `metrics`.
 pub async fn run_once(
-    main_url: &SecretString,
+    mut conn: AsyncPgConnection,
     metrics: &Metrics,
     grace_days: u32,
     source: RunSource,
 ) -> anyhow::Result<Turn> {
     let started = Instant::now();
-    let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, AsyncPgConnection::establish(main_url.expose_secret()))
-        .await
-        .map_err(|_| anyhow::anyhow!("the main database did not answer within {CONNECT_TIMEOUT:?}"))??;
     diesel::sql_query(format!("SET statement_timeout = '{STATEMENT_TIMEOUT}'")).execute(&mut conn).await?;
     if !billing::try_lock_run(&mut conn).await? {
         return Ok(Turn::Busy);
@@ -56,7 +63,7 @@ pub async fn run_once(
     let summary = tokio::time::timeout(RUN_LIMIT, work)
         .await
         .map_err(|_| anyhow::anyhow!("the billing run took longer than {RUN_LIMIT:?}"))??;
-    // Closing the connection would release the lock too.
+    // Closing the connection (when it is dropped) would release the lock too.
     billing::unlock_run(&mut conn).await?;
     metrics.count_billing_run(
         u64::try_from(summary.months_charged).unwrap_or(0),
@@ -72,7 +79,11 @@ pub async fn hourly(main_url: SecretString, metrics: Arc<Metrics>, grace_days: u
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match run_once(&main_url, &metrics, grace_days, RunSource::Hourly).await {
+        let turn = match connect(&main_url).await {
+            Ok(conn) => run_once(conn, &metrics, grace_days, RunSource::Hourly).await,
+            Err(e) => Err(e),
+        };
+        match turn {
             Ok(Turn::Ran(summary)) => tracing::info!(?summary, "hourly billing run"),
             Ok(Turn::Busy) => tracing::debug!("another instance runs the billing this hour"),
             Err(e) => tracing::error!(error = %e, "the hourly billing run failed; the next hour tries again"),

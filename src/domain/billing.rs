@@ -208,6 +208,42 @@ pub fn plan(services: &[Billable], balance: Decimal, date: NaiveDate, grace_days
     Plan { charges, total, short, changes }
 }
 
+/// What a service's money looks like on `today`: its next charge, and what it owes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outlook {
+    /// The day the next month is charged (today or earlier: at the next run), if any
+    /// month is still to be charged.
+    pub next_charge: Option<NaiveDate>,
+    /// Unpaid months already due, in arrears or suspended.
+    pub owed: Decimal,
+    pub owed_since: Option<NaiveDate>,
+}
+
+impl Billable {
+    pub fn outlook(&self, today: NaiveDate) -> Outlook {
+        let next = self.schedule.next();
+        let next_charge = self.schedule.cancel_at.is_none_or(|c| next.start < c).then_some(next.start);
+        let in_arrears = matches!(self.status, ServiceStatus::InArrears | ServiceStatus::Suspended);
+        let owing = if in_arrears { self.schedule.due(today).len() } else { 0 };
+        Outlook {
+            next_charge,
+            owed: self.monthly_amount * Decimal::from(owing),
+            owed_since: (owing > 0).then(|| self.schedule.owed_since()),
+        }
+    }
+}
+
+/// An organisation's next charge: its day and what the services charged that day come
+/// to (months already due count as due today).
+pub fn next_charge(services: &[Billable], today: NaiveDate) -> Option<(NaiveDate, Decimal)> {
+    let dates: Vec<(NaiveDate, Decimal)> = services
+        .iter()
+        .filter_map(|s| s.outlook(today).next_charge.map(|d| (d.max(today), s.monthly_amount)))
+        .collect();
+    let first = dates.iter().map(|(d, _)| *d).min()?;
+    Some((first, dates.iter().filter(|(d, _)| *d == first).map(|(_, a)| *a).sum()))
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;
@@ -344,6 +380,27 @@ mod tests {
         assert_eq!(p.charges.len(), 2);
         assert_eq!(p.changes[0].status, ServiceStatus::Active);
         assert_eq!(p.changes[0].request, Some(VmRequest::Resume));
+    }
+
+    #[test]
+    fn the_outlook_names_the_next_charge_and_what_is_owed() {
+        let today = day(2026, 3, 12);
+        let paid = billable(1, ServiceStatus::Active, day(2026, 1, 10), day(2026, 4, 9));
+        assert_eq!(
+            paid.outlook(today),
+            Outlook { next_charge: Some(day(2026, 4, 10)), owed: dec!(0), owed_since: None }
+        );
+        let owing = billable(2, ServiceStatus::InArrears, day(2026, 1, 10), day(2026, 2, 9));
+        let o = owing.outlook(today);
+        assert_eq!((o.next_charge, o.owed, o.owed_since), (Some(day(2026, 2, 10)), dec!(200), Some(day(2026, 2, 10))));
+        let mut ending = paid.clone();
+        ending.schedule.cancel_at = Some(day(2026, 4, 9));
+        assert_eq!(ending.outlook(today).next_charge, None);
+        // Owed months are due now, with the others due the same day.
+        assert_eq!(next_charge(&[paid.clone(), owing], today), Some((today, dec!(100))));
+        let b = billable(3, ServiceStatus::Active, day(2026, 2, 10), day(2026, 4, 9));
+        assert_eq!(next_charge(&[paid, b], today), Some((day(2026, 4, 10), dec!(200))));
+        assert_eq!(next_charge(&[ending], today), None);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod organisations;
 mod pricing;
 mod quotes;
 mod roles;
+mod services;
 mod transactions;
 mod users;
 mod vm_quotes;
@@ -83,6 +84,8 @@ route_table! {
     "/quotes/{id}/accept" => [POST quotes::accept],
     "/quotes/{id}/decline" => [POST quotes::decline],
     "/quotes/{id}/refund" => [GET corrections::refund_form, POST corrections::refund],
+    "/services" => [GET services::list],
+    "/services/{id}/cancel" => [GET services::confirm_cancel, POST services::cancel],
     "/wallet" => [GET wallet::show],
     "/wallet/threshold" => [POST wallet::set_threshold],
     "/alerts" => [GET alerts::list],
@@ -114,6 +117,8 @@ route_table! {
     "/admin/roles/{id}/rename" => [POST roles::rename],
     "/admin/roles/{id}/delete" => [POST roles::delete],
     "/admin/activity" => [GET activity::list],
+    "/admin/billing" => [GET services::billing],
+    "/admin/billing/run" => [POST services::run_now],
     account::CHANGE_PASSWORD => [GET account::form, POST account::change],
     "/admin/pricing" => [GET pricing::index],
     "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],

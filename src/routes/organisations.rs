@@ -320,6 +320,8 @@ pub struct OrganisationPage {
     /// at that rate: the same figures as its own wallet page.
     committed_monthly: String,
     runway: RunwayView,
+    services: Vec<super::services::ServiceView>,
+    can_cancel: bool,
     rows: Vec<LedgerView>,
     can_credit: bool,
     can_manage: bool,
@@ -390,6 +392,8 @@ async fn organisation_page(
         threshold: format_zar(wallet.low_balance_threshold),
         committed_monthly: format_zar(wallet_stats::committed(&running)),
         runway: wallet_stats::runway(wallet.balance, &running, today_sast()).into(),
+        services: super::services::views_of(&mut conn, id).await?,
+        can_cancel: false,
         rows: rows.into_iter().map(LedgerView::from).collect(),
         can_credit: user.can(Permission::WalletCredit),
         can_manage,

@@ -19,6 +19,8 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/quotes",
     "/quotes/1",
     "/wallet",
+    "/services",
+    "/services/1/cancel",
     "/transactions",
     "/transactions.csv",
     "/transactions/totals",
@@ -28,6 +30,7 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/admin/users/1",
     "/admin/roles",
     "/admin/activity",
+    "/admin/billing",
     "/admin/pricing",
     "/admin/pricing/products/1",
     "/alerts",
@@ -62,6 +65,8 @@ const POST_ROUTES: &[&str] = &[
     "/cards/1/remove",
     "/quotes/1/refund",
     "/admin/organisations/1/adjust",
+    "/services/1/cancel",
+    "/admin/billing/run",
 ];
 
 #[actix_web::test]
@@ -89,11 +94,23 @@ async fn each_role_sees_only_its_navigation() {
     let app = spawn_app().await;
     let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
-    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts", "Cards"]));
+    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Services", "Alerts", "Cards"]));
     let staff = app.signed_in(STAFF).await.get("/").await.nav();
     assert_eq!(
         staff,
-        nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Pricing", "Alerts", "Cards", "Operations"])
+        nav(&[
+            "Dashboard",
+            "Catalog",
+            "Quotes",
+            "Wallet",
+            "Services",
+            "Transactions",
+            "Billing",
+            "Pricing",
+            "Alerts",
+            "Cards",
+            "Operations"
+        ])
     );
     let admin = app.signed_in(ADMIN).await.get("/").await.nav();
     assert_eq!(
@@ -103,7 +120,9 @@ async fn each_role_sees_only_its_navigation() {
             "Catalog",
             "Quotes",
             "Wallet",
+            "Services",
             "Transactions",
+            "Billing",
             "Pricing",
             "Organisations",
             "Users",
@@ -130,6 +149,7 @@ async fn a_missing_permission_is_refused_with_403() {
         "/ops/disks",
         "/quotes/1/refund",
         "/admin/organisations/1/adjust",
+        "/admin/billing",
     ] {
         let page = customer.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
@@ -291,6 +311,8 @@ pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/admin/roles/1/delete",
     "/admin/pricing/products/1",
     "/account/password",
+    "/services/1/cancel",
+    "/admin/billing/run",
 ];
 
 #[actix_web::test]

@@ -389,3 +389,177 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_changes() {
     assert!(charges(&app, s).await.is_empty());
     assert_eq!(balance(&app, org).await, dec!(1000));
 }
+
+async fn cancel_at(app: &TestApp, service: i64) -> Option<NaiveDate> {
+    let mut conn = app.main_conn().await;
+    services::table.find(service).select(services::cancel_at).first(&mut conn).await.unwrap()
+}
+
+async fn quote_of(app: &TestApp, service: i64) -> i64 {
+    let mut conn = app.main_conn().await;
+    services::table.find(service).select(services::quote_id).first(&mut conn).await.unwrap()
+}
+
+/// A customer of a new organisation, signed in.
+async fn customer_of(app: &TestApp, org: i64, email: &str) -> crate::helpers::Browser {
+    let output = portal_command(
+        app,
+        &[
+            "user",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Billing Customer",
+            "--role",
+            "customer",
+            "--org",
+            &org.to_string(),
+            "--password",
+            "billing-password-123",
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let browser = app.browser();
+    browser.login(email, "billing-password-123").await;
+    browser
+}
+
+#[actix_web::test]
+async fn a_customer_sees_the_service_and_its_next_charge_and_cancels_it_inside_the_term() {
+    let app = spawn_app().await;
+    let org = new_org(&app, "Cancelling Co").await;
+    credit_directly(&app, org, dec!(5000), "EFT C").await;
+    let today = portal::domain::time::today_sast();
+    let started = portal::domain::billing::period_start(today - chrono::Months::new(2), 0);
+    let s = service(&app, org, started, dec!(200), 12, true).await;
+    run_billing(&app, today); // the two months since the start
+    let customer = customer_of(&app, org, "cancel@cancelling.test").await;
+
+    let page = customer.get("/services").await;
+    assert_eq!(page.status, reqwest::StatusCode::OK);
+    let row = crate::support::text_of(&page, &format!("service-{s}")).unwrap();
+    let next = portal::domain::billing::period_start(started, 3);
+    assert!(row.contains(&format!("Test service {}", quote_of(&app, s).await)), "{row}");
+    assert!(row.contains(&format!("{} · R 200.00", portal::domain::time::format_day(next))), "{row}");
+    let dashboard = customer.get("/").await;
+    assert_eq!(crate::support::text_of(&dashboard, "next-charge").as_deref(), Some("R 200.00"));
+
+    // The link leads to a confirmation page; its button posts the cancellation.
+    assert!(page.body.contains(&format!(r#"href="/services/{s}/cancel""#)));
+    let confirm = customer.get(&format!("/services/{s}/cancel")).await;
+    let term_end = portal::domain::billing::term_ends_on(started, 12);
+    assert!(
+        crate::support::text_of(&confirm, "would-end").unwrap().contains(&portal::domain::time::format_day(term_end))
+    );
+    assert_eq!(cancel_at(&app, s).await, None, "looking changes nothing");
+    let done = customer.post(&format!("/services/{s}/cancel"), &[]).await;
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(cancel_at(&app, s).await, Some(term_end), "inside the term: at its end");
+    // Again: a clear message, nothing changed.
+    let again = customer.post(&format!("/services/{s}/cancel"), &[]).await;
+    assert_eq!(again.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(crate::support::text_of(&again, "form-error").unwrap().contains("already cancelled"), "{}", again.body);
+    assert_eq!(cancel_at(&app, s).await, Some(term_end));
+
+    // The term runs out: the last month is charged, nothing after, the VM deprovisioned.
+    run_billing(&app, term_end + chrono::Days::new(400));
+    assert_eq!(charges(&app, s).await.len(), 11, "months 2 to 12");
+    assert_eq!(status(&app, s).await, ("cancelled".into(), term_end));
+    assert_eq!(vm_events(&app, org, "deprovision requested").await, 1);
+    assert_verified(&app);
+}
+
+#[actix_web::test]
+async fn cancelling_after_the_term_ends_with_the_running_month() {
+    let app = spawn_app().await;
+    let org = new_org(&app, "Rolling On").await;
+    credit_directly(&app, org, dec!(5000), "EFT R").await;
+    let today = portal::domain::time::today_sast();
+    let started = today - chrono::Months::new(14);
+    let s = service(&app, org, started, dec!(100), 12, false).await;
+    run_billing(&app, today);
+    let (_, paid_through) = status(&app, s).await;
+    assert!(paid_through >= today);
+    let customer = customer_of(&app, org, "roll@rolling.test").await;
+    assert_eq!(customer.post(&format!("/services/{s}/cancel"), &[]).await.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(cancel_at(&app, s).await, Some(paid_through), "after the term: the month already paid is the last");
+    let charged = charges(&app, s).await.len();
+    run_billing(&app, today + chrono::Days::new(100));
+    assert_eq!(charges(&app, s).await.len(), charged, "nothing more");
+    assert_eq!(status(&app, s).await.0, "cancelled");
+    assert_verified(&app);
+}
+
+#[actix_web::test]
+async fn cancelling_is_refused_for_another_organisations_service_without_a_token_or_permission() {
+    let app = spawn_app().await;
+    let org = new_org(&app, "Owner Org").await;
+    let other = new_org(&app, "Other Org").await;
+    let s = service(&app, org, portal::domain::time::today_sast(), dec!(100), 12, false).await;
+    let stranger = customer_of(&app, other, "stranger@other.test").await;
+    assert_eq!(stranger.get(&format!("/services/{s}/cancel")).await.status, reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(stranger.post(&format!("/services/{s}/cancel"), &[]).await.status, reqwest::StatusCode::NOT_FOUND);
+    let owner = customer_of(&app, org, "owner@owner.test").await;
+    assert_eq!(owner.post_raw(&format!("/services/{s}/cancel"), &[]).await.status, reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(owner.get("/admin/billing").await.status, reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(owner.post("/admin/billing/run", &[]).await.status, reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(cancel_at(&app, s).await, None);
+}
+
+#[actix_web::test]
+async fn a_full_refund_ends_the_quotes_services_and_deprovisions_its_vms() {
+    let app = spawn_app().await;
+    let org = new_org(&app, "Refunded Ltd").await;
+    let s = service(&app, org, portal::domain::time::today_sast(), dec!(400), 12, true).await;
+    let quote = quote_of(&app, s).await;
+    let staff = app.signed_in(crate::helpers::STAFF).await;
+    let form = staff.get(&format!("/quotes/{quote}/refund")).await;
+    let key = crate::support::input_value(&form, "idempotency_key");
+    let fields = [("amount", "400.00"), ("reason", "Never delivered"), ("idempotency_key", key.as_str())];
+    assert_eq!(staff.post(&format!("/quotes/{quote}/refund"), &fields).await.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(status(&app, s).await.0, "ended");
+    assert_eq!(vm_events(&app, org, "deprovision requested").await, 1);
+    credit_directly(&app, org, dec!(5000), "EFT later").await;
+    run_billing(&app, portal::domain::time::today_sast() + chrono::Days::new(200));
+    assert!(charges(&app, s).await.is_empty(), "an ended service is never charged");
+    let wallet = customer_of(&app, org, "refunded@refunded.test").await.get("/wallet").await;
+    assert_eq!(
+        crate::support::text_of(&wallet, "committed").as_deref(),
+        Some("R 0.00"),
+        "a refunded quote commits nothing"
+    );
+    assert_verified(&app);
+}
+
+#[actix_web::test]
+async fn staff_see_runs_arrears_and_upcoming_charges_and_run_the_billing_now() {
+    let app = spawn_app().await;
+    let today = portal::domain::time::today_sast();
+    let short = new_org(&app, "Owing Org").await;
+    let s = service(&app, short, today - chrono::Months::new(1), dec!(300), 12, false).await;
+    let soon = new_org(&app, "Upcoming Org").await;
+    credit_directly(&app, soon, dec!(1000), "EFT U").await;
+    service(&app, soon, today - chrono::Months::new(1) + chrono::Days::new(5), dec!(150), 12, false).await;
+
+    let staff = app.signed_in(crate::helpers::STAFF).await;
+    let page = staff.get("/admin/billing").await;
+    assert_eq!(page.status, reqwest::StatusCode::OK);
+    assert!(crate::support::text_of(&page, "no-runs").is_some());
+    assert!(crate::support::text_of(&page, "upcoming").unwrap().contains("R 150.00"), "{}", page.body);
+    let done = staff.post("/admin/billing/run", &[]).await;
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(status(&app, s).await.0, "in_arrears");
+    let page = staff.get("/admin/billing").await;
+    let arrears = crate::support::text_of(&page, "arrears").unwrap();
+    assert!(arrears.contains("Owing Org") && arrears.contains("R 300.00"), "{arrears}");
+    let runs = crate::support::text_of(&page, "runs").unwrap();
+    assert!(runs.contains("staff"), "{runs}");
+    // The organisation's page lists its services.
+    let org_page = staff.get(&format!("/admin/organisations/{short}")).await;
+    assert!(org_page.body.contains(&format!(r#"id="service-{s}""#)), "{}", org_page.body);
+    assert_verified(&app);
+}

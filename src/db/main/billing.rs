@@ -299,6 +299,77 @@ fn short_alert(org: OrganisationId, plan: &Plan, balance: Decimal, date: NaiveDa
     }
 }
 
+/// A recorded run (`billing_runs`).
+#[derive(Queryable, Selectable, Debug)]
+#[diesel(table_name = billing_runs)]
+pub struct Run {
+    pub run_for: NaiveDate,
+    pub source: RunSource,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub organisations_charged: i32,
+    pub organisations_short: i32,
+    pub months_charged: i32,
+    pub total_charged: Decimal,
+}
+
+/// The latest runs, newest first (a run without `finished_at` is under way, or died).
+pub async fn recent_runs(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Run>> {
+    billing_runs::table.order(billing_runs::id.desc()).limit(limit).select(Run::as_select()).load(conn).await
+}
+
+#[derive(diesel::QueryableByName)]
+struct Upcoming {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    services: i64,
+    #[diesel(sql_type = Numeric)]
+    amount: Decimal,
+}
+
+/// The charges of the next `days` days from `today`, per day: (day, services, amount).
+/// The anniversary days are `started_on + n months`, PostgreSQL clamping to the month's
+/// end as `domain::billing::period_start` does; months already due are not counted.
+pub async fn upcoming(
+    conn: &mut AsyncPgConnection,
+    today: NaiveDate,
+    days: i32,
+) -> QueryResult<Vec<(NaiveDate, i64, Decimal)>> {
+    let rows: Vec<Upcoming> = diesel::sql_query(
+        "SELECT p.day, count(*) AS services, sum(s.monthly_amount) AS amount
+         FROM services s
+         CROSS JOIN LATERAL (
+             SELECT (s.started_on + make_interval(months => n))::date AS day
+             FROM generate_series(
+                 ((extract(year FROM $1::date) - extract(year FROM s.started_on)) * 12
+                  + extract(month FROM $1::date) - extract(month FROM s.started_on))::int,
+                 ((extract(year FROM $1::date) - extract(year FROM s.started_on)) * 12
+                  + extract(month FROM $1::date) - extract(month FROM s.started_on))::int + 2) n
+         ) p
+         WHERE s.status IN ('active', 'in_arrears', 'suspended')
+           AND p.day > s.paid_through AND p.day >= $1 AND p.day < $1 + $2
+           AND (s.cancel_at IS NULL OR p.day < s.cancel_at)
+         GROUP BY p.day ORDER BY p.day",
+    )
+    .bind::<Date, _>(today)
+    .bind::<diesel::sql_types::Integer, _>(days)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.day, r.services, r.amount)).collect())
+}
+
+/// Every service in arrears or suspended, with its organisation, ordered by it.
+pub async fn in_arrears(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrganisationId, String, Service)>> {
+    services::table
+        .inner_join(organisations::table)
+        .filter(services::status.eq_any([ServiceStatus::InArrears, ServiceStatus::Suspended]))
+        .order((organisations::name, services::organisation_id, services::id))
+        .select((services::organisation_id, organisations::name, Service::as_select()))
+        .load(conn)
+        .await
+}
+
 async fn start_run(conn: &mut AsyncPgConnection, options: &RunOptions) -> QueryResult<BillingRunId> {
     diesel::insert_into(billing_runs::table)
         .values((billing_runs::run_for.eq(options.date), billing_runs::source.eq(options.source)))

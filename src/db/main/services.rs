@@ -80,6 +80,22 @@ pub async fn for_organisation(
         .await
 }
 
+/// One of the organisation's services, with its quote's number.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: ServiceId,
+    org: OrganisationId,
+) -> QueryResult<Option<(Service, String)>> {
+    services::table
+        .inner_join(quotes::table)
+        .filter(services::id.eq(id))
+        .filter(services::organisation_id.eq(org))
+        .select((Service::as_select(), quotes::number))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// "Suspend/resume/deprovision requested" rows for every VM of these services (a
 /// service that is not a VM has none): each VM its acceptance asked to provision. Takes
 /// a shared connection so that it can be pipelined.
