@@ -230,6 +230,9 @@ async fn services_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::e
     let ends = c.find(Locator::Css("#services tbody tr:first-child .ends-on")).await?.text().await?;
     assert!(ends.contains("runs to"), "{ends} ({row})");
     assert!(would_end.contains(ends.trim_start_matches("cancelled: runs to ")), "{would_end} / {ends} / {flash}");
-    assert!(c.find(Locator::Css("#services tbody tr:first-child .cancel-link")).await.is_err(), "the cancelled service has no cancel link");
+    assert!(
+        c.find(Locator::Css("#services tbody tr:first-child .cancel-link")).await.is_err(),
+        "the cancelled service has no cancel link"
+    );
     Ok(())
 }
