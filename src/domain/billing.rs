@@ -7,6 +7,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::ids::ServiceId;
+use super::money::round_cents;
 use super::states::ServiceStatus;
 
 /// One billed month of a service: `start..=end`.
@@ -88,6 +89,14 @@ impl Schedule {
         self.owed_since().checked_add_days(Days::new(grace_days.into())).is_some_and(|end| date >= end)
     }
 
+    /// The number of the service month running on `today`.
+    fn running_index(&self, today: NaiveDate) -> u32 {
+        let months = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+        let n = u32::try_from(months(today) - months(self.started_on)).unwrap_or(0);
+        // It may have begun in the previous calendar month (a later day of the month).
+        if period_start(self.started_on, n) > today { n.saturating_sub(1) } else { n }
+    }
+
     /// When a cancellation asked for on `today` takes effect (its last day): inside the
     /// term at the term's end, after it at the end of the month running on `today` (or
     /// of the last month already paid, if later: a paid month is kept).
@@ -95,13 +104,22 @@ impl Schedule {
         if today <= term_ends_on {
             return term_ends_on;
         }
-        let months = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
-        let mut n = u32::try_from(months(today) - months(self.started_on)).unwrap_or(0);
-        // The service month running on `today` may have begun in the previous calendar month.
-        if period_start(self.started_on, n) > today {
-            n = n.saturating_sub(1);
+        period(self.started_on, self.running_index(today)).end.max(self.paid_through)
+    }
+
+    /// What is paid for and not yet used on `today`, at `monthly_amount` a month: the
+    /// days of the running month after today (pro rata by the month's days) and every
+    /// whole month paid beyond it. What ending the service at once refunds.
+    pub fn unused(&self, monthly_amount: Decimal, today: NaiveDate) -> Decimal {
+        if self.paid_through <= today {
+            return Decimal::ZERO;
         }
-        period(self.started_on, n).end.max(self.paid_through)
+        let n = self.running_index(today);
+        let running = period(self.started_on, n);
+        let days = (running.end - running.start).num_days() + 1;
+        let left = (running.end - today).num_days().max(0);
+        let whole = next_index(self.started_on, self.paid_through).saturating_sub(n + 1);
+        round_cents(monthly_amount * Decimal::from(left) / Decimal::from(days)) + monthly_amount * Decimal::from(whole)
     }
 }
 
@@ -329,6 +347,20 @@ mod tests {
         assert_eq!(after.cancellation_day(term_end, day(2027, 3, 31)), day(2027, 4, 29));
         let prepaid = schedule(start, day(2027, 8, 30));
         assert_eq!(prepaid.cancellation_day(term_end, day(2027, 3, 10)), day(2027, 8, 30));
+    }
+
+    #[test]
+    fn ending_at_once_leaves_the_rest_of_the_paid_month_and_any_later_ones_unused() {
+        let start = day(2026, 1, 10);
+        let s = schedule(start, day(2026, 2, 9)); // the first month, 31 days, paid
+        assert_eq!(s.unused(dec!(310), day(2026, 1, 10)), dec!(300), "30 of 31 days left");
+        assert_eq!(s.unused(dec!(310), day(2026, 2, 8)), dec!(10));
+        assert_eq!(s.unused(dec!(310), day(2026, 2, 9)), dec!(0), "the last paid day");
+        assert_eq!(s.unused(dec!(310), day(2026, 3, 1)), dec!(0), "nothing paid is left");
+        let prepaid = schedule(start, day(2026, 4, 9)); // three months paid
+        // On 1 February: 8 of January's month's 31 days left, and two whole months.
+        assert_eq!(prepaid.unused(dec!(310), day(2026, 2, 1)), dec!(80) + dec!(620));
+        assert_eq!(s.unused(dec!(100), day(2026, 1, 20)), dec!(64.52), "20 of 31 days, rounded once");
     }
 
     #[test]

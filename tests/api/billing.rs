@@ -563,3 +563,42 @@ async fn staff_see_runs_arrears_and_upcoming_charges_and_run_the_billing_now() {
     assert!(org_page.body.contains(&format!(r#"id="service-{s}""#)), "{}", org_page.body);
     assert_verified(&app);
 }
+
+#[actix_web::test]
+async fn staff_end_a_service_at_once_with_a_pro_rata_refund() {
+    let app = spawn_app().await;
+    let org = new_org(&app, "Ended Early").await;
+    let today = portal::domain::time::today_sast();
+    let started = today - chrono::Days::new(10);
+    let s = service(&app, org, started, dec!(310), 12, true).await;
+    let quote = quote_of(&app, s).await;
+    let schedule = portal::domain::billing::Schedule {
+        started_on: started,
+        paid_through: portal::domain::billing::first_paid_through(started),
+        cancel_at: None,
+    };
+    let unused = schedule.unused(dec!(310), today);
+    assert!(unused > Decimal::ZERO && unused < dec!(310));
+
+    let staff = app.signed_in(crate::helpers::STAFF).await;
+    let form = staff.get(&format!("/quotes/{quote}/refund")).await;
+    let option = crate::support::text_of(&form, "end_service").unwrap();
+    assert!(option.contains(&format!("unused today {}", portal::domain::money::format_zar(unused))), "{option}");
+    let key = crate::support::input_value(&form, "idempotency_key");
+    let amount = unused.to_string();
+    let service_id = s.to_string();
+    let fields = [
+        ("amount", amount.as_str()),
+        ("reason", "Ended at the customer's request"),
+        ("idempotency_key", key.as_str()),
+        ("end_service", service_id.as_str()),
+    ];
+    let done = staff.post(&format!("/quotes/{quote}/refund"), &fields).await;
+    assert_eq!(done.status, reqwest::StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(status(&app, s).await.0, "ended");
+    assert_eq!(vm_events(&app, org, "deprovision requested").await, 1);
+    assert_eq!(balance(&app, org).await, unused);
+    run_billing(&app, today + chrono::Days::new(100));
+    assert!(charges(&app, s).await.is_empty());
+    assert_verified(&app);
+}

@@ -2,7 +2,8 @@
 //! Both are new ledger rows (the ledger is append-only), written exactly once per
 //! idempotency key, in one transaction holding the wallet row lock. A refund locks the
 //! quote first, then the wallet: the same order as accepting, so they cannot deadlock.
-//! A full refund also ends the quote's services.
+//! A full refund also ends the quote's services; a partial one may end one of them (staff
+//! ending a service at once, refunding its unused part).
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -14,7 +15,7 @@ use super::alerts::{self, NewAlert};
 use super::ledger::{self, Direction, Posting, PostingError, Transaction};
 use super::schema::quotes;
 use super::services;
-use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::ids::{OrganisationId, QuoteId, ServiceId, UserId};
 use crate::domain::money::format_zar;
 use crate::domain::states::{QuoteStatus, TransactionKind};
 
@@ -43,6 +44,8 @@ pub enum Refused {
     TooLarge,
     #[error("this form was already used for another correction")]
     KeyReused,
+    #[error("that service is not a running service of this quote")]
+    NoSuchService,
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -58,6 +61,8 @@ pub struct NewRefund<'a> {
     pub amount: Decimal,
     pub reason: &'a str,
     pub idempotency_key: &'a str,
+    /// A service of the quote to end at once (the refund being its unused part).
+    pub end_service: Option<ServiceId>,
 }
 
 pub struct NewAdjustment<'a> {
@@ -159,9 +164,14 @@ pub async fn refund(
             return Err(Refused::MoreThanDebited { max: debited });
         }
         let tx = ledger::post(conn, &wallet, &posting).await.map_err(refused)?;
-        // A full refund ends the quote's services at once (and deprovisions its VMs).
+        // A full refund ends the quote's services at once (and deprovisions its VMs); a
+        // partial one may end one of them.
         if refund.amount == debited {
             services::end_for_quote(conn, refund.quote_id).await?;
+        } else if let Some(service) = refund.end_service
+            && !services::end_one(conn, refund.quote_id, service).await?
+        {
+            return Err(Refused::NoSuchService);
         }
         alerts::raise(
             conn,

@@ -186,6 +186,33 @@ pub async fn cancel(
     .await
 }
 
+/// A quote's running services (for the refund form).
+pub async fn running_of_quote(conn: &mut AsyncPgConnection, quote: QuoteId) -> QueryResult<Vec<Service>> {
+    services::table
+        .filter(services::quote_id.eq(quote))
+        .filter(services::status.eq_any(ServiceStatus::BILLABLE))
+        .order(services::id)
+        .select(Service::as_select())
+        .load(conn)
+        .await
+}
+
+/// Ends one running service of a quote at once (staff, with a pro-rata refund), asking
+/// for its VMs to be deprovisioned; false when it is not one. Runs inside the refund's
+/// transaction.
+pub async fn end_one(conn: &mut AsyncPgConnection, quote: QuoteId, id: ServiceId) -> QueryResult<bool> {
+    let ended = diesel::update(services::table.find(id))
+        .filter(services::quote_id.eq(quote))
+        .filter(services::status.eq_any(ServiceStatus::BILLABLE))
+        .set((services::status.eq(ServiceStatus::Ended), services::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    if ended == 1 {
+        request_vm_work(conn, vec![id], VmRequest::Deprovision).await?;
+    }
+    Ok(ended == 1)
+}
+
 /// Ends a quote's running services at once (a full refund), asking for its VMs to be
 /// deprovisioned. Runs inside the refund's transaction.
 pub async fn end_for_quote(conn: &mut AsyncPgConnection, quote: QuoteId) -> QueryResult<usize> {
