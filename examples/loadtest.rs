@@ -295,7 +295,7 @@ struct BillingRun {
 /// on [`BILLING_STARTED`] (its debit in the ledger, its ten services made by
 /// `services_for_accepted_quotes` as acceptance makes them) and money for a year; then
 /// `portal billing run --date` [`BILLING_DATE`] (the release binary, its own process),
-/// timed, and its peak RSS read from `wait4`. Loaded in bulk like [`bulk_ledger`].
+/// timed, with its peak RSS. Loaded in bulk like [`bulk_ledger`].
 async fn billing_run(
     conn: &mut AsyncPgConnection,
     urls: &DatabaseUrls,
@@ -350,11 +350,11 @@ async fn billing_run(
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()?;
-    let (status, rss_kb) = wait_with_peak_rss(child.id())?;
+    let (succeeded, rss_mb) = wait_with_peak_rss(child)?;
     let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(status == 0, "portal billing run failed (status {status})");
+    anyhow::ensure!(succeeded, "portal billing run failed");
     let months: Count = diesel::sql_query("SELECT count(*) AS n FROM service_charges").get_result(conn).await?;
-    Ok(BillingRun { organisations, services: services.n, months: months.n, seconds, rss_mb: rss_kb as f64 / 1024.0 })
+    Ok(BillingRun { organisations, services: services.n, months: months.n, seconds, rss_mb })
 }
 
 #[derive(diesel::QueryableByName)]
@@ -363,16 +363,19 @@ struct Count {
     n: i64,
 }
 
-/// Waits for a child and returns its exit status and its own peak resident memory in
-/// kB (`wait4`'s `ru_maxrss`, which counts that process alone).
-fn wait_with_peak_rss(pid: u32) -> anyhow::Result<(i32, i64)> {
-    let mut status = 0;
-    // SAFETY: `rusage` is plain data, filled in by the kernel for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waits for our own child by pid, with valid pointers to locals.
-    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
-    anyhow::ensure!(waited == pid as libc::pid_t, "wait4 failed: {}", std::io::Error::last_os_error());
-    Ok((libc::WEXITSTATUS(status), usage.ru_maxrss))
+/// Waits for a child, reading its peak resident memory (VmHWM, in kB) every 50 ms
+/// meanwhile; returns its exit status and the last peak read. (`wait4`'s `ru_maxrss` is
+/// no use here: it also counts this process's memory, inherited at the fork before the
+/// child's exec.)
+fn wait_with_peak_rss(mut child: Child) -> anyhow::Result<(bool, f64)> {
+    let mut peak = 0.0f64;
+    loop {
+        peak = peak.max(peak_rss_mb(child.id()));
+        if let Some(status) = child.try_wait()? {
+            return Ok((status.success(), peak));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Vacuums, analyzes and checkpoints after a bulk load, so that autovacuum and the
