@@ -5,7 +5,9 @@
 //! (Debian's `wrk`), each scenario for a fixed time. In the same run it measures two
 //! baselines on the same machine, so that results read as ratios: pgbench doing a
 //! wallet-debit transaction at 8 clients, and a minimal actix + Askama page running one
-//! pooled query of 39 rows. It prints a Markdown report (see BENCHMARKS.md).
+//! pooled query of 39 rows. It prints a Markdown report (see BENCHMARKS.md). Last, the
+//! monthly billing run over 100 000 services in 10 000 organisations, timed against the
+//! same pgbench debit.
 //!
 //! Why wrk: it is written in C like pgbench, so the load generator's own cost, which
 //! shares the machine's two cores with the server and PostgreSQL, is small and about
@@ -35,6 +37,8 @@ struct Options {
     seconds: u64,
     big_ledger: i64,
     quotes: i64,
+    /// Organisations of the billing run, ten monthly services each.
+    billing_organisations: i64,
     /// The run's folder: the cluster, wrk's script.
     dir: std::path::PathBuf,
 }
@@ -43,9 +47,9 @@ fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     let dir = std::env::temp_dir().join(format!("portal-loadtest-{}", std::process::id()));
     let options = if quick {
-        Options { seconds: 3, big_ledger: 100_000, quotes: 16_000, dir }
+        Options { seconds: 3, big_ledger: 100_000, quotes: 16_000, billing_organisations: 2_000, dir }
     } else {
-        Options { seconds: 10, big_ledger: 1_000_000, quotes: 40_000, dir }
+        Options { seconds: 10, big_ledger: 1_000_000, quotes: 40_000, billing_organisations: 10_000, dir }
     };
     let status = Command::new(env!("CARGO")).args(["build", "--release", "--quiet", "--bin", "portal"]).status()?;
     anyhow::ensure!(status.success(), "building the release portal failed");
@@ -273,6 +277,105 @@ async fn bulk_ledger(conn: &mut AsyncPgConnection, organisation: &str, rows: i64
     );
     conn.batch_execute(&sql).await?;
     settle(conn).await
+}
+
+/// The day the billing benchmark's services started, and the day it runs (one month due each).
+const BILLING_STARTED: &str = "2027-01-15";
+const BILLING_DATE: &str = "2027-02-15";
+
+struct BillingRun {
+    organisations: i64,
+    services: i64,
+    months: i64,
+    seconds: f64,
+    rss_mb: f64,
+}
+
+/// `organisations` new organisations, each with one quote of ten monthly lines accepted
+/// on [`BILLING_STARTED`] (its debit in the ledger, its ten services made by
+/// `services_for_accepted_quotes` as acceptance makes them) and money for a year; then
+/// `portal billing run --date` [`BILLING_DATE`] (the release binary, its own process),
+/// timed, with its peak RSS. Loaded in bulk like [`bulk_ledger`].
+async fn billing_run(
+    conn: &mut AsyncPgConnection,
+    urls: &DatabaseUrls,
+    organisations: i64,
+) -> anyhow::Result<BillingRun> {
+    let sql = format!(
+        "BEGIN;
+         ALTER TABLE wallet_transactions DISABLE TRIGGER wallet_transactions_chain;
+         ALTER TABLE wallet_transactions DISABLE TRIGGER wallet_transactions_match_wallet;
+         ALTER TABLE organisation_wallets DISABLE TRIGGER organisation_wallets_match_ledger;
+         INSERT INTO organisations (name) SELECT 'Billing Org ' || lpad(n::text, 5, '0') FROM generate_series(1, {organisations}) n;
+         INSERT INTO organisation_wallets (organisation_id, balance, low_balance_threshold)
+             SELECT id, 99000, 0 FROM organisations WHERE name LIKE 'Billing Org %';
+         INSERT INTO quotes (organisation_id, kind, status, title, term_months, valid_until, vat_rate, monthly_subtotal,
+                             monthly_total, amount_due, accepted_by, accepted_at)
+             SELECT o.id, 'service', 'accepted', 'Billing load test', 12, '{BILLING_STARTED}', 0, 1000, 1000, 1000,
+                    (SELECT min(id) FROM users), '{BILLING_STARTED} 12:00+02'
+             FROM organisations o WHERE o.name LIKE 'Billing Org %';
+         INSERT INTO quote_lines (quote_id, line_no, catalog, item_kind, item_id, sku, description, billing,
+                                  unit_cost, margin_pct, unit_price, quantity, amount)
+             SELECT q.id, n, 'aas', 'product', 1, 'LOAD-' || n, 'Load-test service ' || n, 'monthly', 100, 0, 100, 1, 100
+             FROM quotes q CROSS JOIN generate_series(1, 10) n WHERE q.title = 'Billing load test';
+         INSERT INTO wallet_transactions (wallet_id, organisation_id, kind, direction, amount, balance_after, quote_id,
+                                          reference, description)
+             SELECT w.id, w.organisation_id, k.kind, k.direction, k.amount, k.after,
+                    CASE WHEN k.kind = 'debit' THEN q.id END, k.reference, 'Billing load test'
+             FROM organisation_wallets w
+             JOIN quotes q ON q.organisation_id = w.organisation_id AND q.title = 'Billing load test'
+             CROSS JOIN (VALUES (1, 'credit', 1, 100000, 100000, 'LOADTEST'), (2, 'debit', -1, 1000, 99000, 'ACCEPT'))
+                 AS k (n, kind, direction, amount, after, reference)
+             ORDER BY w.id, k.n;
+         SELECT services_for_accepted_quotes(NULL);
+         ALTER TABLE wallet_transactions ENABLE TRIGGER wallet_transactions_chain;
+         ALTER TABLE wallet_transactions ENABLE TRIGGER wallet_transactions_match_wallet;
+         ALTER TABLE organisation_wallets ENABLE TRIGGER organisation_wallets_match_ledger;
+         COMMIT;"
+    );
+    conn.batch_execute(&sql).await?;
+    settle(conn).await?;
+    let services: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM services s JOIN organisations o ON o.id = s.organisation_id
+         WHERE o.name LIKE 'Billing Org %' AND s.status = 'active'",
+    )
+    .get_result(conn)
+    .await?;
+    let started = Instant::now();
+    let child = Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/portal"))
+        .args(["billing", "run", "--date", BILLING_DATE])
+        .env("DATABASE_URL_MAIN", urls.main.expose_secret())
+        .env("DATABASE_URL_AAS", urls.aas.expose_secret())
+        .env("DATABASE_URL_ENETWORKS", urls.enetworks.expose_secret())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()?;
+    let (succeeded, rss_mb) = wait_with_peak_rss(child)?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(succeeded, "portal billing run failed");
+    let months: Count = diesel::sql_query("SELECT count(*) AS n FROM service_charges").get_result(conn).await?;
+    Ok(BillingRun { organisations, services: services.n, months: months.n, seconds, rss_mb })
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Waits for a child, reading its peak resident memory (VmHWM, in kB) every 50 ms
+/// meanwhile; returns its exit status and the last peak read. (`wait4`'s `ru_maxrss` is
+/// no use here: it also counts this process's memory, inherited at the fork before the
+/// child's exec.)
+fn wait_with_peak_rss(mut child: Child) -> anyhow::Result<(bool, f64)> {
+    let mut peak = 0.0f64;
+    loop {
+        peak = peak.max(peak_rss_mb(child.id()));
+        if let Some(status) = child.try_wait()? {
+            return Ok((status.success(), peak));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Vacuums, analyzes and checkpoints after a bulk load, so that autovacuum and the
@@ -546,6 +649,8 @@ async fn scenarios(
         csv.push((label, lines - 1, started.elapsed().as_secs_f64(), peak_rss_mb(pid)));
     }
 
+    let billing = billing_run(main, urls, o.billing_organisations).await?;
+
     let verify = Command::new(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/portal"))
         .args(["wallet", "verify"])
         .env("DATABASE_URL_MAIN", urls.main.expose_secret())
@@ -578,6 +683,20 @@ async fn scenarios(
         "| acceptances ÷ pgbench debits on the portal's ledger | {:.2} | (context) |",
         find("quote acceptances") / portal_tps
     );
+    println!(
+        "\nbilling run (`portal billing run --date {BILLING_DATE}`): {} organisations, {} services, {} months charged in {:.2} s: {:.0} months/s; peak RSS {:.1} MB",
+        billing.organisations,
+        billing.services,
+        billing.months,
+        billing.seconds,
+        billing.months as f64 / billing.seconds,
+        billing.rss_mb
+    );
+    println!(
+        "| billing run: months charged a second ÷ pgbench debits on the portal's ledger | {:.2} | ≥ 1.0 |",
+        billing.months as f64 / billing.seconds / portal_tps
+    );
+    println!("| billing run: peak RSS MB | {:.1} | ≤ 64 |", billing.rss_mb);
     println!("\nwallet verify after the run: {verify_line}");
     Ok(())
 }

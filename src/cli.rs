@@ -1,5 +1,5 @@
 //! The `portal` command: `serve` (the default), `migrate`, `seed --demo`, `user create`,
-//! `org create`, `wallet credit`, `wallet verify`, `backup`, `restore`. Every sub-command finds the databases the way `serve`
+//! `org create`, `wallet credit`, `wallet verify`, `backup`, `restore`, `billing run`. Every sub-command finds the databases the way `serve`
 //! does, checks its arguments before touching anything, prints a clear error and exits
 //! non-zero on bad input (2) or failure (1), and applies all of its change or none.
 
@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use rust_decimal::Decimal;
 use secrecy::ExposeSecret;
@@ -14,6 +15,7 @@ use secrecy::ExposeSecret;
 use crate::config::{DatabaseUrls, Settings};
 use crate::db::backup::{self, Archive, OpenError, Tools};
 use crate::db::cluster::{Cluster, ClusterOptions};
+use crate::db::main::billing::{self, RunOptions};
 use crate::db::main::organisations::{self, CreateOrganisationError, NewOrganisation, Organisation};
 use crate::db::main::users::{self, NewUser};
 use crate::db::main::verify;
@@ -27,10 +29,12 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::money::{format_zar, parse_top_up};
 use crate::domain::organisation::VatNumber;
 use crate::domain::password::NewPassword;
+use crate::domain::states::RunSource;
 use crate::domain::text::{self, Lines, escape_controls};
+use crate::domain::time::{parse_date, today_sast};
 use crate::startup::{self, Sessions};
 use crate::state::{AppState, Shared};
-use crate::{auth, telemetry};
+use crate::{auth, jobs, telemetry};
 
 #[derive(Parser)]
 #[command(name = "portal", version, about = "Cloud and network reseller portal")]
@@ -64,6 +68,25 @@ enum Command {
     Backup(BackupArgs),
     /// Restore an archive of `portal backup` into empty databases, then check every table's rows.
     Restore(RestoreArgs),
+    /// Monthly billing of services.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+#[derive(Subcommand)]
+enum BillingCommand {
+    /// Charge every month of every service due by a date (today by default), each once.
+    Run(BillingRun),
+}
+
+#[derive(Args)]
+struct BillingRun {
+    /// Run as of this day (YYYY-MM-DD, South African date); default today.
+    #[arg(long)]
+    date: Option<String>,
+    /// Print per organisation what the run would charge, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Subcommand)]
@@ -232,11 +255,23 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
             check_idempotency_key(args.idempotency_key.as_deref())?;
             Ok(())
         }
+        Command::Billing(BillingCommand::Run(args)) => check_run_date(args.date.as_deref()).map(drop),
         Command::Backup(args) => check_new_file("--to", &args.to),
         Command::Restore(args) if !args.from.is_file() => {
             Err(invalid(format!("--from: there is no file {}", args.from.display())))
         }
         _ => Ok(()),
+    }
+}
+
+fn check_run_date(raw: Option<&str>) -> Result<NaiveDate, Invalid> {
+    match raw {
+        None => Ok(today_sast()),
+        Some(raw) => match parse_date(raw) {
+            Ok(Some(date)) => Ok(date),
+            Ok(None) => Err(invalid("--date must not be empty; leave it out to run for today")),
+            Err(e) => Err(invalid(format!("--date: {e} (got {raw:?})"))),
+        },
     }
 }
 
@@ -346,6 +381,15 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&databases.migrated().await?, args).await,
             Command::Wallet(WalletCommand::Verify) => wallet_verify(&databases.migrated().await?).await,
             // A backup reads the databases as they are; a restore needs them empty.
+            Command::Billing(BillingCommand::Run(args)) if args.dry_run => {
+                if let Some(reason) = migrate::main_not_current(databases.urls.main.expose_secret()).await? {
+                    return refuse(reason);
+                }
+                billing_run(&Pools::new(&databases.urls, 1), &settings, args).await
+            }
+            Command::Billing(BillingCommand::Run(args)) => {
+                billing_run(&databases.migrated().await?, &settings, args).await
+            }
             Command::Backup(args) => backup(&databases, &settings, &args.to).await,
             Command::Restore(args) => restore(&databases, &settings, &args.from).await,
         }
@@ -385,7 +429,14 @@ async fn serve(
     let shared = Shared::new(settings.vat_rate)
         .with_metrics_token(settings.metrics_token.clone())
         .with_public_url(settings.public_url.as_deref())
+        .with_grace_days(settings.grace_days)
         .with_redis(settings.redis_url.as_ref().map(|url| url.expose_secret()));
+    actix_web::rt::spawn(jobs::hourly(
+        urls.main.clone(),
+        shared.metrics.clone(),
+        settings.grace_days,
+        settings.vat_rate,
+    ));
     let urls = urls.clone();
     let state = move || AppState::new(Pools::new(&urls, per_worker), &shared);
     startup::run(state, listener, &key, sessions, workers)?.await?;
@@ -542,6 +593,44 @@ async fn wallet_verify(pools: &Pools) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn billing_run(pools: &Pools, settings: &Settings, args: BillingRun) -> anyhow::Result<ExitCode> {
+    let date = check_run_date(args.date.as_deref()).map_err(|Invalid(m)| anyhow::anyhow!(m))?;
+    let options = RunOptions {
+        date,
+        grace_days: settings.grace_days,
+        vat_rate: settings.vat_rate,
+        dry_run: args.dry_run,
+        source: RunSource::Cli,
+    };
+    let mut conn = pools.main.get().await?;
+    let verb = if args.dry_run { "would charge" } else { "charged" };
+    let summary = billing::run(&mut conn, options, |bill| {
+        let name = escape_controls(&bill.name);
+        let months = bill.plan.charges.len();
+        let total = format_zar(bill.plan.total);
+        if bill.plan.short {
+            println!("short    {name}: {months} month(s) due, {total}; the wallet cannot pay it");
+        } else if months > 0 {
+            println!("{verb:<8} {name}: {months} month(s), {total}");
+        }
+    })
+    .await?;
+    println!(
+        "Billing {} for {date}: {} month(s) {verb} to {} organisation(s), {} in all; {} short{}.",
+        if args.dry_run { "dry run" } else { "run" },
+        summary.months_charged,
+        summary.organisations_charged,
+        format_zar(summary.total_charged),
+        summary.organisations_short,
+        if summary.organisations_skipped > 0 {
+            format!("; {} skipped this time (busy), the next run takes them", summary.organisations_skipped)
+        } else {
+            String::new()
+        },
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn backup(databases: &Databases, settings: &Settings, to: &Path) -> anyhow::Result<ExitCode> {

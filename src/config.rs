@@ -45,7 +45,13 @@ pub struct Settings {
     /// `PORTAL_PUBLIC_URL`: where people reach the portal (`https://portal.example.co.za`).
     /// An `https://` address turns on HSTS.
     pub public_url: Option<String>,
+    /// `PORTAL_GRACE_DAYS`: how many days a month may stay unpaid before its services
+    /// are suspended (default 7).
+    pub grace_days: u32,
 }
+
+/// How long a month may stay unpaid before its services are suspended, by default.
+pub const DEFAULT_GRACE_DAYS: u32 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -61,6 +67,8 @@ pub enum ConfigError {
         "PORTAL_PUBLIC_URL must be an http:// or https:// address, such as https://portal.example.co.za (got {0:?})"
     )]
     PublicUrl(String),
+    #[error("PORTAL_GRACE_DAYS must be a whole number of days, such as 7 (got {0:?})")]
+    GraceDays(String),
 }
 
 impl Settings {
@@ -94,6 +102,13 @@ impl Settings {
                 _ => return Err(ConfigError::PublicUrl(raw)),
             },
         };
+        let grace_days = match get("PORTAL_GRACE_DAYS") {
+            None => DEFAULT_GRACE_DAYS,
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(days) if days <= 365 => days,
+                _ => return Err(ConfigError::GraceDays(raw)),
+            },
+        };
         Ok(Settings {
             addr: get("PORTAL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             data_dir: PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| "./.portal".to_owned())),
@@ -104,6 +119,7 @@ impl Settings {
             redis_url: get("PORTAL_REDIS_URL").map(SecretString::from),
             metrics_token: get("PORTAL_METRICS_TOKEN").map(SecretString::from),
             public_url,
+            grace_days,
         })
     }
 
@@ -147,6 +163,19 @@ mod tests {
         assert!(s.database_urls.is_none());
         assert_eq!(s.vat_rate, Decimal::from(15));
         assert!(s.public_url.is_none());
+        assert_eq!(s.grace_days, 7);
+    }
+
+    #[test]
+    fn the_grace_period_is_a_number_of_days() {
+        assert_eq!(Settings::from_lookup(lookup(&[("PORTAL_GRACE_DAYS", " 14 ")])).unwrap().grace_days, 14);
+        assert_eq!(Settings::from_lookup(lookup(&[("PORTAL_GRACE_DAYS", "0")])).unwrap().grace_days, 0);
+        for bad in ["seven", "-1", "7.5", "366"] {
+            let settings = Settings::from_lookup(|key| (key == "PORTAL_GRACE_DAYS").then(|| bad.to_owned()));
+            let err = settings.unwrap_err();
+            assert!(matches!(err, ConfigError::GraceDays(_)), "{bad}");
+            assert!(err.to_string().contains("PORTAL_GRACE_DAYS must be a whole number"), "{err}");
+        }
     }
 
     #[test]

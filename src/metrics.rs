@@ -33,6 +33,8 @@ use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+/// A billing run takes from milliseconds (nothing due) to minutes (month end, many services).
+const BILLING_RUN_BUCKETS: [f64; 8] = [0.01, 0.1, 1.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
 
 /// The method label: one of four words.
 fn method_label(method: &Method) -> &'static str {
@@ -89,6 +91,9 @@ pub struct Metrics {
     pool_waiting: Family<DatabaseLabels, Gauge>,
     acceptances: Counter,
     insufficient_funds: Counter,
+    months_charged: Counter,
+    organisations_short: Counter,
+    billing_runs: Histogram,
     /// Every worker's pools, summed per database.
     pools: Mutex<Vec<Pools>>,
     token: Option<SecretString>,
@@ -112,6 +117,9 @@ impl Metrics {
         let pool_waiting = Family::<DatabaseLabels, Gauge>::default();
         let acceptances = Counter::default();
         let insufficient_funds = Counter::default();
+        let months_charged = Counter::default();
+        let organisations_short = Counter::default();
+        let billing_runs = Histogram::new(BILLING_RUN_BUCKETS);
         registry.register("portal_http_requests", "HTTP requests by route, method and status class", requests.clone());
         registry.register("portal_http_request_duration_seconds", "Time to answer, by route", durations.clone());
         registry.register(
@@ -135,6 +143,21 @@ impl Metrics {
             "Acceptances refused for want of funds",
             insufficient_funds.clone(),
         );
+        registry.register(
+            "portal_billing_months_charged",
+            "Service months charged by the billing runs of this process",
+            months_charged.clone(),
+        );
+        registry.register(
+            "portal_billing_organisations_short",
+            "Organisations whose wallet could not pay their due months, per run",
+            organisations_short.clone(),
+        );
+        registry.register(
+            "portal_billing_run_duration_seconds",
+            "How long each billing run of this process took",
+            billing_runs.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -144,6 +167,9 @@ impl Metrics {
             pool_waiting,
             acceptances,
             insufficient_funds,
+            months_charged,
+            organisations_short,
+            billing_runs,
             pools: Mutex::default(),
             token,
         }
@@ -160,6 +186,13 @@ impl Metrics {
 
     pub fn count_insufficient_funds(&self) {
         self.insufficient_funds.inc();
+    }
+
+    /// A billing run of this process: its months charged, organisations short, duration.
+    pub fn count_billing_run(&self, months: u64, short: u64, seconds: f64) {
+        self.months_charged.inc_by(months);
+        self.organisations_short.inc_by(short);
+        self.billing_runs.observe(seconds);
     }
 
     fn observe(&self, method: &'static str, route: &'static str, status: u16, seconds: f64) {

@@ -32,6 +32,8 @@ pub struct Shared {
     pub access: Arc<AccessCache>,
     pub metrics: Arc<Metrics>,
     pub bulkhead: Arc<Bulkhead>,
+    /// `PORTAL_GRACE_DAYS`, for the billing run staff start.
+    pub grace_days: u32,
 }
 
 impl Shared {
@@ -45,7 +47,13 @@ impl Shared {
             access: Arc::default(),
             metrics: Arc::default(),
             bulkhead: Arc::default(),
+            grace_days: crate::config::DEFAULT_GRACE_DAYS,
         }
+    }
+
+    /// Unpaid months suspend their services after `days` (`PORTAL_GRACE_DAYS`).
+    pub fn with_grace_days(self, days: u32) -> Shared {
+        Shared { grace_days: days, ..self }
     }
 
     /// HSTS only when people reach the portal over HTTPS: sent over plain HTTP it would

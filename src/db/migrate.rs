@@ -33,6 +33,31 @@ pub async fn run(url: &str, migrations: EmbeddedMigrations) -> anyhow::Result<us
     .await?
 }
 
+/// Why the main database cannot be read as this build knows it: a migration is running
+/// now, or some are pending. For commands that must change nothing (a dry run).
+pub async fn main_not_current(url: &str) -> anyhow::Result<Option<String>> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)?;
+        #[derive(diesel::QueryableByName)]
+        struct Locked {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            free: bool,
+        }
+        let lock = format!("SELECT pg_try_advisory_lock_shared({MIGRATION_LOCK_KEY}) AS free");
+        if !diesel::sql_query(lock).get_result::<Locked>(&mut conn)?.free {
+            return Ok(Some("the main database is being migrated right now; try again when that has finished".into()));
+        }
+        let pending = conn.pending_migrations(MAIN).map_err(|e| anyhow::anyhow!("reading the migrations: {e}"))?;
+        diesel::sql_query(format!("SELECT pg_advisory_unlock_shared({MIGRATION_LOCK_KEY})")).execute(&mut conn)?;
+        Ok((!pending.is_empty()).then(|| {
+            let names: Vec<String> = pending.iter().map(|m| m.name().to_string()).collect();
+            format!("the main database is not migrated (pending: {}); run `portal migrate` first", names.join(", "))
+        }))
+    })
+    .await?
+}
+
 /// Migrates every database of the registry.
 pub async fn run_all(urls: &DatabaseUrls) -> anyhow::Result<()> {
     for db in &DATABASES {

@@ -141,6 +141,37 @@ pub fn acceptance_lines(lines: &[ChargedLine<'_>], total_vat: Decimal) -> Vec<Do
         .collect()
 }
 
+/// A month of a service as the billing run's tax invoice charges it (VAT included).
+pub struct ChargedMonth<'a> {
+    pub description: &'a str,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub amount: Decimal,
+}
+
+/// The billing run's invoice lines: one per month charged, the VAT inside each amount at
+/// `rate_percent`, so the lines add up to the debit exactly.
+pub fn monthly_lines(months: &[ChargedMonth<'_>], rate_percent: Decimal) -> Vec<DocumentLine> {
+    months
+        .iter()
+        .map(|m| {
+            let vat = vat_inside(m.amount, rate_percent);
+            DocumentLine {
+                description: format!(
+                    "{}: {} to {}",
+                    m.description,
+                    m.start.format("%-d %b %Y"),
+                    m.end.format("%-d %b %Y")
+                ),
+                quantity: Decimal::ONE,
+                unit_price: m.amount - vat,
+                amount: m.amount - vat,
+                vat,
+            }
+        })
+        .collect()
+}
+
 /// A credit note's one line for a refund of `refund` (VAT included) at `rate_percent`.
 pub fn refund_line(description: String, refund: Decimal, rate_percent: Decimal) -> DocumentLine {
     let vat = vat_inside(refund, rate_percent);
@@ -190,6 +221,19 @@ mod tests {
         assert_eq!(vat_inside(dec!(115.00), dec!(15)), dec!(15.00));
         assert_eq!(vat_inside(dec!(100.00), dec!(15)), dec!(13.04));
         assert_eq!(vat_inside(dec!(0), dec!(15)), dec!(0));
+    }
+
+    #[test]
+    fn monthly_lines_add_up_to_what_was_charged() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
+        let months = [
+            ChargedMonth { description: "Backup", start: day(31), end: day(31), amount: dec!(115.00) },
+            ChargedMonth { description: "VM", start: day(1), end: day(31), amount: dec!(100.01) },
+        ];
+        let lines = monthly_lines(&months, dec!(15));
+        assert_eq!(lines[0].description, "Backup: 31 Jan 2026 to 31 Jan 2026");
+        assert_eq!((lines[0].amount, lines[0].vat), (dec!(100.00), dec!(15.00)));
+        assert_eq!(lines.iter().map(|l| l.amount + l.vat).sum::<Decimal>(), dec!(215.01));
     }
 
     #[test]

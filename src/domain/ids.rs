@@ -45,5 +45,7 @@ id_newtype!(
     ProductId,
     CategoryId,
     CardId,
-    InvoiceId
+    InvoiceId,
+    ServiceId,
+    BillingRunId
 );

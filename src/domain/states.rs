@@ -115,6 +115,46 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// `services.status`. Active, in arrears and suspended services are billed (a
+    /// suspended one owes its months until a top-up pays them); cancelled and ended ones
+    /// never again.
+    ServiceStatus {
+        Active = "active",
+        InArrears = "in_arrears",
+        Suspended = "suspended",
+        Cancelled = "cancelled",
+        Ended = "ended",
+    }
+);
+
+text_enum!(
+    /// `billing_runs.source`: what started a billing run.
+    RunSource { Cli = "cli", Hourly = "hourly", Staff = "staff" }
+);
+
+impl ServiceStatus {
+    /// The statuses the monthly run looks at.
+    pub const BILLABLE: [ServiceStatus; 3] =
+        [ServiceStatus::Active, ServiceStatus::InArrears, ServiceStatus::Suspended];
+
+    /// Whether the monthly run still charges it.
+    pub fn is_billable(self) -> bool {
+        Self::BILLABLE.contains(&self)
+    }
+
+    /// How the status reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            ServiceStatus::Active => "active",
+            ServiceStatus::InArrears => "in arrears",
+            ServiceStatus::Suspended => "suspended",
+            ServiceStatus::Cancelled => "cancelled",
+            ServiceStatus::Ended => "ended",
+        }
+    }
+}
+
 impl Billing {
     /// How a line's billing reads on a quote.
     pub fn label(self) -> &'static str {
@@ -210,6 +250,11 @@ mod tests {
         }
         assert_eq!(Billing::parse("once-off"), None, "the label is not the stored word");
         assert_eq!(Catalog::parse("enetworks"), Some(Catalog::Enetworks));
+        for s in ServiceStatus::ALL {
+            assert_eq!(ServiceStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(ServiceStatus::parse("in arrears"), None, "the label is not the stored word");
+        assert!(ServiceStatus::Suspended.is_billable() && !ServiceStatus::Cancelled.is_billable());
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub fn format_sast(at: DateTime<Utc>) -> String {
     at.with_timezone(&Johannesburg).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// `3 December 2026`: a day as pages show it.
+pub fn format_day(day: NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
 /// `14:05` in Africa/Johannesburg.
 pub fn format_sast_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&Johannesburg).format("%H:%M").to_string()

@@ -1,11 +1,13 @@
 //! Wallet figures for the wallet page, as pure functions of the ledger's monthly sums:
 //! the last twelve months of money in and out, drawn as a bar chart (server-rendered
-//! SVG geometry), and the runway: how long the balance lasts at the committed spend.
+//! SVG geometry), what the running services commit the organisation to each month, and
+//! the runway: how long the balance pays their charges, on their real charge dates.
 
-use chrono::{Datelike, Days, Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 
+use super::billing::Billable;
 use super::money::format_zar;
 
 /// One calendar month's movements (South African time). `month` is its first day.
@@ -116,35 +118,53 @@ pub fn chart(months: &[MonthTotals]) -> Chart {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Runway {
-    /// No accepted recurring lines: the balance is not being drawn down.
+    /// No running services: the balance is not being drawn down.
     NoCommitments,
-    /// Nothing left to draw on.
+    /// Nothing left to draw on: a month already due is unpaid.
     Empty,
-    /// At the committed spend the balance lasts `days` more days, until `date`.
+    /// The balance pays every charge before `date`, the first it cannot pay, `days`
+    /// from today.
     Until { date: NaiveDate, days: u64 },
 }
 
-/// How long `balance` lasts at `monthly` a month, spent evenly over the year
-/// (`monthly × 12 / 365` a day): whole days, counted from `today`.
-pub fn runway(balance: Decimal, monthly: Decimal, today: NaiveDate) -> Runway {
-    if monthly <= Decimal::ZERO {
-        return Runway::NoCommitments;
+/// How far ahead the runway looks: a balance that lasts longer has no end date shown.
+const RUNWAY_HORIZON: Months = Months::new(120);
+
+/// What the running services cost a month.
+pub fn committed(services: &[Billable]) -> Decimal {
+    services.iter().map(|s| s.monthly_amount).sum()
+}
+
+/// How long `balance` lasts, charge by charge on the services' real charge dates
+/// (anniversary months, oldest first, none on or after a cancellation), counted from
+/// `today`: the day of the first charge it cannot pay. Months already due count as
+/// due today.
+pub fn runway(balance: Decimal, services: &[Billable], today: NaiveDate) -> Runway {
+    let horizon = today + RUNWAY_HORIZON;
+    let mut charges: Vec<(NaiveDate, Decimal)> = services
+        .iter()
+        .flat_map(|s| s.schedule.due(horizon).into_iter().map(|p| (p.start.max(today), s.monthly_amount)))
+        .collect();
+    charges.sort();
+    let mut left = balance;
+    for (date, amount) in charges {
+        if amount > left {
+            return match (date - today).num_days() {
+                days if days > 0 => Runway::Until { date, days: days.unsigned_abs() },
+                _ => Runway::Empty,
+            };
+        }
+        left -= amount;
     }
-    if balance <= Decimal::ZERO {
-        return Runway::Empty;
-    }
-    let days = (balance * Decimal::from(365) / (monthly * Decimal::from(12))).floor().to_u64().unwrap_or(u64::MAX);
-    match today.checked_add_days(Days::new(days)) {
-        Some(date) if days > 0 => Runway::Until { date, days },
-        Some(_) => Runway::Empty,
-        // Further than the calendar goes: as good as never.
-        None => Runway::NoCommitments,
-    }
+    Runway::NoCommitments
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::billing::Schedule;
+    use crate::domain::ids::ServiceId;
+    use crate::domain::states::ServiceStatus;
     use rust_decimal_macros::dec;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -206,17 +226,40 @@ mod tests {
         assert_eq!(chart.scale, "R 0.00");
     }
 
+    fn billable(started_on: NaiveDate, paid_through: NaiveDate, amount: Decimal) -> Billable {
+        Billable {
+            id: ServiceId(1),
+            status: ServiceStatus::Active,
+            schedule: Schedule { started_on, paid_through, cancel_at: None },
+            monthly_amount: amount,
+        }
+    }
+
     #[test]
-    fn the_runway_spends_the_monthly_commitment_evenly_over_the_year() {
-        let today = day(2026, 11, 24);
-        // Twelve months' worth lasts exactly a year of days.
-        assert_eq!(runway(dec!(12000), dec!(1000), today), Runway::Until { date: day(2027, 11, 24), days: 365 });
-        // 66 381.49 at 4 000 a month: 66 381.49 × 365 / 48 000 = 504.78… → 504 days.
-        assert_eq!(runway(dec!(66381.49), dec!(4000), today), Runway::Until { date: day(2028, 4, 11), days: 504 });
-        // Less than a day's spend left: it runs out today.
-        assert_eq!(runway(dec!(10), dec!(1000), today), Runway::Empty);
-        assert_eq!(runway(dec!(0), dec!(1000), today), Runway::Empty);
-        assert_eq!(runway(dec!(5000), dec!(0), today), Runway::NoCommitments);
-        assert_eq!(runway(dec!(999999999999.99), dec!(0.01), today), Runway::NoCommitments, "beyond the calendar");
+    fn the_runway_ends_on_the_first_charge_the_balance_cannot_pay() {
+        let today = day(2026, 12, 3);
+        // Started today, first month paid: charges on the 3rd of each month from January.
+        let s = billable(today, day(2027, 1, 2), dec!(1000));
+        assert_eq!(committed(std::slice::from_ref(&s)), dec!(1000));
+        // 11 000 pays eleven months (January to November); December's is the first unpaid.
+        assert_eq!(
+            runway(dec!(11000), std::slice::from_ref(&s), today),
+            Runway::Until { date: day(2027, 12, 3), days: 365 }
+        );
+        assert_eq!(
+            runway(dec!(999.99), std::slice::from_ref(&s), today),
+            Runway::Until { date: day(2027, 1, 3), days: 31 }
+        );
+        // A month already owed and not covered: it has run out.
+        let owing = billable(day(2026, 10, 31), day(2026, 11, 29), dec!(500));
+        assert_eq!(runway(dec!(100), std::slice::from_ref(&owing), today), Runway::Empty);
+        // Anniversary months: started 31 January, the 29 February charge comes first.
+        let leap = billable(day(2028, 1, 31), day(2028, 2, 28), dec!(100));
+        assert_eq!(runway(dec!(150), &[leap], day(2028, 2, 1)), Runway::Until { date: day(2028, 3, 31), days: 59 });
+        // A cancelled service stops drawing; nothing running is no end date.
+        let mut ending = s.clone();
+        ending.schedule.cancel_at = Some(day(2027, 3, 2));
+        assert_eq!(runway(dec!(2000), &[ending], today), Runway::NoCommitments);
+        assert_eq!(runway(dec!(0), &[], today), Runway::NoCommitments);
     }
 }

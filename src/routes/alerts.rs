@@ -48,16 +48,13 @@ pub struct AlertsQuery {
 
 pub async fn list(
     required: Require<perm::AlertsView>,
-    mut page: Page,
+    page: Page,
     state: web::Data<AppState>,
     query: web::Query<AlertsQuery>,
 ) -> Result<AlertsPage, AppError> {
     let user = required.user;
     let unread_only = query.show == "unread";
     let mut conn = state.pools.main.get().await?;
-    if alerts::raise_expiring(&mut conn, user.organisation_id).await? > 0 {
-        page.bell = Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? });
-    }
     let rows =
         alerts::page(&mut conn, user.organisation_id, user.id, unread_only, query.before.map(AlertId), PAGE_SIZE)
             .await?;

@@ -1,5 +1,6 @@
 //! Staff corrections (`wallet.credit`): refunding an accepted quote
-//! (`/quotes/{id}/refund`) and adjusting a wallet (`/admin/organisations/{id}/adjust`).
+//! (`/quotes/{id}/refund`, which may end one of its services at once, refunding its
+//! unused part) and adjusting a wallet (`/admin/organisations/{id}/adjust`).
 //! Each form carries a fresh idempotency key, so a double submit records once.
 
 use actix_session::Session;
@@ -17,12 +18,13 @@ use crate::auth::{Require, perm};
 use crate::db::main::activity::Actor;
 use crate::db::main::corrections::{self, Clerk, NewAdjustment, NewRefund, Outcome, Refused};
 use crate::db::main::ledger::Direction;
-use crate::db::main::{organisations, wallets};
+use crate::db::main::{organisations, services, wallets};
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::ids::{OrganisationId, QuoteId};
+use crate::domain::ids::{OrganisationId, QuoteId, ServiceId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
 use crate::domain::states::QuoteStatus;
 use crate::domain::text::{self, Lines};
+use crate::domain::time::today_sast;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -79,6 +81,9 @@ pub struct CorrectionForm {
     /// An adjustment that corrects a charge: the tax invoice it credits.
     #[serde(default)]
     corrects: String,
+    /// A refund's service to end at once (its id), or empty.
+    #[serde(default)]
+    end_service: String,
 }
 
 #[derive(Default)]
@@ -129,6 +134,8 @@ pub struct RefundPage {
     refunded: Option<String>,
     /// Why no refund can be made, when none can.
     closed: Option<String>,
+    /// The quote's running services: (id, what, what is unused today).
+    services: Vec<(ServiceId, String, String)>,
     form: CorrectionForm,
     errors: CorrectionErrors,
 }
@@ -156,6 +163,12 @@ async fn refund_page(
         idempotency_key: fresh_key(),
         ..Default::default()
     });
+    let today = today_sast();
+    let services = services::running_of_quote(conn, id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.description.clone(), format_zar(s.schedule().unused(s.monthly_amount, today))))
+        .collect();
     Ok(RefundPage {
         page,
         quote_id: id,
@@ -164,6 +177,7 @@ async fn refund_page(
         debited: quote.debited.map(format_zar),
         refunded: quote.refunded.map(format_zar),
         closed,
+        services,
         form,
         errors,
     })
@@ -194,9 +208,16 @@ pub async fn refund(
     let amount = parse_correction(&form.amount).map_err(|e| errors.amount = Some(e)).ok();
     let reason = parse_reason(&form.reason).map_err(|e| errors.reason = Some(e)).ok();
     let key = parse_key(&form.idempotency_key, &mut errors);
+    let end_service = match form.end_service.trim() {
+        "" => None,
+        raw => raw.parse().ok().map(ServiceId).or_else(|| {
+            errors.form = Some("Choose a service from the list, or none.".into());
+            None
+        }),
+    };
     let mut conn = state.pools.main.get().await?;
     if let (Some(amount), Some(reason), Some(key), false) = (amount, reason, &key, errors.any()) {
-        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: key.as_str() };
+        let refund = NewRefund { quote_id: id, amount, reason, idempotency_key: key.as_str(), end_service };
         let clerk = Clerk { user_id: required.user.id, ip: actor.ip.as_deref() };
         match corrections::refund(&mut conn, &refund, &clerk).await {
             Ok(outcome) => {

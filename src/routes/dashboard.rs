@@ -1,14 +1,18 @@
-//! `/`: the signed-in person's starting point: balance, open quotes, unread alerts.
+//! `/`: the signed-in person's starting point: balance, the services' next charge (and
+//! what they owe), open quotes, unread alerts.
 
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::auth::{CurrentUser, Permission};
-use crate::db::main::{alerts, quotes, wallets};
+use rust_decimal::Decimal;
+
+use crate::db::main::{alerts, quotes, services, wallets};
+use crate::domain::billing;
 use crate::domain::ids::QuoteId;
 use crate::domain::money::format_zar;
-use crate::domain::time::format_sast;
+use crate::domain::time::{format_day, format_sast, today_sast};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Bell, Page, unread_label};
@@ -21,6 +25,10 @@ const LATEST: i64 = 5;
 pub struct DashboardPage {
     page: Page,
     balance: Option<String>,
+    /// The next charge of the organisation's services: (day, amount).
+    next_charge: Option<(String, String)>,
+    /// What its services owe, and since when.
+    owed: Option<(String, String)>,
     open_quotes: Option<i64>,
     unread_alerts: Option<String>,
     /// (id, number, title, amount due, valid until)
@@ -38,10 +46,21 @@ pub struct AlertView {
 
 pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
     let mut conn = state.pools.main.get().await?;
-    alerts::raise_expiring(&mut conn, user.organisation_id).await?;
-    let balance = match user.can(Permission::WalletView) {
-        true => wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance)),
-        false => None,
+    let (balance, next_charge, owed) = match user.can(Permission::WalletView) {
+        true => {
+            let balance =
+                wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance));
+            let running = services::billable(&mut conn, user.organisation_id).await?;
+            let today = today_sast();
+            let next = billing::next_charge(&running, today).map(|(day, amount)| {
+                (if day <= today { "due now".to_owned() } else { format_day(day) }, format_zar(amount))
+            });
+            let outlooks: Vec<_> = running.iter().map(|s| s.outlook(today)).collect();
+            let owed: Decimal = outlooks.iter().map(|o| o.owed).sum();
+            let since = outlooks.iter().filter_map(|o| o.owed_since).min();
+            (balance, next, since.map(|since| (format_zar(owed), format_day(since))))
+        }
+        false => (None, None, None),
     };
     let (open_quotes, pending) = match user.can(Permission::QuoteCreate) || user.can(Permission::QuoteAccept) {
         true => {
@@ -74,5 +93,5 @@ pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>)
         }
         false => (None, Vec::new()),
     };
-    Ok(DashboardPage { page, balance, open_quotes, unread_alerts, pending, alerts })
+    Ok(DashboardPage { page, balance, next_charge, owed, open_quotes, unread_alerts, pending, alerts })
 }

@@ -18,13 +18,14 @@ use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::PooledConn;
 use crate::db::main::activity::Actor;
 use crate::db::main::invoices::{self, Filter, Listed, Stored};
-use crate::db::main::{quotes, wallets};
+use crate::db::main::{quotes, services};
 use crate::domain::documents::{Statement, StatementRow, TaxDocument};
 use crate::domain::ids::{InvoiceId, OrganisationId, QuoteId};
 use crate::domain::money::format_zar;
 use crate::domain::organisation::parse_address;
 use crate::domain::states::InvoiceKind;
 use crate::domain::time::{format_month, format_sast, month_key, parse_month, today_sast};
+use crate::domain::wallet_stats;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
@@ -332,7 +333,7 @@ pub async fn load_statement(
             })
             .collect(),
         closing_balance,
-        committed_monthly: wallets::committed_monthly(conn, org).await?,
+        committed_monthly: wallet_stats::committed(&services::billable(conn, org).await?),
         generated_at: chrono::Utc::now(),
     };
     Ok((statement, ids))

@@ -19,6 +19,7 @@ mod pricing;
 mod quotes;
 mod roles;
 mod second_factor;
+mod services;
 mod transactions;
 mod users;
 mod vm_quotes;
@@ -91,6 +92,8 @@ route_table! {
     "/statements/{month}" => [GET invoices::statement],
     "/wallet.csv" => [GET transactions::wallet_csv],
     "/admin/vat" => [GET invoices::vat],
+    "/services" => [GET services::list],
+    "/services/{id}/cancel" => [GET services::confirm_cancel, POST services::cancel],
     "/wallet" => [GET wallet::show],
     "/wallet/threshold" => [POST wallet::set_threshold],
     "/alerts" => [GET alerts::list],
@@ -123,6 +126,8 @@ route_table! {
     "/admin/roles/{id}/rename" => [POST roles::rename],
     "/admin/roles/{id}/delete" => [POST roles::delete],
     "/admin/activity" => [GET activity::list],
+    "/admin/billing" => [GET services::billing],
+    "/admin/billing/run" => [POST services::run_now],
     account::CHANGE_PASSWORD => [GET account::form, POST account::change],
     crate::auth::middleware::ENROL => [GET second_factor::show, POST second_factor::enrol],
     "/account/second-factor/recovery-codes" => [POST second_factor::renew_codes],

@@ -18,6 +18,7 @@ use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::activity::Actor;
 use crate::db::main::organisations::{self, CreateOrganisationError, Details, Organisation, StatusError};
 use crate::db::main::quotes;
+use crate::db::main::services;
 use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
 use crate::domain::email::Email;
@@ -331,6 +332,8 @@ pub struct OrganisationPage {
     /// at that rate: the same figures as its own wallet page.
     committed_monthly: String,
     runway: RunwayView,
+    services: Vec<super::services::ServiceView>,
+    can_cancel: bool,
     rows: Vec<LedgerView>,
     can_credit: bool,
     can_manage: bool,
@@ -355,7 +358,7 @@ async fn organisation_page(
     let org = organisations::find_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let wallet = wallets::for_organisation(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let rows = wallets::ledger(&mut conn, id, None, RECENT).await?;
-    let committed = wallets::committed_monthly(&mut conn, id).await?;
+    let running = services::billable(&mut conn, id).await?;
     let can_manage = user.can(Permission::OrgManage);
     let (members, quotes) = if can_manage {
         let now = Utc::now();
@@ -400,8 +403,10 @@ async fn organisation_page(
         org,
         balance: format_zar(wallet.balance),
         threshold: format_zar(wallet.low_balance_threshold),
-        committed_monthly: format_zar(committed),
-        runway: wallet_stats::runway(wallet.balance, committed, today_sast()).into(),
+        committed_monthly: format_zar(wallet_stats::committed(&running)),
+        runway: wallet_stats::runway(wallet.balance, &running, today_sast()).into(),
+        services: super::services::views_of(&mut conn, id).await?,
+        can_cancel: false,
         rows: rows.into_iter().map(LedgerView::from).collect(),
         can_credit: user.can(Permission::WalletCredit),
         can_manage,

@@ -18,7 +18,7 @@ use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::activity::Actor;
 use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote};
-use crate::db::main::{alerts, invoices, ops_logs, wallets};
+use crate::db::main::{invoices, ops_logs, wallets};
 use crate::domain::documents::FULL_INVOICE_ABOVE;
 use crate::domain::ids::{InvoiceId, QuoteId};
 use crate::domain::money::format_zar;
@@ -26,7 +26,7 @@ use crate::domain::states::{InvoiceKind, QuoteKind, QuoteStatus, may_accept};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Bell, Page, QUOTE_READERS};
+use crate::templates::{Page, QUOTE_READERS};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -60,16 +60,13 @@ pub struct ListQuery {
 
 pub async fn list(
     user: CurrentUser,
-    mut page: Page,
+    page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<QuotesPage, AppError> {
     user.require_any(QUOTE_READERS)?;
     let all = user.can(Permission::QuoteViewAll);
     let mut conn = state.pools.main.get().await?;
-    if alerts::raise_expiring(&mut conn, user.organisation_id).await? > 0 && page.bell.is_some() {
-        page.bell = Some(Bell { unread: alerts::count_unread(&mut conn, user.organisation_id, user.id).await? });
-    }
     let scope = (!all).then_some(user.organisation_id);
     let quotes = db::list(&mut conn, scope, query.before.map(QuoteId), PAGE_SIZE).await?;
     let now = chrono::Utc::now();

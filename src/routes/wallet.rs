@@ -16,6 +16,7 @@ use super::{PageOr303, unprocessable};
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{Require, perm};
 use crate::db::main::activity::Actor;
+use crate::db::main::services;
 use crate::db::main::wallets::{self, LedgerRow};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::{MAX_TOP_UP, format_zar, parse_amount};
@@ -89,17 +90,17 @@ impl From<Runway> for RunwayView {
         match runway {
             Runway::Until { date, days } => RunwayView {
                 figure: date.format("%-d %B %Y").to_string(),
-                note: format!("At the committed spend the balance lasts {days} more days."),
+                note: format!("The balance pays the services' charges for {days} more days."),
                 warn: days < 31,
             },
             Runway::Empty => RunwayView {
                 figure: "Now".into(),
-                note: "The balance does not cover another day of the committed spend.".into(),
+                note: "A monthly charge is due that the balance does not cover.".into(),
                 warn: true,
             },
             Runway::NoCommitments => RunwayView {
                 figure: "No end date".into(),
-                note: "No monthly commitments draw on the balance.".into(),
+                note: "No running services draw on the balance.".into(),
                 warn: false,
             },
         }
@@ -130,14 +131,14 @@ async fn wallet_page(
     let older = (rows.len() as i64 == PAGE_SIZE).then(|| rows.last().map(|r| r.id)).flatten();
     let today = today_sast();
     let sums = wallets::monthly_totals(conn, org, sast_midnight(wallet_stats::window_start(today))).await?;
-    let committed = wallets::committed_monthly(conn, org).await?;
+    let running = services::billable(conn, org).await?;
     Ok(WalletPage {
         page,
         balance: format_zar(wallet.balance),
         threshold: format_zar(wallet.low_balance_threshold),
         below_threshold: wallet.balance < wallet.low_balance_threshold,
-        committed_monthly: format_zar(committed),
-        runway: wallet_stats::runway(wallet.balance, committed, today).into(),
+        committed_monthly: format_zar(wallet_stats::committed(&running)),
+        runway: wallet_stats::runway(wallet.balance, &running, today).into(),
         chart: wallet_stats::chart(&wallet_stats::last_twelve_months(&sums, today)),
         chart_width: wallet_stats::CHART_WIDTH,
         chart_height: wallet_stats::CHART_HEIGHT,

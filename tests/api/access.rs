@@ -21,6 +21,8 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/quotes/1/accept",
     "/quotes/1/decline",
     "/wallet",
+    "/services",
+    "/services/1/cancel",
     "/transactions",
     "/transactions.csv",
     "/transactions/totals",
@@ -30,6 +32,7 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/admin/users/1",
     "/admin/roles",
     "/admin/activity",
+    "/admin/billing",
     "/admin/pricing",
     "/admin/pricing/products/1",
     "/alerts",
@@ -70,6 +73,8 @@ const POST_ROUTES: &[&str] = &[
     "/cards/1/remove",
     "/quotes/1/refund",
     "/admin/organisations/1/adjust",
+    "/services/1/cancel",
+    "/admin/billing/run",
 ];
 
 #[actix_web::test]
@@ -97,11 +102,23 @@ async fn each_role_sees_only_its_navigation() {
     let app = spawn_app().await;
     let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
-    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Alerts", "Cards"]));
+    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Services", "Alerts", "Cards"]));
     let staff = app.signed_in(STAFF).await.get("/").await.nav();
     assert_eq!(
         staff,
-        nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Transactions", "Pricing", "Alerts", "Cards", "Operations"])
+        nav(&[
+            "Dashboard",
+            "Catalog",
+            "Quotes",
+            "Wallet",
+            "Services",
+            "Transactions",
+            "Billing",
+            "Pricing",
+            "Alerts",
+            "Cards",
+            "Operations"
+        ])
     );
     let admin = app.signed_in(ADMIN).await.get("/").await.nav();
     assert_eq!(
@@ -111,7 +128,9 @@ async fn each_role_sees_only_its_navigation() {
             "Catalog",
             "Quotes",
             "Wallet",
+            "Services",
             "Transactions",
+            "Billing",
             "Pricing",
             "Organisations",
             "Users",
@@ -138,6 +157,7 @@ async fn a_missing_permission_is_refused_with_403() {
         "/ops/disks",
         "/quotes/1/refund",
         "/admin/organisations/1/adjust",
+        "/admin/billing",
     ] {
         let page = customer.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
@@ -307,6 +327,8 @@ pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/account/second-factor/recovery-codes",
     "/account/second-factor/remove",
     "/quotes/1/address",
+    "/services/1/cancel",
+    "/admin/billing/run",
 ];
 
 #[actix_web::test]

@@ -1,5 +1,5 @@
 //! In-app alerts: the bell's unread count on every page and its htmx fragment, the
-//! alerts page, marking read, expiring-quote alerts raised when pages are looked at,
+//! alerts page, marking read, expiring-quote alerts raised by the hourly job,
 //! the low-balance alert once per crossing, and one organisation never seeing
 //! another's alerts.
 
@@ -148,7 +148,10 @@ async fn one_organisations_alerts_are_invisible_to_another() {
 }
 
 #[actix_web::test]
-async fn a_quote_expiring_within_three_days_alerts_once_when_pages_are_looked_at() {
+async fn the_hourly_job_raises_expiry_alerts_once_for_every_organisation_whoever_looks() {
+    use portal::db::main::billing;
+    use portal::domain::states::RunSource;
+    use portal::jobs::{Turn, connect, run_once};
     let app = spawn_app().await;
     let acme = org_id(&app, ACME).await;
     let ubuntu = org_id(&app, UBUNTU).await;
@@ -156,21 +159,35 @@ async fn a_quote_expiring_within_three_days_alerts_once_when_pages_are_looked_at
     insert_quote(&app, acme, dec!(100.00), Decimal::ZERO, Duration::days(4)).await; // not yet
     insert_quote(&app, acme, dec!(100.00), Decimal::ZERO, Duration::hours(-1)).await; // already expired
     let (theirs, _) = insert_quote(&app, ubuntu, dec!(100.00), Decimal::ZERO, Duration::days(1)).await;
-    assert!(alerts_of(&app, acme, "quote_expiring").await.is_empty(), "nothing until someone looks");
-
     let customer = app.signed_in(CUSTOMER).await;
-    for path in ["/quotes", "/", "/alerts", "/quotes"] {
+    for path in ["/quotes", "/", "/alerts"] {
         assert_eq!(customer.get(path).await.status, StatusCode::OK);
+    }
+    assert!(alerts_of(&app, acme, "quote_expiring").await.is_empty(), "looking at pages raises nothing");
+
+    // Another instance holds the job's lock: this one does nothing.
+    let metrics = portal::metrics::Metrics::default();
+    let main_url = &app.db.urls.main;
+    let mut holder = app.main_conn().await;
+    assert!(billing::try_lock_run(&mut holder).await.unwrap());
+    let turn =
+        run_once(connect(main_url).await.unwrap(), &metrics, 7, Decimal::from(15), RunSource::Hourly).await.unwrap();
+    assert!(matches!(turn, Turn::Busy), "{turn:?}");
+    assert!(alerts_of(&app, acme, "quote_expiring").await.is_empty());
+    assert!(billing::unlock_run(&mut holder).await.unwrap());
+
+    for _ in 0..2 {
+        let turn = run_once(connect(main_url).await.unwrap(), &metrics, 7, Decimal::from(15), RunSource::Hourly)
+            .await
+            .unwrap();
+        assert!(matches!(turn, Turn::Ran(_)), "{turn:?}");
     }
     let raised = alerts_of(&app, acme, "quote_expiring").await;
     assert_eq!(raised.len(), 1, "{raised:?}");
     assert_eq!(raised[0].1, format!("Quote {number} expires soon"));
     assert_eq!(raised[0].2, Some(format!("quote-expiring:{soon}")));
     assert!(customer.get("/alerts").await.body.contains(&format!("Quote {number} expires soon")));
-    assert!(alerts_of(&app, ubuntu, "quote_expiring").await.is_empty(), "only the viewer's organisation");
-
-    // Ubuntu Freight's member sees its own, raised on its own dashboard.
-    app.signed_in(BONGANI).await.get("/").await;
+    // Ubuntu Freight's too, though no one of it signed in.
     let theirs_raised = alerts_of(&app, ubuntu, "quote_expiring").await;
     assert_eq!(
         theirs_raised.iter().map(|a| a.2.clone()).collect::<Vec<_>>(),

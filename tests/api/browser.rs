@@ -1,5 +1,6 @@
 //! End to end in real headless Chromium (Debian's `chromium` and `chromium-driver`):
-//! sign in, build a VM quote and watch the price update, accept it, see the new balance.
+//! sign in, build a VM quote and watch the price update, accept it, see the new balance;
+//! see a service and its next charge, and cancel it.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -201,5 +202,39 @@ async fn network_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::er
     wait_for_text(c, "#quote-status", |t| t.eq_ignore_ascii_case("accepted")).await;
     let after = acme_balance(app).await;
     assert_eq!(portal::domain::money::format_zar(before - after), due, "the debit is the amount shown");
+    Ok(())
+}
+
+#[actix_web::test]
+async fn a_customer_sees_a_service_and_its_next_charge_and_cancels_it() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let client = connect(&driver).await;
+    let result = services_journey(&app, &client).await;
+    let _ = client.close().await;
+    result.unwrap();
+}
+
+async fn services_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    sign_in(app, c).await?;
+    // The dashboard names the next charge of Acme's services (its accepted VM quote's).
+    let next = wait_for_text(c, "#next-charge", |t| t.starts_with("R ")).await;
+    c.find(Locator::Css("a[href='/services']")).await?.click().await?;
+    let row = wait_for_text(c, "#services tbody tr:first-child", |t| t.contains("Q-2026-000006")).await;
+    let charge = c.find(Locator::Css("#services tbody tr:first-child .next-charge")).await?.text().await?;
+    assert!(charge.contains(" · R "), "{charge}");
+    assert!(next.starts_with("R "), "{next}");
+    // Cancel: a confirmation page first, then its button.
+    c.find(Locator::Css("#services tbody tr:first-child .cancel-link")).await?.click().await?;
+    let would_end = wait_for_text(c, "#would-end", |t| t.contains("runs to")).await;
+    c.find(Locator::Id("confirm-cancel")).await?.click().await?;
+    let flash = wait_for_text(c, ".flash", |t| t.contains("Cancelled")).await;
+    let ends = c.find(Locator::Css("#services tbody tr:first-child .ends-on")).await?.text().await?;
+    assert!(ends.contains("runs to"), "{ends} ({row})");
+    assert!(would_end.contains(ends.trim_start_matches("cancelled: runs to ")), "{would_end} / {ends} / {flash}");
+    assert!(
+        c.find(Locator::Css("#services tbody tr:first-child .cancel-link")).await.is_err(),
+        "the cancelled service has no cancel link"
+    );
     Ok(())
 }

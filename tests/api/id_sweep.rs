@@ -1,5 +1,5 @@
 //! Every route that takes an id refuses another organisation's id. A customer of Ubuntu
-//! Freight tries each one with Acme Logistics' ids (its quotes, alert and card, and for
+//! Freight tries each one with Acme Logistics' ids (its quotes, alert, card and service, and for
 //! the operator's pages Acme's organisation, user and role): customer pages answer 404
 //! (another organisation's row is not theirs to see), operator pages 403, and nothing of
 //! Acme's changes. The operator's staff, who may read every organisation's quotes, still
@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use portal::db::main::schema::{
-    customer_cards, in_app_alerts, organisations, quotes, roles, user_activity_log, users, wallet_transactions,
+    customer_cards, in_app_alerts, organisations, quotes, roles, services, user_activity_log, users,
+    wallet_transactions,
 };
 use reqwest::StatusCode;
 
@@ -31,6 +32,8 @@ const ID_ROUTES: &[(&str, &str)] = &[
     ("POST", "/quotes/{id}/address"),
     ("GET", "/invoices/{id}"),
     ("POST", "/quotes/{id}/refund"),
+    ("GET", "/services/{id}/cancel"),
+    ("POST", "/services/{id}/cancel"),
     ("POST", "/alerts/{id}/read"),
     ("POST", "/cards/{id}/default"),
     ("POST", "/cards/{id}/remove"),
@@ -79,6 +82,7 @@ struct AcmeIds {
     card: i64,
     user: i64,
     role: i64,
+    service: i64,
 }
 
 async fn acme_ids(app: &TestApp) -> AcmeIds {
@@ -107,6 +111,8 @@ async fn acme_ids(app: &TestApp) -> AcmeIds {
         .await
         .unwrap();
     let role = roles::table.filter(roles::name.eq("customer")).select(roles::id).first(&mut conn).await.unwrap();
+    let service =
+        services::table.filter(services::organisation_id.eq(org)).select(services::id).first(&mut conn).await.unwrap();
     drop(conn);
     AcmeIds {
         org,
@@ -116,6 +122,7 @@ async fn acme_ids(app: &TestApp) -> AcmeIds {
         card,
         user: user_id(app, CUSTOMER).await,
         role,
+        service,
     }
 }
 
@@ -194,6 +201,7 @@ async fn every_route_refuses_another_organisations_id() {
             p if p.ends_with("/refund") => ids.accepted,
             p if p.starts_with("/quotes/") => ids.pending,
             p if p.starts_with("/alerts/") => ids.alert,
+            p if p.starts_with("/services/") => ids.service,
             p if p.starts_with("/cards/") => ids.card,
             p if p.starts_with("/admin/organisations/") => ids.org,
             p if p.starts_with("/admin/users/") => ids.user,
@@ -213,6 +221,11 @@ async fn every_route_refuses_another_organisations_id() {
         assert_eq!(request(&intruder, method, &path, pattern).await, expected, "{method} {path}");
     }
     assert_eq!(snapshot(&app, &ids, intruder_id).await, before, "nothing of Acme's changed, nothing was logged");
+    let mut conn = app.main_conn().await;
+    let cancel_at: Option<chrono::NaiveDate> =
+        services::table.find(ids.service).select(services::cancel_at).first(&mut conn).await.unwrap();
+    assert_eq!(cancel_at, None, "Acme's service was not cancelled");
+    drop(conn);
 
     // The operator's staff read every organisation's quotes, but act for none of them,
     // and never reach another organisation's alerts or cards.
@@ -226,6 +239,7 @@ async fn every_route_refuses_another_organisations_id() {
         (format!("/alerts/{}/read", ids.alert), StatusCode::NOT_FOUND),
         (format!("/cards/{}/default", ids.card), StatusCode::NOT_FOUND),
         (format!("/cards/{}/remove", ids.card), StatusCode::NOT_FOUND),
+        (format!("/services/{}/cancel", ids.service), StatusCode::NOT_FOUND),
     ] {
         assert_eq!(staff.post(&path, &[]).await.status, expected, "staff POST {path}");
     }

@@ -10,6 +10,7 @@ mod admin_users;
 mod alerts;
 mod auth;
 mod backup;
+mod billing;
 mod browser;
 mod cards;
 mod catalog;

@@ -46,6 +46,7 @@ fn diesel_type(sql: &str) -> &'static str {
         "numeric" => "Numeric",
         "jsonb" => "Jsonb",
         "bytea" => "Bytea",
+        "date" => "Date",
         other => panic!("map the SQL type {other} to a diesel type here"),
     }
 }

@@ -68,15 +68,18 @@ async fn the_chart_committed_spend_and_runway_follow_the_ledger() {
         StatusCode::SEE_OTHER
     );
     let (quote, _) = insert_quote(&app, ubuntu, Decimal::ZERO, dec!(1000.00), Duration::days(30)).await;
+    crate::support::add_monthly_line(&app, quote, dec!(1000.00)).await;
     accept(&bongani, quote).await;
 
     let page = bongani.get("/wallet").await;
     assert_eq!(text_of(&page, "balance").as_deref(), Some("R 11 000.00"));
     assert_eq!(text_of(&page, "committed").as_deref(), Some("R 1 000.00"));
-    // 11 000 × 365 / 12 000 = 334.58… → 334 days.
-    let until = today_sast() + chrono::Days::new(334);
+    // The first month is paid; 11 000 pays the next eleven, so the twelfth month's
+    // charge, a year from today, is the first it cannot pay.
+    let until = portal::domain::billing::period_start(today_sast(), 12);
+    let days = (until - today_sast()).num_days();
     assert_eq!(text_of(&page, "runway"), Some(until.format("%-d %B %Y").to_string()));
-    assert!(text_of(&page, "runway-note").unwrap().contains("334 more days"));
+    assert!(text_of(&page, "runway-note").unwrap().contains(&format!("{days} more days")));
 
     // This month (the last of the twelve) holds both movements; the in-bar is the tallest.
     let heights_in = attrs(&page, "rect.bar-in", "height");

@@ -3,8 +3,8 @@
 //! In one main-database transaction: lock the quote row, check its organisation, status,
 //! validity and the organisation's status; lock the wallet row; if the balance covers
 //! the amount due, insert the debit with its `balance_after`, lower the balance, mark
-//! the quote accepted, and write the alert(s), the activity row and the provisioning
-//! log rows. Lock order is always quote, then wallet (top-ups lock only the wallet), so
+//! the quote accepted, make its services (first month paid), and write the alert(s),
+//! the activity row and the provisioning log rows. Lock order is always quote, then wallet (top-ups lock only the wallet), so
 //! concurrent acceptances cannot deadlock. Who may accept is `domain::states::may_accept`;
 //! the debit goes through `ledger::post`. The statements are pipelined in a stated
 //! order (`db::pipeline`): the locks go in one round trip and the writes in one more.
@@ -22,6 +22,7 @@ use super::invoices::{self, Issued, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Wallet};
 use super::quotes::{self, Quote, QuoteLine};
 use super::schema::{disk_logs, organisations, quotes as q, vm_logs};
+use super::services;
 use crate::db::pipeline::Pipeline;
 use crate::domain::documents::{ChargedLine, FULL_INVOICE_ABOVE, acceptance_lines};
 use crate::domain::ids::{QuoteId, UserId};
@@ -267,6 +268,8 @@ async fn record_acceptance(
             .execute(&mut c)
             .await
     });
+    // After the status: the services are made from the accepted quote's monthly lines.
+    pipeline.push(services::create_for_quote(conn, quote.id));
     pipeline.push(alerts::raise(conn, &accepted));
     pipeline.push(activity::record(conn, &log));
     if debits {

@@ -149,10 +149,10 @@ pub async fn mark_all_read(conn: &mut AsyncPgConnection, org: OrganisationId, us
 /// How far ahead a pending quote's expiry is announced.
 pub const EXPIRY_NOTICE_DAYS: i32 = 3;
 
-/// Raises "quote expiring" alerts for the organisation's pending quotes that expire
-/// within three days. There is no background job: the pages an organisation looks at
-/// (dashboard, quotes, alerts) call this, and the dedupe key makes it once per quote.
-pub async fn raise_expiring(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<usize> {
+/// Raises "quote expiring" alerts for every organisation's pending quotes that expire
+/// within three days. The hourly job (`jobs`) calls it, so an organisation that never
+/// signs in is told too; the dedupe key makes it once per quote.
+pub async fn raise_expiring(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::sql_query(
         "INSERT INTO in_app_alerts (organisation_id, level, kind, title, body, link, dedupe_key)
          SELECT q.organisation_id, 'warning', 'quote_expiring',
@@ -162,12 +162,11 @@ pub async fn raise_expiring(conn: &mut AsyncPgConnection, org: OrganisationId) -
                     || '. Accept it before then, or ask for a new one.',
                 '/quotes/' || q.id, 'quote-expiring:' || q.id
          FROM quotes q
-         WHERE q.organisation_id = $1 AND q.status = 'pending'
-           AND q.valid_until > now() AND q.valid_until <= now() + make_interval(days => $2)
+         WHERE q.status = 'pending'
+           AND q.valid_until > now() AND q.valid_until <= now() + make_interval(days => $1)
          ORDER BY q.id
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind::<diesel::sql_types::BigInt, _>(org)
     .bind::<diesel::sql_types::Integer, _>(EXPIRY_NOTICE_DAYS)
     .execute(conn)
     .await

@@ -3,6 +3,8 @@
 //! idempotency key, in one transaction holding the wallet row lock. A refund locks the
 //! quote first, then the wallet: the same order as accepting, so they cannot deadlock.
 //! A refund issues a credit note (VAT Act s21) against the debit's tax invoice.
+//! A full refund also ends the quote's services; a partial one may end one of them (staff
+//! ending a service at once, refunding its unused part).
 
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
@@ -14,8 +16,9 @@ use super::alerts::{self, NewAlert};
 use super::invoices::{self, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Transaction};
 use super::schema::quotes;
+use super::services;
 use crate::domain::documents::refund_line;
-use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::ids::{OrganisationId, QuoteId, ServiceId, UserId};
 use crate::domain::money::format_zar;
 use crate::domain::states::{InvoiceKind, QuoteStatus, TransactionKind};
 
@@ -48,6 +51,8 @@ pub enum Refused {
     UnknownInvoice,
     #[error("at most {} (the total of the invoice it corrects)", format_zar(*.max))]
     MoreThanInvoiced { max: Decimal },
+    #[error("that service is not a running service of this quote")]
+    NoSuchService,
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -63,6 +68,8 @@ pub struct NewRefund<'a> {
     pub amount: Decimal,
     pub reason: &'a str,
     pub idempotency_key: &'a str,
+    /// A service of the quote to end at once (the refund being its unused part).
+    pub end_service: Option<ServiceId>,
 }
 
 pub struct NewAdjustment<'a> {
@@ -187,6 +194,15 @@ pub async fn refund(
             },
         )
         .await?;
+        // A full refund ends the quote's services at once (and deprovisions its VMs); a
+        // partial one may end one of them.
+        if refund.amount == debited {
+            services::end_for_quote(conn, refund.quote_id).await?;
+        } else if let Some(service) = refund.end_service
+            && !services::end_one(conn, refund.quote_id, service).await?
+        {
+            return Err(Refused::NoSuchService);
+        }
         alerts::raise(
             conn,
             &NewAlert {

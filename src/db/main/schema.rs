@@ -8,6 +8,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    billing_runs (id) {
+        id -> Int8,
+        run_for -> Date,
+        started_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+        source -> Text,
+        organisations_charged -> Int4,
+        organisations_short -> Int4,
+        months_charged -> Int4,
+        total_charged -> Numeric,
+    }
+}
+
+diesel::table! {
     customer_cards (id) {
         id -> Int8,
         organisation_id -> Int8,
@@ -237,6 +251,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    service_charges (id) {
+        id -> Int8,
+        service_id -> Int8,
+        period_start -> Date,
+        period_end -> Date,
+        amount -> Numeric,
+        invoice_id -> Int8,
+        wallet_transaction_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    services (id) {
+        id -> Int8,
+        organisation_id -> Int8,
+        quote_id -> Int8,
+        quote_line_id -> Int8,
+        description -> Text,
+        monthly_amount -> Numeric,
+        started_on -> Date,
+        term_months -> Int4,
+        term_ends_on -> Date,
+        paid_through -> Date,
+        status -> Text,
+        cancel_at -> Nullable<Date>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     user_activity_log (id) {
         id -> Int8,
         user_id -> Nullable<Int8>,
@@ -351,6 +397,12 @@ diesel::joinable!(quotes -> organisations (organisation_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
 diesel::joinable!(role_permissions -> roles (role_id));
+diesel::joinable!(service_charges -> invoices (invoice_id));
+diesel::joinable!(service_charges -> services (service_id));
+diesel::joinable!(service_charges -> wallet_transactions (wallet_transaction_id));
+diesel::joinable!(services -> organisations (organisation_id));
+diesel::joinable!(services -> quote_lines (quote_line_id));
+diesel::joinable!(services -> quotes (quote_id));
 diesel::joinable!(user_activity_log -> organisations (organisation_id));
 diesel::joinable!(user_activity_log -> users (user_id));
 diesel::joinable!(user_roles -> roles (role_id));
@@ -370,6 +422,7 @@ diesel::joinable!(wallet_transactions -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_matrix_version,
+    billing_runs,
     customer_cards,
     disk_logs,
     in_app_alerts,
@@ -386,6 +439,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     role_permissions,
     roles,
+    service_charges,
+    services,
     user_activity_log,
     user_roles,
     user_unread_alerts,

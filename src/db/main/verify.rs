@@ -7,6 +7,11 @@
 //! tax invoice of its amount, every refund one credit note against its quote's invoice,
 //! each document's lines add up to its totals, and the series has no gap. The ledger sum counts every kind: credits
 //! and refunds add, debits take, adjustments go either way (`direction`).
+//!
+//! Billing (DESIGN.md §10): every month of every service from its second to its
+//! `paid_through` has exactly one `service_charges` row on its anniversary dates (the
+//! first is the acceptance's), no month is charged on or after `cancel_at`, and each
+//! billing-run debit equals the charges it paid.
 
 use diesel::sql_types::{BigInt, Numeric, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -42,6 +47,12 @@ pub struct WalletCheck {
     pub refunds_without_one_credit_note: i64,
     #[diesel(sql_type = BigInt)]
     pub documents_not_adding_up: i64,
+    #[diesel(sql_type = BigInt)]
+    pub services_not_charged_once: i64,
+    #[diesel(sql_type = BigInt)]
+    pub months_charged_after_cancel: i64,
+    #[diesel(sql_type = BigInt)]
+    pub billing_debits_unmatched: i64,
 }
 
 impl WalletCheck {
@@ -91,6 +102,22 @@ impl WalletCheck {
             problems.push(format!(
                 "{} tax documents whose lines do not add up to their totals",
                 self.documents_not_adding_up
+            ));
+        }
+        if self.services_not_charged_once > 0 {
+            problems.push(format!(
+                "{} services whose paid months are not each charged exactly once",
+                self.services_not_charged_once
+            ));
+        }
+        if self.months_charged_after_cancel > 0 {
+            problems
+                .push(format!("{} months charged on or after their cancellation", self.months_charged_after_cancel));
+        }
+        if self.billing_debits_unmatched > 0 {
+            problems.push(format!(
+                "{} billing debits that differ from the months they charged",
+                self.billing_debits_unmatched
             ));
         }
         problems
@@ -149,7 +176,29 @@ pub async fn check_all(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<
                                              FROM invoice_lines l WHERE l.invoice_id = i.id) s
                          WHERE i.organisation_id = w.organisation_id
                            AND (s.amount IS DISTINCT FROM i.subtotal OR s.vat IS DISTINCT FROM i.vat)
-                        ) AS documents_not_adding_up
+                        ) AS documents_not_adding_up,
+                        (SELECT count(*) FROM (
+                             SELECT s.id, s.started_on, s.paid_through,
+                                    ((extract(year FROM s.paid_through + 1) - extract(year FROM s.started_on)) * 12
+                                     + extract(month FROM s.paid_through + 1) - extract(month FROM s.started_on))::int
+                                        AS months_paid
+                             FROM services s WHERE s.organisation_id = w.organisation_id) s
+                         WHERE (s.started_on + make_interval(months => s.months_paid))::date <> s.paid_through + 1
+                            OR (SELECT count(*) FROM service_charges c WHERE c.service_id = s.id) <> s.months_paid - 1
+                            OR (SELECT count(*) FROM service_charges c
+                                JOIN generate_series(1, s.months_paid - 1) n
+                                  ON c.period_start = (s.started_on + make_interval(months => n))::date
+                                 AND c.period_end = (s.started_on + make_interval(months => n + 1))::date - 1
+                                WHERE c.service_id = s.id) <> s.months_paid - 1
+                        ) AS services_not_charged_once,
+                        (SELECT count(*) FROM service_charges c JOIN services s ON s.id = c.service_id
+                         WHERE s.organisation_id = w.organisation_id AND c.period_start >= s.cancel_at
+                        ) AS months_charged_after_cancel,
+                        (SELECT count(*) FROM wallet_transactions d
+                         WHERE d.wallet_id = w.id AND d.kind = 'debit' AND d.quote_id IS NULL
+                           AND d.amount <> COALESCE((SELECT sum(c.amount) FROM service_charges c
+                                                     WHERE c.wallet_transaction_id = d.id), 0)
+                        ) AS billing_debits_unmatched
                  FROM organisation_wallets w JOIN organisations o ON o.id = w.organisation_id
                  ORDER BY w.id",
             )

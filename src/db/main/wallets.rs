@@ -13,7 +13,7 @@ use super::ledger::{self, Direction, Posting, PostingError, Transaction, Wallet}
 use super::schema::{organisation_wallets, quotes, wallet_transactions};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId};
 use crate::domain::money::format_zar;
-use crate::domain::states::{QuoteStatus, TransactionKind};
+use crate::domain::states::TransactionKind;
 use crate::domain::wallet_stats::MonthTotals;
 
 pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
@@ -325,18 +325,6 @@ pub async fn monthly_totals(
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|r| MonthTotals { month: r.month, money_in: r.money_in, money_out: r.money_out }).collect())
-}
-
-/// What the organisation has committed to each month: the recurring totals (VAT
-/// included) of its accepted quotes.
-pub async fn committed_monthly(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Decimal> {
-    quotes::table
-        .filter(quotes::organisation_id.eq(org))
-        .filter(quotes::status.eq(QuoteStatus::Accepted))
-        .select(diesel::dsl::sum(quotes::monthly_total))
-        .first::<Option<Decimal>>(conn)
-        .await
-        .map(Option::unwrap_or_default)
 }
 
 /// Sets the low-balance threshold. A balance already under the new threshold raises

@@ -337,3 +337,5 @@ SELECT setval('quote_number_seq', 14);
 -- The tax invoices and credit notes of the demo ledger, issued as the migration does
 -- for debits older than invoicing.
 SELECT backfill_tax_documents();
+-- The demo's accepted quotes bill monthly, like any other (DESIGN.md §10).
+SELECT services_for_accepted_quotes(NULL);
