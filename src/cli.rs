@@ -605,8 +605,15 @@ async fn billing_run(pools: &Pools, settings: &Settings, args: BillingRun) -> an
         source: RunSource::Cli,
     };
     let mut conn = pools.main.get().await?;
+    let mut pooled = Vec::new();
+    if !args.dry_run {
+        for _ in 0..billing::WORKERS {
+            pooled.push(pools.main.get().await?);
+        }
+    }
+    let mut workers: Vec<&mut diesel_async::AsyncPgConnection> = pooled.iter_mut().map(|c| &mut **c).collect();
     let verb = if args.dry_run { "would charge" } else { "charged" };
-    let summary = billing::run(&mut conn, options, |bill| {
+    let summary = billing::run(&mut conn, &mut workers, options, |bill| {
         let name = escape_controls(&bill.name);
         let months = bill.plan.charges.len();
         let total = format_zar(bill.plan.total);

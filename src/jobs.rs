@@ -4,6 +4,7 @@
 //! is time-bounded (a statement timeout on that connection, the lock waits of each
 //! money transaction, an overall limit), so a stuck database never wedges the job.
 
+use std::ops::DerefMut;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,10 +43,11 @@ pub async fn connect(main_url: &SecretString) -> anyhow::Result<AsyncPgConnectio
 }
 
 /// One turn on `conn` (its own connection, closed afterwards): under the advisory lock,
-/// the billing run for today (by `source`) and the expiry reminders; counted in
-/// `metrics`.
-pub async fn run_once(
+/// the billing run for today (by `source`, billing on the connections `workers` opens
+/// once the lock is held) and the expiry reminders; counted in `metrics`.
+pub async fn run_once<W: DerefMut<Target = AsyncPgConnection>>(
     mut conn: AsyncPgConnection,
+    workers: impl AsyncFnOnce() -> anyhow::Result<Vec<W>>,
     metrics: &Metrics,
     grace_days: u32,
     vat_rate: Decimal,
@@ -57,8 +59,10 @@ pub async fn run_once(
         return Ok(Turn::Busy);
     }
     let options = RunOptions { date: today_sast(), grace_days, vat_rate, dry_run: false, source };
+    let mut workers = workers().await?;
+    let mut workers: Vec<&mut AsyncPgConnection> = workers.iter_mut().map(|w| &mut **w).collect();
     let work = async {
-        let summary = billing::run(&mut conn, options, |_| {}).await?;
+        let summary = billing::run(&mut conn, &mut workers, options, |_| {}).await?;
         alerts::raise_expiring(&mut conn).await?;
         anyhow::Ok(summary)
     };
@@ -75,17 +79,31 @@ pub async fn run_once(
     Ok(Turn::Ran(summary))
 }
 
-/// Runs [`run_once`] now and then every hour, for as long as the server runs.
+/// The hourly turn: [`run_once`] on connections of its own to `main_url`.
+pub async fn hourly_turn(
+    main_url: &SecretString,
+    metrics: &Metrics,
+    grace_days: u32,
+    vat_rate: Decimal,
+) -> anyhow::Result<Turn> {
+    let conn = connect(main_url).await?;
+    let workers = async || {
+        let mut workers = Vec::with_capacity(billing::WORKERS);
+        for _ in 0..billing::WORKERS {
+            workers.push(Box::new(connect(main_url).await?));
+        }
+        anyhow::Ok(workers)
+    };
+    run_once(conn, workers, metrics, grace_days, vat_rate, RunSource::Hourly).await
+}
+
+/// Runs [`hourly_turn`] now and then every hour, for as long as the server runs.
 pub async fn hourly(main_url: SecretString, metrics: Arc<Metrics>, grace_days: u32, vat_rate: Decimal) {
     let mut ticks = tokio::time::interval(EVERY);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let turn = match connect(&main_url).await {
-            Ok(conn) => run_once(conn, &metrics, grace_days, vat_rate, RunSource::Hourly).await,
-            Err(e) => Err(e),
-        };
-        match turn {
+        match hourly_turn(&main_url, &metrics, grace_days, vat_rate).await {
             Ok(Turn::Ran(summary)) => tracing::info!(?summary, "hourly billing run"),
             Ok(Turn::Busy) => tracing::debug!("another instance runs the billing this hour"),
             Err(e) => tracing::error!(error = %e, "the hourly billing run failed; the next hour tries again"),

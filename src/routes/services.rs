@@ -65,7 +65,11 @@ impl ServiceView {
                 let when = if day <= today { "due now".to_owned() } else { format_day(day) };
                 (when, format_zar(billable.monthly_amount))
             }),
-            term: format!("{term_months} months, to {}", format_day(term_ends_on)),
+            term: format!(
+                "{term_months} month{}, to {}",
+                if term_months == 1 { "" } else { "s" },
+                format_day(term_ends_on)
+            ),
             status: billable.status,
             owed: outlook.owed_since.map(|since| (format_zar(outlook.owed), format_day(since))),
             ends_on,
@@ -264,17 +268,25 @@ pub async fn run_now(
 ) -> Result<PageOr303<BillingPage>, AppError> {
     let _ = required;
     let conn = deadpool::managed::Object::take(state.pools.main.get().await?);
-    let flash = match jobs::run_once(conn, &state.metrics, state.grace_days, state.vat_rate, RunSource::Staff).await {
-        Ok(Turn::Ran(summary)) => Flash::success(format!(
-            "Billing run for {}: {} month(s) charged to {} organisation(s), {} in all; {} short.",
-            format_day(today_sast()),
-            summary.months_charged,
-            summary.organisations_charged,
-            format_zar(summary.total_charged),
-            summary.organisations_short
-        )),
-        Ok(Turn::Busy) => Flash::info("A billing run is under way already; its results appear here when it ends."),
-        Err(e) => return Err(AppError::Internal(e)),
+    let workers = async || {
+        let mut workers = Vec::with_capacity(runs::WORKERS);
+        for _ in 0..runs::WORKERS {
+            workers.push(state.pools.main.get().await?);
+        }
+        anyhow::Ok(workers)
     };
+    let flash =
+        match jobs::run_once(conn, workers, &state.metrics, state.grace_days, state.vat_rate, RunSource::Staff).await {
+            Ok(Turn::Ran(summary)) => Flash::success(format!(
+                "Billing run for {}: {} month(s) charged to {} organisation(s), {} in all; {} short.",
+                format_day(today_sast()),
+                summary.months_charged,
+                summary.organisations_charged,
+                format_zar(summary.total_charged),
+                summary.organisations_short
+            )),
+            Ok(Turn::Busy) => Flash::info("A billing run is under way already; its results appear here when it ends."),
+            Err(e) => return Err(AppError::Internal(e)),
+        };
     done(&session, "/admin/billing", flash)
 }

@@ -150,8 +150,7 @@ async fn one_organisations_alerts_are_invisible_to_another() {
 #[actix_web::test]
 async fn the_hourly_job_raises_expiry_alerts_once_for_every_organisation_whoever_looks() {
     use portal::db::main::billing;
-    use portal::domain::states::RunSource;
-    use portal::jobs::{Turn, connect, run_once};
+    use portal::jobs::{Turn, hourly_turn};
     let app = spawn_app().await;
     let acme = org_id(&app, ACME).await;
     let ubuntu = org_id(&app, UBUNTU).await;
@@ -170,16 +169,13 @@ async fn the_hourly_job_raises_expiry_alerts_once_for_every_organisation_whoever
     let main_url = &app.db.urls.main;
     let mut holder = app.main_conn().await;
     assert!(billing::try_lock_run(&mut holder).await.unwrap());
-    let turn =
-        run_once(connect(main_url).await.unwrap(), &metrics, 7, Decimal::from(15), RunSource::Hourly).await.unwrap();
+    let turn = hourly_turn(main_url, &metrics, 7, Decimal::from(15)).await.unwrap();
     assert!(matches!(turn, Turn::Busy), "{turn:?}");
     assert!(alerts_of(&app, acme, "quote_expiring").await.is_empty());
     assert!(billing::unlock_run(&mut holder).await.unwrap());
 
     for _ in 0..2 {
-        let turn = run_once(connect(main_url).await.unwrap(), &metrics, 7, Decimal::from(15), RunSource::Hourly)
-            .await
-            .unwrap();
+        let turn = hourly_turn(main_url, &metrics, 7, Decimal::from(15)).await.unwrap();
         assert!(matches!(turn, Turn::Ran(_)), "{turn:?}");
     }
     let raised = alerts_of(&app, acme, "quote_expiring").await;

@@ -388,6 +388,18 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_changes() {
     }
     assert!(charges(&app, s).await.is_empty());
     assert_eq!(balance(&app, org).await, dec!(1000));
+
+    // A dry run while a migration holds its lock is refused, and so changes nothing.
+    let mut migrating = app.main_conn().await;
+    diesel::sql_query("SELECT pg_advisory_lock(123623963910508)").execute(&mut migrating).await.unwrap();
+    let output = portal_command(&app, &["billing", "run", "--dry-run", "--date", "2026-06-10"], &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("being migrated"), "{}", stderr(&output));
+    diesel::sql_query("SELECT pg_advisory_unlock(123623963910508)").execute(&mut migrating).await.unwrap();
+    let output = portal_command(&app, &["billing", "run", "--dry-run", "--date", "2026-06-10"], &[]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Bad Input Ltd: 5 month(s), R 500.00"), "{}", stdout(&output));
+    assert!(charges(&app, s).await.is_empty());
 }
 
 async fn cancel_at(app: &TestApp, service: i64) -> Option<NaiveDate> {

@@ -51,7 +51,7 @@ async fn other_methods_answer_405_with_allow_and_unknown_paths_404() {
         assert_eq!(page.headers["allow"], "GET, HEAD");
         assert!(is_styled(&page));
     }
-    let page = customer.get("/quotes/1/accept").await;
+    let page = customer.get("/quotes/1/address").await;
     assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(page.headers["allow"], "POST");
     let page = customer.post("/catalog", &[]).await;

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::join_all;
 use portal::config::DatabaseUrls;
 use portal::db::cluster::{Cluster, ClusterOptions};
@@ -374,6 +374,16 @@ async fn prepare(urls: &DatabaseUrls) -> Workload {
     };
     let acme_quotes = insert(acme, "1700.00", 48).await;
     let ubuntu_quotes = insert(ubuntu, "450.00", 24).await;
+    // Each quote's one line, which its tax invoice copies.
+    conn.batch_execute(
+        "INSERT INTO quote_lines (quote_id, line_no, catalog, item_kind, item_id, sku, description, billing,
+                                  unit_cost, margin_pct, unit_price, quantity, amount)
+         SELECT id, 1, 'aas', 'product', 1, 'FAULT-1', 'Fault test service', 'once_off',
+                amount_due, 0, amount_due, 1, amount_due
+         FROM quotes WHERE title = 'Fault test services'",
+    )
+    .await
+    .unwrap();
     Workload { acme, ubuntu, acme_quotes, ubuntu_quotes }
 }
 

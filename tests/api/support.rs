@@ -206,20 +206,6 @@ pub async fn insert_quote(
     (id, number)
 }
 
-/// Gives a quote from [`insert_quote`] one monthly line of `amount`, so that accepting
-/// it makes a service of that amount a month.
-pub async fn add_monthly_line(app: &TestApp, quote: i64, amount: Decimal) {
-    use diesel_async::SimpleAsyncConnection;
-    let mut conn = app.main_conn().await;
-    conn.batch_execute(&format!(
-        "INSERT INTO quote_lines (quote_id, line_no, catalog, item_kind, item_id, sku, description, billing,
-                                  unit_cost, margin_pct, unit_price, quantity, amount)
-         VALUES ({quote}, 1, 'aas', 'product', 1, 'MONTHLY-1', 'Monthly service', 'monthly', {amount}, 0, {amount}, 1, {amount});"
-    ))
-    .await
-    .unwrap();
-}
-
 /// Accepts a quote as `browser` (a member of its organisation); must succeed.
 pub async fn accept(browser: &Browser, quote: i64) {
     let page = browser.post(&format!("/quotes/{quote}/accept"), &[]).await;

@@ -68,7 +68,6 @@ async fn the_chart_committed_spend_and_runway_follow_the_ledger() {
         StatusCode::SEE_OTHER
     );
     let (quote, _) = insert_quote(&app, ubuntu, Decimal::ZERO, dec!(1000.00), Duration::days(30)).await;
-    crate::support::add_monthly_line(&app, quote, dec!(1000.00)).await;
     accept(&bongani, quote).await;
 
     let page = bongani.get("/wallet").await;

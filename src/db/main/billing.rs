@@ -30,6 +30,9 @@ use crate::domain::states::{InvoiceKind, RunSource, ServiceStatus, TransactionKi
 /// Organisations read per query: bounds a run's memory, whatever the number of services.
 const BATCH: i64 = 500;
 
+/// How many organisations a run bills side by side (connections besides its own).
+pub const WORKERS: usize = 4;
+
 /// The PostgreSQL advisory lock key of the scheduled and staff runs: one at a time,
 /// whichever instance of many gets it.
 const RUN_LOCK_KEY: i64 = 0x6269_6c6c_696e_6721; // "billing!"
@@ -89,10 +92,14 @@ enum BillError {
 }
 
 /// Runs the billing for `options.date` over every organisation with something due,
-/// reporting each organisation's plan to `report` as it goes. A dry run reads without
-/// locks and writes nothing.
+/// reporting each organisation's plan to `report` in the order of their ids. `conn`
+/// reads the batches and records the run; the organisations of each batch are billed
+/// on `workers` side by side (each its own transactions: their commits share the
+/// server's flushes), or on `conn` when there are none. A dry run reads without locks,
+/// on `conn`, and writes nothing.
 pub async fn run(
     conn: &mut AsyncPgConnection,
+    workers: &mut [&mut AsyncPgConnection],
     options: RunOptions,
     mut report: impl FnMut(&OrganisationBill),
 ) -> QueryResult<RunSummary> {
@@ -103,8 +110,18 @@ pub async fn run(
         let batch = organisations_due(conn, options.date, after).await?;
         let Some(&(last, _)) = batch.last() else { break };
         after = last;
-        for (org, name) in batch {
-            let billed = if options.dry_run { dry(conn, org, &options).await } else { bill(conn, org, &options).await };
+        let billed = if options.dry_run || workers.is_empty() {
+            let mut billed = Vec::with_capacity(batch.len());
+            for (org, _) in &batch {
+                let plan =
+                    if options.dry_run { dry(conn, *org, &options).await } else { bill(conn, *org, &options).await };
+                billed.push(plan);
+            }
+            billed
+        } else {
+            bill_side_by_side(workers, &batch, &options).await
+        };
+        for ((org, name), billed) in batch.into_iter().zip(billed) {
             match billed {
                 Ok(Some(plan)) => {
                     if plan.short {
@@ -128,6 +145,25 @@ pub async fn run(
         finish_run(conn, id, &summary).await?;
     }
     Ok(summary)
+}
+
+/// Bills a batch on the workers, each taking every n-th organisation in turn; the
+/// results in the batch's order.
+async fn bill_side_by_side(
+    workers: &mut [&mut AsyncPgConnection],
+    batch: &[(OrganisationId, String)],
+    options: &RunOptions,
+) -> Vec<Result<Option<Plan>, BillError>> {
+    let n = workers.len();
+    let shares = workers.iter_mut().enumerate().map(|(i, worker)| async move {
+        let mut billed = Vec::new();
+        for (org, _) in batch.iter().skip(i).step_by(n) {
+            billed.push(bill(worker, *org, options).await);
+        }
+        billed
+    });
+    let mut shares: Vec<_> = futures_util::future::join_all(shares).await.into_iter().map(Vec::into_iter).collect();
+    (0..batch.len()).map(|i| shares[i % n].next().expect("each worker billed its share")).collect()
 }
 
 /// The next organisations after `after` (by id) with a billable service whose next
