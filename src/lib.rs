@@ -7,6 +7,7 @@ pub mod bulkhead;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod jobs;
