@@ -42,7 +42,7 @@ async fn the_bell_counts_unread_alerts_on_every_page_and_refreshes_by_htmx() {
     for path in ["/", "/wallet", "/catalog", "/quotes"] {
         let page = customer.get(path).await;
         assert_eq!(text_of(&page, "alert-count").as_deref(), Some("1"), "{path}");
-        assert!(page.body.contains(r#"hx-get="/alerts/count" hx-trigger="every 30s""#), "{path}");
+        assert!(page.body.contains(r#"data-hx-get="/alerts/count" data-hx-trigger="every 30s""#), "{path}");
     }
     let fragment = customer.get("/alerts/count").await;
     assert_eq!(fragment.status, StatusCode::OK);

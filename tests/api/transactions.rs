@@ -555,7 +555,7 @@ async fn the_totals_sum_everything_the_filters_match() {
     );
     let list = staff.get("/transactions").await;
     assert!(
-        list.body.contains(r#"hx-get="/transactions/totals?org=&amp;kind=&amp;from=&amp;to=&amp;q=&amp;sort=""#)
+        list.body.contains(r#"data-hx-get="/transactions/totals?org=&amp;kind=&amp;from=&amp;to=&amp;q=&amp;sort=""#)
             || list.body.contains("/transactions/totals?"),
         "the page fetches its totals"
     );
@@ -574,7 +574,7 @@ async fn the_totals_sum_everything_the_filters_match() {
     assert_eq!([text(&page, "total-rows"), text(&page, "total-in")], ["9", "R 94.50"]);
     // The next page asks for the same totals (the cursor is not part of them).
     let second = staff.get(&next_link(&staff.get("/transactions").await).unwrap()).await;
-    let link = second.body.split(r#"hx-get=""#).find(|s| s.starts_with("/transactions/totals")).unwrap();
+    let link = second.body.split(r#"data-hx-get=""#).find(|s| s.starts_with("/transactions/totals")).unwrap();
     let link = link.split('"').next().unwrap().replace("&amp;", "&");
     assert!(!link.contains("after="), "{link}");
     assert_eq!(text(&staff.get(&link).await, "total-rows"), "63");
