@@ -1,24 +1,29 @@
-//! Tax documents (DESIGN.md §10): `/invoices` and `/invoices/{id}` (customers their own
-//! organisation's, `transactions.view_all` every one), monthly statements at
-//! `/statements/{YYYY-MM}`, the VAT report `/admin/vat`, and the address a tax invoice
-//! over R 5 000 needs, asked for on the quote page.
+//! Tax documents (DESIGN.md §10): `/invoices` and `/invoices/{id}` (and `.pdf`; customers
+//! their own organisation's, `transactions.view_all` every one), monthly statements at
+//! `/statements/{YYYY-MM}` (and `.pdf`), the VAT report `/admin/vat` (and `.csv`), and
+//! the address a tax invoice over R 5 000 needs, asked for on the quote page.
+
+use std::time::Duration;
 
 use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{CustomizeResponder, Either, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{CustomizeResponder, Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{Months, NaiveDate};
+use chrono_tz::Africa::Johannesburg;
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
-use super::{PageOr303, done, unprocessable};
+use super::{PageOr303, done, transactions, unprocessable};
 use crate::auth::session::Flash;
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::PooledConn;
 use crate::db::main::activity::Actor;
 use crate::db::main::invoices::{self, Filter, Listed, Stored};
 use crate::db::main::{quotes, services};
+use crate::documents::{self, PdfError};
 use crate::domain::documents::{Statement, StatementRow, TaxDocument};
 use crate::domain::ids::{InvoiceId, OrganisationId, QuoteId};
 use crate::domain::money::format_zar;
@@ -221,6 +226,41 @@ pub async fn show(
     })
 }
 
+/// The document as a PDF (`/invoices/{id}.pdf`), as stored when it was issued.
+pub async fn pdf(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    id: web::Path<InvoiceId>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let stored = readable(&mut conn, &user, id.into_inner()).await?;
+    drop(conn);
+    let name = format!("{}.pdf", stored.document.number);
+    pdf_response(name, move || documents::invoice_pdf(&stored.document)).await
+}
+
+/// PDF renders running at once in this process: the rest wait their turn (at most
+/// [`RENDER_WAIT`]), so a burst of downloads cannot fill the blocking thread pool.
+static RENDERS: Semaphore = Semaphore::const_new(2);
+const RENDER_WAIT: Duration = Duration::from_secs(10);
+
+/// Renders on a blocking thread, in turn, and answers with the PDF, named `name`.
+async fn pdf_response(
+    name: String,
+    render: impl FnOnce() -> Result<Vec<u8>, PdfError> + Send + 'static,
+) -> Result<HttpResponse, AppError> {
+    let turn = tokio::time::timeout(RENDER_WAIT, RENDERS.acquire())
+        .await
+        .map_err(|_| AppError::Unavailable("every PDF renderer stayed busy".into()))?
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let pdf = web::block(render).await.map_err(|e| AppError::Internal(e.into()))?.map_err(anyhow::Error::from)?;
+    drop(turn);
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")))
+        .body(pdf))
+}
+
 // ---------------------------------------------------------------- statements
 
 pub struct StatementLine {
@@ -240,6 +280,8 @@ pub struct StatementPage {
     month_key: String,
     previous: String,
     next: Option<String>,
+    /// `?organisation=N` when staff read another organisation's statement, for the links.
+    scope_query: String,
     organisation: String,
     opening: String,
     closing: String,
@@ -260,13 +302,7 @@ pub async fn statement(
     month: web::Path<String>,
     query: web::Query<StatementQuery>,
 ) -> Result<StatementPage, AppError> {
-    let own = scope(&user)?;
-    let org = match (own, query.organisation) {
-        (Some(own), _) => own,
-        (None, Some(other)) => OrganisationId(other),
-        (None, None) => user.organisation_id,
-    };
-    let first = parse_month(&month).map_err(|_| AppError::NotFound)?;
+    let (org, first) = statement_of(&user, &month, &query)?;
     let mut conn = state.pools.main.get().await?;
     let (statement, statement_ids) = load_statement(&mut conn, org, first).await?;
     let (previous, next) = neighbours(first);
@@ -276,6 +312,7 @@ pub async fn statement(
         month_key: month_key(first),
         previous: month_key(previous),
         next: (next <= today_sast()).then(|| month_key(next)),
+        scope_query: query.organisation.map(|o| format!("?organisation={o}")).unwrap_or_default(),
         organisation: statement.recipient.name.clone(),
         opening: format_zar(statement.opening_balance),
         closing: format_zar(statement.closing_balance),
@@ -294,6 +331,36 @@ pub async fn statement(
             })
             .collect(),
     })
+}
+
+/// Whose statement and which month: the user's own organisation's, or (staff)
+/// `?organisation=`; a month that is not `YYYY-MM` is a page that does not exist.
+fn statement_of(
+    user: &CurrentUser,
+    month: &str,
+    query: &StatementQuery,
+) -> Result<(OrganisationId, NaiveDate), AppError> {
+    let org = match (scope(user)?, query.organisation) {
+        (Some(own), _) => own,
+        (None, Some(other)) => OrganisationId(other),
+        (None, None) => user.organisation_id,
+    };
+    Ok((org, parse_month(month).map_err(|_| AppError::NotFound)?))
+}
+
+/// The month's statement as a PDF (`/statements/{YYYY-MM}.pdf`).
+pub async fn statement_pdf(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    month: web::Path<String>,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (org, first) = statement_of(&user, &month, &query)?;
+    let mut conn = state.pools.main.get().await?;
+    let (statement, _) = load_statement(&mut conn, org, first).await?;
+    drop(conn);
+    let name = format!("statement-{}.pdf", month_key(first));
+    pdf_response(name, move || documents::statement_pdf(&statement)).await
 }
 
 /// The month before and after the one starting on `first`.
@@ -419,6 +486,65 @@ pub async fn vat(
 }
 
 const VAT_LIST_LIMIT: i64 = 1000;
+const VAT_CSV_BATCH: i64 = 2000;
+
+/// The month's documents as CSV (`/admin/vat.csv?month=YYYY-MM`), one row each in the
+/// order of their numbers, credit notes negative, then one total row per kind and rate
+/// as the page shows them and the output VAT: what an accountant files with a VAT201.
+pub async fn vat_csv(
+    _: Require<perm::TransactionsViewAll>,
+    state: web::Data<AppState>,
+    query: web::Query<VatQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Ok(first) = parse_month(query.month.trim()) else {
+        return Ok(HttpResponse::UnprocessableEntity()
+            .content_type("text/plain; charset=utf-8")
+            .body("The month is not valid (YYYY-MM); correct it on the VAT report page."));
+    };
+    let mut conn = state.pools.exports.get().await?;
+    let mut out = transactions::csv_writer(64 * 1024);
+    let mut write = |record: [&str; 9]| out.write_record(record).map_err(|e| AppError::Internal(e.into()));
+    write(["number", "issued_at", "kind", "organisation", "reference", "vat_rate", "subtotal", "vat", "total"])?;
+    let mut after = InvoiceId(0);
+    loop {
+        let batch = invoices::of_month(&mut conn, first, after, VAT_CSV_BATCH).await?;
+        for d in &batch {
+            write([
+                &d.number,
+                &d.issued_at.with_timezone(&Johannesburg).to_rfc3339(),
+                d.kind.as_str(),
+                &transactions::defused(&d.recipient_name),
+                &transactions::defused(&d.reference),
+                &quantity(d.vat_rate),
+                &signed(d.kind, d.subtotal).to_string(),
+                &signed(d.kind, d.vat).to_string(),
+                &signed(d.kind, d.total).to_string(),
+            ])?;
+        }
+        match batch.last() {
+            Some(last) if batch.len() as i64 == VAT_CSV_BATCH => after = last.id,
+            _ => break,
+        }
+    }
+    let lines = invoices::vat_lines(&mut conn, first).await?;
+    for l in &lines {
+        let kind = format!("total {}", l.kind.as_str());
+        let documents = format!("{} documents", l.documents);
+        let (subtotal, vat, total) = (
+            signed(l.kind, l.subtotal).to_string(),
+            signed(l.kind, l.vat).to_string(),
+            signed(l.kind, l.total).to_string(),
+        );
+        write(["", "", &kind, "", &documents, &quantity(l.vat_rate), &subtotal, &vat, &total])?;
+    }
+    let output: Decimal = lines.iter().map(|l| signed(l.kind, l.vat)).sum();
+    write(["", "", "output_vat", "", "", "", "", &output.to_string(), ""])?;
+    let body = out.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"vat-{}.csv\"", month_key(first))))
+        .body(body))
+}
 
 /// Credit notes reduce output tax.
 fn signed(kind: InvoiceKind, amount: Decimal) -> Decimal {

@@ -285,7 +285,7 @@ pub async fn list(
 
 /// A text cell made safe for spreadsheets: one that starts like a formula gets a `'`
 /// in front, so Excel and LibreOffice show it as text instead of running it.
-fn defused(value: &str) -> Cow<'_, str> {
+pub(super) fn defused(value: &str) -> Cow<'_, str> {
     match value.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{value}")),
         _ => Cow::Borrowed(value),
@@ -307,7 +307,7 @@ const CSV_HEADER: [&str; 11] = [
 ];
 
 /// A CSV writer into memory, quoting as needed and ending lines with CRLF (RFC 4180).
-fn csv_writer(capacity: usize) -> csv::Writer<Vec<u8>> {
+pub(super) fn csv_writer(capacity: usize) -> csv::Writer<Vec<u8>> {
     csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(capacity))
 }
 

@@ -46,9 +46,12 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/account/second-factor",
     "/invoices",
     "/invoices/1",
+    "/invoices/1.pdf",
     "/statements/2026-11",
+    "/statements/2026-11.pdf",
     "/wallet.csv",
     "/admin/vat",
+    "/admin/vat.csv",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -206,6 +209,7 @@ fn pattern(path: &str) -> String {
     let path = path
         .replace("/admin/pricing/products/", "/admin/pricing/{table}/")
         .replace("/catalog/compute", "/catalog/{category_slug}")
+        .replace("/invoices/1.pdf", "/invoices/{id}.pdf")
         .replace("/statements/2026-11", "/statements/{month}");
     path.split('/').map(|part| if part.parse::<i64>().is_ok() { "{id}" } else { part }).collect::<Vec<_>>().join("/")
 }

@@ -224,7 +224,37 @@ async fn a_service_started_on_31_january_is_charged_on_the_last_days_of_shorter_
     assert_eq!(status(&app, s).await, ("active".into(), day(2028, 5, 30)));
     assert_eq!(billing_debits(&app, org).await, [dec!(100), dec!(100), dec!(100)], "one debit per run");
     assert_eq!(balance(&app, org).await, dec!(700));
+    // Each run's debit has its tax invoice: one line per month, VAT inside at the rate of
+    // the day (15 %).
+    let lines: Vec<(String, Decimal, Decimal)> = diesel::sql_query(
+        "SELECT l.description, l.amount, l.vat FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+         WHERE i.organisation_id = $1 AND i.kind = 'tax_invoice' AND i.reference LIKE 'BILL-%'
+         ORDER BY i.serial",
+    )
+    .bind::<BigInt, _>(org)
+    .load::<InvoiceLine>(&mut app.main_conn().await)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|l| (l.description, l.amount, l.vat))
+    .collect();
+    let periods = ["29 Feb 2028 to 30 Mar 2028", "31 Mar 2028 to 29 Apr 2028", "30 Apr 2028 to 30 May 2028"];
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for ((description, amount, vat), period) in lines.iter().zip(periods) {
+        assert!(description.ends_with(period), "{description}");
+        assert_eq!((*amount, *vat), (dec!(86.96), dec!(13.04)));
+    }
     assert_verified(&app);
+}
+
+#[derive(QueryableByName)]
+struct InvoiceLine {
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    amount: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    vat: Decimal,
 }
 
 #[actix_web::test]

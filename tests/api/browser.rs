@@ -114,7 +114,7 @@ async fn acme_balance(app: &TestApp) -> rust_decimal::Decimal {
 }
 
 #[actix_web::test]
-async fn a_customer_builds_a_vm_quote_in_the_browser_and_pays_for_it() {
+async fn a_customer_builds_a_vm_quote_pays_for_it_and_downloads_its_tax_invoice() {
     let Some(driver) = start_driver() else { return };
     let app = spawn_app().await;
     let client = connect(&driver).await;
@@ -161,6 +161,26 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     let shown = wait_for_text(c, "#balance", |t| t.starts_with("R ")).await;
     assert_eq!(shown, expected_after);
     assert_eq!(portal::domain::money::format_zar(acme_balance(app).await), shown);
+
+    // The acceptance's tax invoice, from the quote page, and its PDF.
+    c.back().await?;
+    c.find(Locator::Css("#documents a")).await?.click().await?;
+    wait_for_text(c, "#document-title", |t| t == "Tax Invoice").await;
+    let number = c.find(Locator::Id("document-number")).await?.text().await?;
+    assert!(number.starts_with("INV-"), "{number}");
+    let href = c.find(Locator::Id("pdf-link")).await?.attr("href").await?.expect("a PDF link");
+    // What the link downloads, fetched by the page with its own session: a PDF.
+    let fetched = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => {
+                 const head = new Uint8Array(await r.arrayBuffer()).slice(0, 5);
+                 done([r.status, r.headers.get('content-type'), String.fromCharCode(...head)]);
+             }).catch(e => done([0, String(e), '']));",
+            vec![serde_json::Value::String(href)],
+        )
+        .await?;
+    assert_eq!(fetched, serde_json::json!([200, "application/pdf", "%PDF-"]));
     Ok(())
 }
 

@@ -31,6 +31,7 @@ const ID_ROUTES: &[(&str, &str)] = &[
     ("GET", "/quotes/{id}/refund"),
     ("POST", "/quotes/{id}/address"),
     ("GET", "/invoices/{id}"),
+    ("GET", "/invoices/{id}.pdf"),
     ("POST", "/quotes/{id}/refund"),
     ("GET", "/services/{id}/cancel"),
     ("POST", "/services/{id}/cancel"),

@@ -271,6 +271,8 @@ pub struct Listed {
     pub vat: Decimal,
     #[diesel(sql_type = Numeric)]
     pub total: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub vat_rate: Decimal,
 }
 
 /// The start of the month whose first day is the date parameter `param` (`$2`), in South
@@ -291,7 +293,7 @@ fn within_month(column: &str, param: &str) -> String {
 pub async fn list(conn: &mut AsyncPgConnection, filter: &Filter, limit: i64) -> QueryResult<Vec<Listed>> {
     diesel::sql_query(format!(
         "SELECT id, number, kind, organisation_id, recipient_name, issued_at, issued_late, reference,
-                subtotal, vat, total
+                subtotal, vat, total, vat_rate
          FROM invoices
          WHERE ($1::bigint IS NULL OR organisation_id = $1)
            AND ($2::date IS NULL OR ({}))
@@ -301,6 +303,30 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &Filter, limit: i64) -> 
     ))
     .bind::<Nullable<BigInt>, _>(filter.organisation)
     .bind::<Nullable<diesel::sql_types::Date>, _>(filter.month)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The documents issued in the month starting on `month`, in the order of their numbers,
+/// `limit` at a time after `after`: the VAT report's CSV.
+pub async fn of_month(
+    conn: &mut AsyncPgConnection,
+    month: NaiveDate,
+    after: InvoiceId,
+    limit: i64,
+) -> QueryResult<Vec<Listed>> {
+    diesel::sql_query(format!(
+        "SELECT id, number, kind, organisation_id, recipient_name, issued_at, issued_late, reference,
+                subtotal, vat, total, vat_rate
+         FROM invoices
+         WHERE ({}) AND id > $1
+         ORDER BY id
+         LIMIT $3",
+        within_month("issued_at", "$2")
+    ))
+    .bind::<BigInt, _>(after)
+    .bind::<diesel::sql_types::Date, _>(month)
     .bind::<BigInt, _>(limit)
     .load(conn)
     .await
