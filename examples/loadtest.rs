@@ -7,7 +7,7 @@
 //! wallet-debit transaction at 8 clients, and a minimal actix + Askama page running one
 //! pooled query of 39 rows. It prints a Markdown report (see BENCHMARKS.md). Last, the
 //! monthly billing run over 100 000 services in 10 000 organisations, timed against the
-//! same pgbench debit.
+//! same pgbench debit. Tax invoice and statement PDFs are timed as customers download them.
 //!
 //! Why wrk: it is written in C like pgbench, so the load generator's own cost, which
 //! shares the machine's two cores with the server and PostgreSQL, is small and about
@@ -401,6 +401,26 @@ const CUSTOMERS: [(&str, &str); 8] = [
     ("tshepo@soweto-makers.demo.test", "Soweto Makers Collective"),
 ];
 
+/// The newest tax invoice of `organisation` and how many ledger rows its statement of
+/// this month holds.
+async fn pdf_subjects(conn: &mut AsyncPgConnection, organisation: i64) -> anyhow::Result<(i64, i64)> {
+    let invoice: Id =
+        diesel::sql_query("SELECT max(id) AS id FROM invoices WHERE organisation_id = $1 AND kind = 'tax_invoice'")
+            .bind::<BigInt, _>(organisation)
+            .get_result(conn)
+            .await?;
+    let rows: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM wallet_transactions t
+         JOIN organisation_wallets w ON w.id = t.wallet_id
+         WHERE w.organisation_id = $1
+           AND t.created_at >= date_trunc('month', now() AT TIME ZONE 'Africa/Johannesburg') AT TIME ZONE 'Africa/Johannesburg'",
+    )
+    .bind::<BigInt, _>(organisation)
+    .get_result(conn)
+    .await?;
+    Ok((invoice.id, rows.n))
+}
+
 /// Funds an organisation through the real top-up code (the ledger triggers check it);
 /// returns its id.
 async fn fund(conn: &mut AsyncPgConnection, organisation: &str) -> anyhow::Result<i64> {
@@ -622,6 +642,23 @@ async fn scenarios(
     let measured_from = o.quotes / 8 / 2;
     results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;
+
+    // PDFs, as the customer downloads them: an acceptance's one-page tax invoice under
+    // load, then the month's statement, which the acceptances have filled.
+    let (invoice, statement_rows) = pdf_subjects(main, customers[0].0).await?;
+    let cookie = [format!("Cookie: {}", customer.cookie)];
+    let url = format!("{base}/invoices/{invoice}.pdf");
+    results.push(wrk("tax invoice PDF (one page)", &url, 2, o.seconds, pid, Load::Get { headers: &cookie }).await?);
+    let month = portal::domain::time::month_key(portal::domain::time::today_sast());
+    let started = Instant::now();
+    let statement = probe
+        .get(format!("{base}/statements/{month}.pdf"))
+        .header(reqwest::header::COOKIE, &customer.cookie)
+        .send()
+        .await?;
+    anyhow::ensure!(statement.status().is_success(), "the statement PDF answered {}", statement.status());
+    let statement_bytes = statement.bytes().await?.len();
+    let statement_pdf = (statement_rows, started.elapsed().as_secs_f64(), statement_bytes, peak_rss_mb(pid));
     let funded: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
     let portal_tps = pgbench(cluster, DATABASES[0].cluster_name, &portal_debit(&funded), o.seconds)?;
 
@@ -668,6 +705,10 @@ async fn scenarios(
             m.name, m.connections, m.requests, m.rate, m.p50_ms, m.p99_ms, m.rss_mb
         );
     }
+    let (rows, seconds, bytes, rss) = statement_pdf;
+    println!(
+        "\nstatement PDF of a month of {rows} transactions: {seconds:.2} s, {bytes} bytes; server peak RSS so far {rss:.1} MB"
+    );
     println!("\n| CSV export | rows | seconds | server peak RSS MB |\n|---|---:|---:|---:|");
     for (label, rows, seconds, rss) in &csv {
         println!("| {label} ledger | {rows} | {seconds:.2} | {rss:.1} |");
@@ -697,6 +738,11 @@ async fn scenarios(
         billing.months as f64 / billing.seconds / portal_tps
     );
     println!("| billing run: peak RSS MB | {:.1} | ≤ 64 |", billing.rss_mb);
+    let pdf =
+        results.iter().find(|m| m.name.starts_with("tax invoice PDF")).map_or((0.0, 0.0), |m| (m.p99_ms, m.rss_mb));
+    println!("| tax invoice PDF p99 ms | {:.1} | ≤ 50 |", pdf.0);
+    println!("| statement PDF of {rows} transactions, seconds | {seconds:.2} | ≤ 1 |");
+    println!("| server peak RSS MB through the PDF scenarios | {:.1} | ≤ 64 |", pdf.1.max(rss));
     println!("\nwallet verify after the run: {verify_line}");
     Ok(())
 }
