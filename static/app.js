@@ -12,3 +12,8 @@ document.addEventListener("submit", (event) => {
 // While an htmx request runs, the page shows a progress bar at its top (app.css).
 document.addEventListener("htmx:beforeRequest", () => document.body.classList.add("loading"));
 document.addEventListener("htmx:afterRequest", () => document.body.classList.remove("loading"));
+// A "Print" button (data-print) prints the page; without JavaScript the browser's own
+// print command does the same.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+});

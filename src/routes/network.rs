@@ -18,7 +18,7 @@ use crate::domain::network::{CpeBilling, PriceTables, Provider, Request};
 use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, SelectOption, sentence};
+use crate::templates::{ContractValueView, Page, SelectOption, sentence};
 
 const TERMS: [i32; 3] = [12, 24, 36];
 const MAX_ADDRESS_CHARS: usize = 300;
@@ -245,7 +245,7 @@ pub struct OfferView {
     slug: &'static str,
     mrc: String,
     nrc: String,
-    contract_value: String,
+    contract_value: ContractValueView,
     amount_due: String,
     lines: Vec<(String, &'static str, String)>,
     cheapest: bool,
@@ -289,7 +289,7 @@ fn offers_panel(tables: &PriceTables, form: &NetworkForm, state: &AppState, csrf
             slug: offer.provider.slug(),
             mrc: format_zar(offer.mrc()),
             nrc: format_zar(offer.nrc()),
-            contract_value: format_zar(offer.contract_value()),
+            contract_value: offer.totals(state.vat_rate).contract_value(offer.term_months).into(),
             amount_due: format_zar(offer.totals(state.vat_rate).amount_due),
             lines: offer
                 .lines

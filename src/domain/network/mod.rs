@@ -17,7 +17,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::pricing::{self, Billing, PricedLine, Totals, sell_price};
 use crate::domain::quote::{PricedQuote, QuoteLine, Site};
 use crate::domain::states::{Catalog, QuoteKind};
 pub use tables::{BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow};
@@ -106,7 +106,7 @@ impl Offer {
     /// Everything the contract costs over its term, excl. VAT: what providers are
     /// compared on, since a low MRC can hide a high installation and the other way round.
     pub fn contract_value(&self) -> Decimal {
-        self.nrc() + self.mrc() * Decimal::from(self.term_months)
+        pricing::contract_value(self.nrc(), self.mrc(), self.term_months)
     }
 
     /// The quote totals these lines would give.
@@ -200,7 +200,7 @@ pub struct GridRow {
 impl GridRow {
     /// Once-off plus every month of the term, excl. VAT.
     pub fn contract_value(&self) -> Decimal {
-        self.nrc + self.mrc * Decimal::from(self.term_months)
+        pricing::contract_value(self.nrc, self.mrc, self.term_months)
     }
 }
 
