@@ -17,3 +17,11 @@ document.addEventListener("htmx:afterRequest", () => document.body.classList.rem
 document.addEventListener("click", (event) => {
   if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
 });
+// A field that means nothing without another (data-enabled-by="id": the router's "buy
+// or rent" without a router) is disabled while that one is empty.
+const syncEnabled = () => document.querySelectorAll("[data-enabled-by]").forEach((field) => {
+  const by = document.getElementById(field.dataset.enabledBy);
+  if (by) field.disabled = by.value === "";
+});
+document.addEventListener("change", syncEnabled);
+document.addEventListener("DOMContentLoaded", syncEnabled);

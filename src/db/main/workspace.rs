@@ -51,10 +51,10 @@ pub async fn low_balances(
 ) -> diesel::QueryResult<(Vec<OrganisationFigure>, i64)> {
     let rows = diesel::sql_query(
         "SELECT o.id, o.name, w.balance AS amount
-         FROM organisation_wallets w JOIN organisations o ON o.id = w.organisation_id
-         WHERE w.balance < w.low_balance_threshold
-         ORDER BY w.balance, o.name
-         LIMIT $1",
+         FROM (SELECT organisation_id, balance FROM organisation_wallets
+               WHERE balance < low_balance_threshold ORDER BY balance, organisation_id LIMIT $1) w
+         JOIN organisations o ON o.id = w.organisation_id
+         ORDER BY w.balance, o.name",
     )
     .bind::<BigInt, _>(limit)
     .load(conn)
@@ -158,8 +158,10 @@ pub struct DirectoryFilter {
     pub status: Option<OrganisationStatus>,
 }
 
-/// One page of organisations by name: `limit` rows from `offset`, each with its
-/// balance, its last top-up and whether any of its services are in arrears.
+/// One page of organisations by name (ignoring case: the unique index's order), `limit`
+/// rows from `offset`, each with its balance, its last top-up and whether any of its
+/// services are in arrears. The page is chosen first, so the per-row lookups run for
+/// its rows only.
 pub async fn directory(
     conn: &mut AsyncPgConnection,
     filter: &DirectoryFilter,
@@ -171,15 +173,17 @@ pub async fn directory(
                 t.created_at AS last_top_up_at, t.amount AS last_top_up,
                 EXISTS (SELECT 1 FROM services s
                         WHERE s.organisation_id = o.id AND s.status = 'in_arrears') AS in_arrears
-         FROM organisations o
+         FROM (SELECT id FROM organisations
+               WHERE ($1::text IS NULL OR name ILIKE $1 OR registration_number ILIKE $1 OR vat_number ILIKE $1)
+                 AND ($2::text IS NULL OR status = $2)
+               ORDER BY lower(name), id
+               LIMIT $3 OFFSET $4) page
+         JOIN organisations o ON o.id = page.id
          JOIN organisation_wallets w ON w.organisation_id = o.id
          LEFT JOIN LATERAL (SELECT x.created_at, x.amount FROM wallet_transactions x
                             WHERE x.organisation_id = o.id AND x.kind = 'credit'
                             ORDER BY x.id DESC LIMIT 1) t ON true
-         WHERE ($1::text IS NULL OR o.name ILIKE $1 OR o.registration_number ILIKE $1 OR o.vat_number ILIKE $1)
-           AND ($2::text IS NULL OR o.status = $2)
-         ORDER BY o.name, o.id
-         LIMIT $3 OFFSET $4",
+         ORDER BY lower(o.name), o.id",
     )
     .bind::<Nullable<Text>, _>(filter.text.as_deref().map(crate::db::like_pattern))
     .bind::<Nullable<Text>, _>(filter.status.map(OrganisationStatus::as_str))
