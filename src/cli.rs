@@ -1,4 +1,4 @@
-//! The `portal` command: `serve` (the default), `migrate`, `seed --demo`, `user create`,
+//! The `portal` command: `serve` (the default), `migrate`, `seed --demo`/`--scale`, `user create`,
 //! `org create`, `wallet credit`, `wallet verify`, `backup`, `restore`, `billing run`. Every sub-command finds the databases the way `serve`
 //! does, checks its arguments before touching anything, prints a clear error and exits
 //! non-zero on bad input (2) or failure (1), and applies all of its change or none.
@@ -54,6 +54,11 @@ enum Command {
         /// The demo data set (organisations, users, catalogs, price tables, quotes).
         #[arg(long)]
         demo: bool,
+        /// Production volume for load tests: 10 000 organisations, 20 000 users, 200 000
+        /// quotes, 1 000 000 activity rows and 100 000 alerts, times FACTOR (default 1;
+        /// 0.01 for a hundredth).
+        #[arg(long, value_name = "FACTOR", num_args = 0..=1, default_missing_value = "1")]
+        scale: Option<String>,
     },
     /// Manage users.
     #[command(subcommand)]
@@ -223,7 +228,10 @@ pub fn main() -> ExitCode {
 /// Everything that can be checked without a database, checked before one is started.
 fn check_arguments(command: &Command) -> Result<(), Invalid> {
     match command {
-        Command::Seed { demo: false } => Err(invalid("say which data to load: `portal seed --demo`")),
+        Command::Seed { demo: false, scale: None } => {
+            Err(invalid("say which data to load: `portal seed --demo` or `portal seed --scale [FACTOR]`"))
+        }
+        Command::Seed { scale: Some(factor), .. } => check_scale(factor).map(drop),
         Command::User(UserCommand::Create(args)) => {
             let email = Email::parse(&args.email).map_err(|e| invalid(format!("--email: {e}")))?;
             check_name("--name", &args.name)?;
@@ -261,6 +269,14 @@ fn check_arguments(command: &Command) -> Result<(), Invalid> {
             Err(invalid(format!("--from: there is no file {}", args.from.display())))
         }
         _ => Ok(()),
+    }
+}
+
+/// A scale factor: a number above 0, at most 10 (a hundred thousand organisations).
+fn check_scale(raw: &str) -> Result<f64, Invalid> {
+    match raw.trim().parse::<f64>() {
+        Ok(factor) if factor > 0.0 && factor <= 10.0 => Ok(factor),
+        _ => Err(invalid(format!("--scale: a factor above 0 and at most 10, e.g. 1 or 0.01 (got {raw:?})"))),
     }
 }
 
@@ -346,6 +362,21 @@ impl Databases {
         Ok(Pools::new(&self.urls, CONNECTIONS_PER_DATABASE))
     }
 
+    /// Why there is nothing to verify: the private cluster has no main database, or the
+    /// main database is not (fully) migrated. Nothing is created or migrated here.
+    async fn not_verifiable(&self) -> anyhow::Result<Option<String>> {
+        if let Some(cluster) = &self.cluster {
+            let main = DATABASES[0].cluster_name;
+            if !cluster.missing_databases(&[main]).await?.is_empty() {
+                return Ok(Some(format!(
+                    "there are no databases to verify: the private cluster has no {main} database \
+                     (nothing was created)"
+                )));
+            }
+        }
+        migrate::main_not_current(self.urls.main.expose_secret()).await
+    }
+
     fn close(self) {
         if let Some(cluster) = self.cluster {
             cluster.stop();
@@ -358,6 +389,21 @@ impl Databases {
 const CONNECTIONS_PER_DATABASE: usize = 16;
 
 fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    // Verifying reads what is there: an empty data folder has no wallets to check, and
+    // starting a cluster in it (let alone creating databases) would report a clean bill
+    // of health for nothing.
+    let pgdata = settings.data_dir.join("pg");
+    if matches!(command, Command::Wallet(WalletCommand::Verify))
+        && settings.database_urls.is_none()
+        && !pgdata.join("PG_VERSION").exists()
+    {
+        return refuse(format!(
+            "there are no databases to verify: {} holds no PostgreSQL cluster. Set DATABASE_URL_MAIN, \
+             DATABASE_URL_AAS and DATABASE_URL_ENETWORKS, or run in the folder of the portal's data \
+             (PORTAL_DATA_DIR)",
+            settings.data_dir.display()
+        ));
+    }
     let databases = Databases::open(&settings)?;
     let system = actix_web::rt::System::new();
     let result = system.block_on(async {
@@ -371,15 +417,27 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 println!("The three databases are migrated.");
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Seed { .. } => {
-                let seeded = seed::seed_demo(&databases.migrated().await?).await?;
-                println!("Demo data loaded into {seeded} of 3 databases (the others already had it).");
+            Command::Seed { demo, scale } => {
+                let pools = databases.migrated().await?;
+                if demo {
+                    let seeded = seed::seed_demo(&pools).await?;
+                    println!("Demo data loaded into {seeded} of 3 databases (the others already had it).");
+                }
+                if let Some(raw) = scale {
+                    let factor = check_scale(&raw).map_err(|Invalid(m)| anyhow::anyhow!(m))?;
+                    seed_scale(&pools, factor).await?;
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::User(UserCommand::Create(args)) => user_create(&databases.migrated().await?, args).await,
             Command::Org(OrgCommand::Create(args)) => org_create(&databases.migrated().await?, args).await,
             Command::Wallet(WalletCommand::Credit(args)) => wallet_credit(&databases.migrated().await?, args).await,
-            Command::Wallet(WalletCommand::Verify) => wallet_verify(&databases.migrated().await?).await,
+            Command::Wallet(WalletCommand::Verify) => {
+                if let Some(reason) = databases.not_verifiable().await? {
+                    return refuse(reason);
+                }
+                wallet_verify(&Pools::new(&databases.urls, 1)).await
+            }
             // A backup reads the databases as they are; a restore needs them empty.
             Command::Billing(BillingCommand::Run(args)) if args.dry_run => {
                 if let Some(reason) = migrate::main_not_current(databases.urls.main.expose_secret()).await? {
@@ -396,6 +454,25 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     });
     databases.close();
     result
+}
+
+async fn seed_scale(pools: &Pools, factor: f64) -> anyhow::Result<()> {
+    let counts = seed::ScaleCounts::times(factor);
+    let started = std::time::Instant::now();
+    if seed::seed_scale(pools, counts).await? {
+        println!(
+            "Scale data loaded in {:.1} s: {} organisations, {} users, {} quotes, {} activity rows, {} alerts.",
+            started.elapsed().as_secs_f64(),
+            counts.organisations,
+            counts.users,
+            counts.quotes,
+            counts.activity,
+            counts.alerts
+        );
+    } else {
+        println!("The scale data is already loaded; nothing changed.");
+    }
+    Ok(())
 }
 
 async fn serve(

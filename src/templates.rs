@@ -26,7 +26,12 @@ pub const NAV: &[NavEntry] = &[
     NavEntry { href: "/transactions", label: "Transactions", needs: &[Permission::TransactionsViewAll] },
     NavEntry { href: "/admin/billing", label: "Billing", needs: &[Permission::TransactionsViewAll] },
     NavEntry { href: "/admin/pricing", label: "Pricing", needs: &[Permission::PricingManage] },
-    NavEntry { href: "/admin/organisations", label: "Organisations", needs: &[Permission::OrgManage] },
+    // Staff who record top-ups find every organisation here (read only).
+    NavEntry {
+        href: "/admin/organisations",
+        label: "Organisations",
+        needs: &[Permission::OrgManage, Permission::WalletCredit],
+    },
     NavEntry { href: "/admin/users", label: "Users", needs: &[Permission::UserManage] },
     NavEntry { href: "/admin/roles", label: "Roles", needs: &[Permission::RoleManage] },
     NavEntry { href: "/admin/activity", label: "Activity", needs: &[Permission::ActivityView] },
@@ -71,6 +76,21 @@ impl SelectOption {
     pub fn new(value: impl ToString, label: impl Into<String>, chosen: &str) -> SelectOption {
         let value = value.to_string();
         SelectOption { selected: value == chosen.trim(), value, label: label.into() }
+    }
+}
+
+/// A contract's value as every page shows it: both figures, each labelled.
+pub struct ContractValueView {
+    pub excl_vat: String,
+    pub incl_vat: String,
+}
+
+impl From<crate::domain::pricing::ContractValue> for ContractValueView {
+    fn from(value: crate::domain::pricing::ContractValue) -> Self {
+        ContractValueView {
+            excl_vat: crate::domain::money::format_zar(value.excl_vat),
+            incl_vat: crate::domain::money::format_zar(value.incl_vat),
+        }
     }
 }
 

@@ -12,3 +12,16 @@ document.addEventListener("submit", (event) => {
 // While an htmx request runs, the page shows a progress bar at its top (app.css).
 document.addEventListener("htmx:beforeRequest", () => document.body.classList.add("loading"));
 document.addEventListener("htmx:afterRequest", () => document.body.classList.remove("loading"));
+// A "Print" button (data-print) prints the page; without JavaScript the browser's own
+// print command does the same.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+});
+// A field that means nothing without another (data-enabled-by="id": the router's "buy
+// or rent" without a router) is disabled while that one is empty.
+const syncEnabled = () => document.querySelectorAll("[data-enabled-by]").forEach((field) => {
+  const by = document.getElementById(field.dataset.enabledBy);
+  if (by) field.disabled = by.value === "";
+});
+document.addEventListener("change", syncEnabled);
+document.addEventListener("DOMContentLoaded", syncEnabled);

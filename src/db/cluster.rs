@@ -135,17 +135,11 @@ impl Cluster {
     /// Creates each database that does not exist yet (from `template`, when given);
     /// returns the ones it created.
     pub async fn create_databases(&self, names: &[&str], template: Option<&str>) -> anyhow::Result<Vec<String>> {
-        use diesel_async::RunQueryDsl;
-        #[derive(diesel::QueryableByName)]
-        struct Name {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            datname: String,
-        }
         let mut conn = AsyncPgConnection::establish(&self.url("postgres")).await?;
-        let existing: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database").load(&mut conn).await?;
+        let existing = existing_databases(&mut conn).await?;
         let mut created = Vec::new();
         for name in names {
-            if existing.iter().any(|n| n.datname == *name) {
+            if existing.iter().any(|n| n == name) {
                 continue;
             }
             let sql = match template {
@@ -158,6 +152,13 @@ impl Cluster {
         Ok(created)
     }
 
+    /// Which of these databases the cluster does not have (nothing is created).
+    pub async fn missing_databases(&self, names: &[&str]) -> anyhow::Result<Vec<String>> {
+        let mut conn = AsyncPgConnection::establish(&self.url("postgres")).await?;
+        let existing = existing_databases(&mut conn).await?;
+        Ok(names.iter().filter(|name| !existing.iter().any(|n| n == *name)).map(|name| name.to_string()).collect())
+    }
+
     /// Stops our server (fast shutdown) and waits for it; a reused server is left running.
     pub fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
@@ -167,6 +168,18 @@ impl Cluster {
             tracing::info!("PostgreSQL stopped");
         }
     }
+}
+
+/// The names of the cluster's databases.
+async fn existing_databases(conn: &mut AsyncPgConnection) -> anyhow::Result<Vec<String>> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        datname: String,
+    }
+    let names: Vec<Name> = diesel::sql_query("SELECT datname FROM pg_database").load(conn).await?;
+    Ok(names.into_iter().map(|n| n.datname).collect())
 }
 
 /// Quotes an SQL identifier (database names here are our own constants or test names).

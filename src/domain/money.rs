@@ -24,17 +24,35 @@ pub fn format_zar(amount: Decimal) -> String {
     format!("{sign}R {grouped}.{cents}")
 }
 
-/// Parses an amount typed by a person (`1234.5`, `1 234.50`, `R1,234.50` is refused:
-/// commas are ambiguous). At most two decimals; the result is exact.
+/// Parses an amount typed by a person: `1234.5`, `R 1 234.50`, and the South African
+/// way with a decimal comma, `1 000,50` (spaces, including no-break and thin spaces,
+/// separate thousands). A comma is read as the decimal separator only when that is
+/// unambiguous: there is no point, there is one comma, and at most two digits follow
+/// it; `1,500` (three digits after the comma: a thousands separator or a typo?) is
+/// refused with a message saying so. At most two decimals; the result is exact.
 pub fn parse_amount(input: &str) -> Result<Decimal, String> {
-    let cleaned: String = input.trim().trim_start_matches(['R', 'r']).chars().filter(|c| !c.is_whitespace()).collect();
+    let cleaned: String = input
+        .trim()
+        .trim_start_matches(['R', 'r'])
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '\u{a0}' | '\u{202f}' | '\u{2009}'))
+        .collect();
     if cleaned.is_empty() {
         return Err("enter an amount".into());
     }
-    if !cleaned.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
-        return Err("use digits and a decimal point only, e.g. 1500.00".into());
+    if !cleaned.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-')) {
+        return Err("use digits and a decimal point or comma only, e.g. 1 500.00 or 1 500,00".into());
     }
-    let amount: Decimal = cleaned.parse().map_err(|_| "not a valid amount, e.g. 1500.00".to_owned())?;
+    let normalised = match (cleaned.matches(',').count(), cleaned.contains('.')) {
+        (0, _) => cleaned,
+        (1, false) if cleaned.rsplit(',').next().is_some_and(|cents| cents.len() <= 2) => cleaned.replace(',', "."),
+        _ => {
+            return Err("a comma is read as the decimal separator only with at most two digits after it; \
+                        separate thousands with spaces, e.g. 1 500,00 or 1 500.00"
+                .into());
+        }
+    };
+    let amount: Decimal = normalised.parse().map_err(|_| "not a valid amount, e.g. 1 500.00".to_owned())?;
     if amount.scale() > 2 && amount.normalize().scale() > 2 {
         return Err("at most two decimals (cents)".into());
     }
@@ -107,10 +125,28 @@ mod tests {
         assert_eq!(parse_amount("R250"), Ok(dec!(250)));
         assert_eq!(parse_amount("1.230"), Ok(dec!(1.23)));
         assert!(parse_amount("").is_err());
-        assert!(parse_amount("1,500").is_err());
+        assert!(parse_amount("1,500").unwrap_err().contains("spaces"), "three digits after a comma: ambiguous");
         assert!(parse_amount("1.234").is_err());
         assert!(parse_amount("abc").is_err());
         assert!(parse_amount("1e5").is_err());
+    }
+
+    #[test]
+    fn parses_south_african_decimal_commas() {
+        assert_eq!(parse_amount("1 000,50"), Ok(dec!(1000.50)));
+        assert_eq!(parse_amount("R 1 000,5"), Ok(dec!(1000.50)));
+        assert_eq!(parse_amount("1\u{a0}000,50"), Ok(dec!(1000.50)), "a no-break space between thousands");
+        assert_eq!(parse_amount("1\u{202f}234\u{202f}567,89"), Ok(dec!(1234567.89)), "narrow no-break spaces");
+        assert_eq!(parse_amount("250,"), Ok(dec!(250)));
+        assert_eq!(parse_amount(",5"), Ok(dec!(0.50)));
+        assert_eq!(parse_amount("1 000.50"), Ok(dec!(1000.50)), "a point still works");
+        assert!(parse_amount("1,000.50").is_err(), "a comma and a point: which is which?");
+        assert!(parse_amount("1,000,000").is_err());
+        assert!(parse_amount("1,234").is_err(), "three digits after the comma");
+        assert!(parse_amount("1,2,3").is_err());
+        assert!(parse_amount("1,234,5").is_err());
+        assert_eq!(parse_top_up("1 500,25"), Ok(dec!(1500.25)));
+        assert_eq!(parse_threshold("0,5"), Ok(dec!(0.50)));
     }
 
     #[test]

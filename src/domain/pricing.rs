@@ -65,6 +65,20 @@ impl PricedLine {
     }
 }
 
+/// The portal's one definition of a contract's value: the once-off charges plus every
+/// month of the term. Pages show it excl. and incl. VAT, each labelled; the network
+/// comparison ranks providers on the excl. VAT figure.
+pub fn contract_value(once_off: Decimal, monthly: Decimal, term_months: i32) -> Decimal {
+    once_off + monthly * Decimal::from(term_months)
+}
+
+/// A contract's value both ways (see [`contract_value`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractValue {
+    pub excl_vat: Decimal,
+    pub incl_vat: Decimal,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
     pub once_off_subtotal: Decimal,
@@ -104,9 +118,12 @@ impl Totals {
         if self.amount_due > MAX_QUOTE_TOTAL { Err(QuoteTooLarge::Total(self.amount_due)) } else { Ok(()) }
     }
 
-    /// What the whole contract costs: once-off plus every month of the term, VAT included.
-    pub fn contract_value(&self, term_months: i32) -> Decimal {
-        self.once_off_total + self.monthly_total * Decimal::from(term_months)
+    /// What the whole contract costs over `term_months`, excl. and incl. VAT.
+    pub fn contract_value(&self, term_months: i32) -> ContractValue {
+        ContractValue {
+            excl_vat: contract_value(self.once_off_subtotal, self.monthly_subtotal, term_months),
+            incl_vat: contract_value(self.once_off_total, self.monthly_total, term_months),
+        }
     }
 }
 
@@ -155,7 +172,8 @@ mod tests {
         assert_eq!(t.once_off_total, dec!(0.07));
         assert_eq!(t.monthly_total, dec!(379.47));
         assert_eq!(t.amount_due, dec!(379.54));
-        assert_eq!(t.contract_value(12), dec!(0.07) + dec!(379.47) * dec!(12));
+        assert_eq!(t.contract_value(12).incl_vat, dec!(0.07) + dec!(379.47) * dec!(12));
+        assert_eq!(t.contract_value(12).excl_vat, t.once_off_subtotal + t.monthly_subtotal * dec!(12));
     }
 
     #[test]

@@ -165,6 +165,17 @@ impl Billing {
     }
 }
 
+impl QuoteKind {
+    /// How the kind reads on a page: what was quoted, never the stored word.
+    pub fn label(self) -> &'static str {
+        match self {
+            QuoteKind::Vm => "Virtual machines",
+            QuoteKind::Service => "Services",
+            QuoteKind::Network => "Connectivity",
+        }
+    }
+}
+
 impl QuoteStatus {
     /// The status as of `now`: a pending quote past its validity is expired, so no
     /// background job is needed for correctness.
@@ -244,6 +255,8 @@ mod tests {
             assert_eq!(TransactionKind::parse(&k.to_string()), Some(*k));
         }
         assert_eq!(QuoteKind::parse("VM"), None);
+        assert_eq!(QuoteKind::Network.label(), "Connectivity");
+        assert_eq!(QuoteKind::parse(QuoteKind::Vm.label()), None, "the label is not the stored word");
         assert_eq!(OrganisationStatus::parse("active"), Some(OrganisationStatus::Active));
         for c in VmComponent::ALL {
             assert_eq!(VmComponent::parse(c.as_str()), Some(*c));

@@ -8,19 +8,18 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::pickers::{self, Picker, Resolved};
 use crate::auth::{Require, perm};
 use crate::db::main::activity::{self, ActivityFilter, ActivityRow};
-use crate::db::main::{organisations, users};
 use crate::domain::ids::{OrganisationId, UserId};
 use crate::domain::time::format_sast;
 use crate::domain::time::{parse_date, sast_midnight};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, SelectOption};
+use crate::templates::Page;
 
 const PAGE_SIZE: i64 = 50;
 const MAX_ACTION_CHARS: usize = 100;
-const USER_CHOICES: i64 = 1000;
 
 #[derive(Deserialize, Default, Clone)]
 pub struct FilterForm {
@@ -48,14 +47,9 @@ pub struct FilterErrors {
 }
 
 impl FilterForm {
-    fn parse(&self) -> Result<ActivityFilter, FilterErrors> {
-        let mut errors = FilterErrors::default();
-        let id = |raw: &str, error: &mut Option<String>, message: &str| match raw.trim() {
-            "" => None,
-            raw => raw.parse::<i64>().map_err(|_| *error = Some(message.to_owned())).ok(),
-        };
-        let user = id(&self.user, &mut errors.user, "Choose a user.").map(UserId);
-        let organisation = id(&self.org, &mut errors.org, "Choose an organisation.").map(OrganisationId);
+    fn parse(&self, user: &Resolved<UserId>, org: &Resolved<OrganisationId>) -> Result<ActivityFilter, FilterErrors> {
+        let mut errors = FilterErrors { user: user.error.clone(), org: org.error.clone(), ..Default::default() };
+        let (user, organisation) = (user.id, org.id);
         let action = self.action.trim();
         if action.chars().count() > MAX_ACTION_CHARS {
             errors.action = Some(format!("Use at most {MAX_ACTION_CHARS} characters."));
@@ -86,10 +80,10 @@ impl FilterForm {
         })
     }
 
-    fn query_string(&self) -> String {
+    fn query_string(&self, user: &Resolved<UserId>, org: &Resolved<OrganisationId>) -> String {
         serde_urlencoded::to_string([
-            ("user", self.user.trim()),
-            ("org", self.org.trim()),
+            ("user", user.link_value().as_str()),
+            ("org", org.link_value().as_str()),
             ("action", self.action.trim()),
             ("from", self.from.trim()),
             ("to", self.to.trim()),
@@ -107,7 +101,8 @@ pub struct ActivityView {
     action: String,
     target: String,
     ip: String,
-    detail: String,
+    /// The detail as sentences ("Name: Acme → Acme Logistics"), not JSON.
+    detail: Vec<String>,
 }
 
 impl From<ActivityRow> for ActivityView {
@@ -118,7 +113,6 @@ impl From<ActivityRow> for ActivityView {
             (None, Some(email)) => email,
             (None, None) => "system".into(),
         };
-        let empty = row.detail.as_object().is_some_and(|o| o.is_empty());
         ActivityView {
             id: row.id,
             when: format_sast(row.created_at),
@@ -128,7 +122,7 @@ impl From<ActivityRow> for ActivityView {
             action: row.action,
             target: row.target.unwrap_or_default(),
             ip: row.ip.unwrap_or_default(),
-            detail: if empty { String::new() } else { row.detail.to_string() },
+            detail: readable(&row.detail),
         }
     }
 }
@@ -139,8 +133,8 @@ pub struct ActivityPage {
     page: Page,
     form: FilterForm,
     errors: FilterErrors,
-    users: Vec<SelectOption>,
-    organisations: Vec<SelectOption>,
+    user: Picker,
+    organisation: Picker,
     rows: Vec<ActivityView>,
     next: Option<String>,
 }
@@ -153,25 +147,23 @@ pub async fn list(
 ) -> Result<Either<ActivityPage, CustomizeResponder<ActivityPage>>, AppError> {
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
-    let people = users::list(&mut conn, &Default::default(), USER_CHOICES).await?;
-    let organisations = organisations::names(&mut conn).await?;
+    let user = pickers::resolve_user(&mut conn, &form.user).await?;
+    let org = pickers::resolve_organisation(&mut conn, &form.org).await?;
     let mut view = ActivityPage {
         page,
-        users: people
-            .into_iter()
-            .map(|u| SelectOption::new(u.id, format!("{} <{}>", u.name, u.email), &form.user))
-            .collect(),
-        organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
+        user: Picker::user("user", "User", &user),
+        organisation: Picker::organisation("org", "Organisation", &org),
         form: form.clone(),
         errors: FilterErrors::default(),
         rows: Vec::new(),
         next: None,
     };
-    match form.parse() {
+    match form.parse(&user, &org) {
         Ok(filter) => {
             let rows = activity::list(&mut conn, &filter, PAGE_SIZE).await?;
             if rows.len() as i64 == PAGE_SIZE {
-                view.next = rows.last().map(|r| format!("/admin/activity?{}&after={}", form.query_string(), r.id));
+                view.next =
+                    rows.last().map(|r| format!("/admin/activity?{}&after={}", form.query_string(&user, &org), r.id));
             }
             view.rows = rows.into_iter().map(ActivityView::from).collect();
             Ok(Either::Left(view))
@@ -180,5 +172,105 @@ pub async fn list(
             view.errors = errors;
             Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
         }
+    }
+}
+
+/// An activity row's detail as lines a person reads: a change as "Field: before →
+/// after" for each field that changed, anything else as "Field: value", nested values
+/// by their path ("Totals, amount due: …").
+fn readable(detail: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let Value::Object(fields) = detail else {
+        return match detail {
+            Value::Null => Vec::new(),
+            other => vec![plain(other)],
+        };
+    };
+    if let (Some(before), Some(after)) = (fields.get("before"), fields.get("after")) {
+        let mut lines = changes(before, after);
+        lines.extend(
+            fields.iter().filter(|(k, _)| *k != "before" && *k != "after").flat_map(|(k, v)| lines_of(&label(k), v)),
+        );
+        return lines;
+    }
+    fields.iter().flat_map(|(k, v)| lines_of(&label(k), v)).collect()
+}
+
+/// "Field: before → after" for each field that differs (a creation: "Field: value").
+fn changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    let empty = serde_json::Map::new();
+    let (old, new) = match (before, after) {
+        (Value::Object(old), Value::Object(new)) => (old, new),
+        (Value::Null, Value::Object(new)) => (&empty, new),
+        (Value::Object(old), Value::Null) => (old, &empty),
+        (old, new) => return vec![format!("{} → {}", plain(old), plain(new))],
+    };
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (was, now) = (old.get(k).unwrap_or(&Value::Null), new.get(k).unwrap_or(&Value::Null));
+            match (was == now, old.is_empty()) {
+                (true, _) => None,
+                (false, true) => Some(format!("{}: {}", label(k), plain(now))),
+                (false, false) => Some(format!("{}: {} → {}", label(k), plain(was), plain(now))),
+            }
+        })
+        .collect()
+}
+
+fn lines_of(path: &str, value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Object(fields) => {
+            fields.iter().flat_map(|(k, v)| lines_of(&format!("{path}, {}", label(k).to_lowercase()), v)).collect()
+        }
+        other => vec![format!("{path}: {}", plain(other))],
+    }
+}
+
+/// `amount_due` → "Amount due".
+fn label(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+fn plain(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "(none)".into(),
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        Value::String(text) if text.is_empty() => "(empty)".into(),
+        Value::String(text) => text.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) if items.is_empty() => "(none)".into(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        Value::Object(_) => lines_of("", value).join("; "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::readable;
+
+    #[test]
+    fn details_read_as_text_not_json() {
+        assert!(readable(&json!({})).is_empty());
+        assert_eq!(
+            readable(&json!({ "number": "Q-2026-000006", "amount_due": "8618.51", "full": true })),
+            ["Amount due: 8618.51", "Full: yes", "Number: Q-2026-000006"]
+        );
+        assert_eq!(
+            readable(&json!({
+                "before": { "name": "Acme", "vat_number": null, "roles": ["customer"] },
+                "after": { "name": "Acme Logistics", "vat_number": null, "roles": ["customer", "admin"] },
+            })),
+            ["Name: Acme → Acme Logistics", "Roles: customer → customer, admin"]
+        );
+        assert_eq!(readable(&json!({ "before": null, "after": { "name": "Umoya" } })), ["Name: Umoya"]);
+        assert_eq!(readable(&json!({ "totals": { "net": "5.00" } })), ["Totals, net: 5.00"]);
     }
 }

@@ -1,5 +1,8 @@
-//! `/`: the signed-in person's starting point: balance, the services' next charge (and
-//! what they owe), open quotes, unread alerts.
+//! `/`: the signed-in person's starting point. A customer sees their organisation:
+//! balance, the services' next charge (and what they owe), open quotes, unread alerts.
+//! Staff (who see every organisation's ledger) see the workspace instead: pending
+//! quotes, low balances, organisations in arrears and recent top-ups across every
+//! organisation. Every query is bounded, so the page costs the same with a long history.
 
 use actix_web::web;
 use askama::Template;
@@ -8,9 +11,9 @@ use askama_web::WebTemplate;
 use crate::auth::{CurrentUser, Permission};
 use rust_decimal::Decimal;
 
-use crate::db::main::{alerts, quotes, services, wallets};
+use crate::db::main::{alerts, quotes, services, wallets, workspace};
 use crate::domain::billing;
-use crate::domain::ids::QuoteId;
+use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::format_zar;
 use crate::domain::time::{format_day, format_sast, today_sast};
 use crate::error::AppError;
@@ -29,11 +32,52 @@ pub struct DashboardPage {
     next_charge: Option<(String, String)>,
     /// What its services owe, and since when.
     owed: Option<(String, String)>,
-    open_quotes: Option<i64>,
+    open_quotes: Option<String>,
     unread_alerts: Option<String>,
     /// (id, number, title, amount due, valid until)
     pending: Vec<(QuoteId, String, String, String, String)>,
     alerts: Vec<AlertView>,
+    staff: Option<StaffView>,
+}
+
+/// Across every organisation, for staff.
+pub struct StaffView {
+    /// None without `quote.view_all`.
+    pending_quotes: Option<String>,
+    low_balances: String,
+    /// (id, name, balance)
+    lowest: Vec<(OrganisationId, String, String)>,
+    in_arrears: String,
+    /// (id, name, what their services in arrears cost a month)
+    arrears: Vec<(OrganisationId, String, String)>,
+    /// (organisation id, name, amount, reference, when)
+    top_ups: Vec<(OrganisationId, String, String, String, String)>,
+}
+
+/// A count as shown: "1000+" once it reaches its cap.
+fn capped(count: i64, cap: i64) -> String {
+    if count >= cap { format!("{cap}+") } else { count.to_string() }
+}
+
+async fn staff_view(conn: &mut diesel_async::AsyncPgConnection, user: &CurrentUser) -> Result<StaffView, AppError> {
+    let pending_quotes = match user.can(Permission::QuoteViewAll) {
+        true => Some(capped(workspace::pending_quotes(conn).await?, workspace::COUNT_CAP)),
+        false => None,
+    };
+    let (lowest, low_count) = workspace::low_balances(conn, LATEST).await?;
+    let (arrears, arrears_count) = workspace::in_arrears(conn, LATEST).await?;
+    let top_ups = workspace::recent_top_ups(conn, LATEST).await?;
+    Ok(StaffView {
+        pending_quotes,
+        low_balances: capped(low_count, workspace::COUNT_CAP),
+        lowest: lowest.into_iter().map(|o| (o.id, o.name, format_zar(o.amount))).collect(),
+        in_arrears: capped(arrears_count, workspace::COUNT_CAP),
+        arrears: arrears.into_iter().map(|o| (o.id, o.name, format_zar(o.amount))).collect(),
+        top_ups: top_ups
+            .into_iter()
+            .map(|t| (t.organisation_id, t.name, format_zar(t.amount), t.reference, format_sast(t.created_at)))
+            .collect(),
+    })
 }
 
 pub struct AlertView {
@@ -46,7 +90,13 @@ pub struct AlertView {
 
 pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>) -> Result<DashboardPage, AppError> {
     let mut conn = state.pools.main.get().await?;
-    let (balance, next_charge, owed) = match user.can(Permission::WalletView) {
+    // Staff work across organisations: their own (operator) wallet and quotes are empty.
+    let staff = match user.can(Permission::TransactionsViewAll) {
+        true => Some(staff_view(&mut conn, &user).await?),
+        false => None,
+    };
+    let own = staff.is_none();
+    let (balance, next_charge, owed) = match own && user.can(Permission::WalletView) {
         true => {
             let balance =
                 wallets::for_organisation(&mut conn, user.organisation_id).await?.map(|w| format_zar(w.balance));
@@ -62,7 +112,7 @@ pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>)
         }
         false => (None, None, None),
     };
-    let (open_quotes, pending) = match user.can(Permission::QuoteCreate) || user.can(Permission::QuoteAccept) {
+    let (open_quotes, pending) = match own && (user.can(Permission::QuoteCreate) || user.can(Permission::QuoteAccept)) {
         true => {
             let count = quotes::count_open(&mut conn, user.organisation_id).await?;
             let latest = quotes::open(&mut conn, user.organisation_id, LATEST).await?;
@@ -70,7 +120,7 @@ pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>)
                 .into_iter()
                 .map(|q| (q.id, q.number, q.title, format_zar(q.amount_due), format_sast(q.valid_until)))
                 .collect();
-            (Some(count), latest)
+            (Some(capped(count, quotes::OPEN_COUNT_CAP)), latest)
         }
         false => (None, Vec::new()),
     };
@@ -93,5 +143,5 @@ pub async fn show(user: CurrentUser, mut page: Page, state: web::Data<AppState>)
         }
         false => (None, Vec::new()),
     };
-    Ok(DashboardPage { page, balance, next_charge, owed, open_quotes, unread_alerts, pending, alerts })
+    Ok(DashboardPage { page, balance, next_charge, owed, open_quotes, unread_alerts, pending, alerts, staff })
 }

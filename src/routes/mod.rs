@@ -15,6 +15,7 @@ mod invoices;
 mod network;
 mod ops;
 mod organisations;
+mod pickers;
 mod pricing;
 mod quotes;
 mod roles;
@@ -137,6 +138,8 @@ route_table! {
     "/account/second-factor/remove" => [POST second_factor::remove],
     "/admin/pricing" => [GET pricing::index],
     "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],
+    "/pickers/organisations" => [GET pickers::organisation_options],
+    "/pickers/users" => [GET pickers::user_options],
 }
 
 /// The route of one method; `GET` also answers `HEAD`.

@@ -14,11 +14,12 @@ use super::{is_htmx, see_other};
 use crate::auth::{Permission, Require, perm};
 use crate::db::main::quotes::{self as db_quotes, NewQuote};
 use crate::domain::money::format_zar;
-use crate::domain::network::{CpeBilling, PriceTables, Provider, Request};
+use crate::domain::network::bandwidth::tiers_up_to;
+use crate::domain::network::{Bandwidth, CpeBilling, PriceTables, Provider, Request};
 use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, SelectOption, sentence};
+use crate::templates::{ContractValueView, Page, SelectOption, sentence};
 
 const TERMS: [i32; 3] = [12, 24, 36];
 const MAX_ADDRESS_CHARS: usize = 300;
@@ -135,9 +136,10 @@ pub struct NetworkForm {
     speed_mbps: String,
     #[serde(default)]
     term_months: String,
-    /// A checkbox: present when internet bandwidth is wanted on the link.
+    /// Internet bandwidth on the link: `none`, `fit` (the largest tier up to the link
+    /// speed, the default) or a tier's speed in Mbps.
     #[serde(default)]
-    with_bandwidth: String,
+    bandwidth_mbps: String,
     /// A `liquid_cpe` id, or empty for no router.
     #[serde(default)]
     cpe_id: String,
@@ -155,6 +157,7 @@ pub struct NetworkErrors {
     site_suburb: Option<String>,
     speed_mbps: Option<String>,
     term_months: Option<String>,
+    bandwidth_mbps: Option<String>,
     cpe_id: Option<String>,
     cpe_billing: Option<String>,
     form: Option<String>,
@@ -162,25 +165,46 @@ pub struct NetworkErrors {
 
 impl NetworkErrors {
     fn any(&self) -> bool {
-        [&self.site_address, &self.site_suburb, &self.speed_mbps, &self.term_months, &self.cpe_id, &self.cpe_billing]
-            .iter()
-            .any(|e| e.is_some())
+        [
+            &self.site_address,
+            &self.site_suburb,
+            &self.speed_mbps,
+            &self.term_months,
+            &self.bandwidth_mbps,
+            &self.cpe_id,
+            &self.cpe_billing,
+        ]
+        .iter()
+        .any(|e| e.is_some())
             || self.form.is_some()
+    }
+
+    /// What the comparison still needs, in the form's words ("the suburb, a speed").
+    fn still_needed(&self) -> Vec<&'static str> {
+        [
+            (&self.site_address, "the site address"),
+            (&self.site_suburb, "the suburb"),
+            (&self.speed_mbps, "a speed"),
+            (&self.term_months, "a term"),
+            (&self.bandwidth_mbps, "a bandwidth tier up to the speed"),
+            (&self.cpe_id, "a router that carries the speed"),
+            (&self.cpe_billing, "how to pay for the router"),
+        ]
+        .into_iter()
+        .filter(|(error, _)| error.is_some())
+        .map(|(_, what)| what)
+        .collect()
     }
 }
 
 struct Parsed {
     speed_mbps: i32,
     term_months: i32,
-    with_bandwidth: bool,
+    bandwidth: Bandwidth,
     cpe: Option<(i64, CpeBilling)>,
 }
 
 impl NetworkForm {
-    fn is_blank(&self) -> bool {
-        self.site_address.is_empty() && self.site_suburb.is_empty() && self.speed_mbps.is_empty()
-    }
-
     fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
         let mut errors = NetworkErrors::default();
         let address = self.site_address.trim();
@@ -207,23 +231,60 @@ impl NetworkForm {
         if term.is_none() {
             errors.term_months = Some("Choose a term of 12, 24 or 36 months.".into());
         }
+        let bandwidth = match self.bandwidth_mbps.trim() {
+            "" | "none" => Bandwidth::None,
+            "fit" => Bandwidth::LargestThatFits,
+            raw => match raw.parse::<i32>().ok().filter(|t| tables.bandwidth.iter().any(|b| b.speed_mbps == *t)) {
+                Some(tier) => Bandwidth::Tier(tier),
+                None => {
+                    errors.bandwidth_mbps = Some("Choose a bandwidth tier from the list, or none.".into());
+                    Bandwidth::None
+                }
+            },
+        };
+        if let Some(speed) = speed {
+            match bandwidth {
+                Bandwidth::Tier(tier) if tier > speed => {
+                    errors.bandwidth_mbps = Some(format!(
+                        "A {tier} Mbps tier is faster than the {speed} Mbps link: choose one up to {speed} Mbps."
+                    ));
+                }
+                Bandwidth::LargestThatFits if tiers_up_to(&tables.bandwidth, speed).next().is_none() => {
+                    errors.bandwidth_mbps = Some(format!("No bandwidth tier is as slow as {speed} Mbps: choose none."));
+                }
+                _ => {}
+            }
+        }
         let cpe = match self.cpe_id.trim() {
             "" => None,
             raw => {
-                let id = raw.parse::<i64>().ok().filter(|id| tables.cpes().iter().any(|c| c.id == *id));
+                let row = raw.parse::<i64>().ok().and_then(|id| tables.cpes().iter().find(|c| c.id == id));
                 let billing = CpeBilling::from_slug(self.cpe_billing.trim());
-                if id.is_none() {
-                    errors.cpe_id = Some("Choose a router from the list, or none.".into());
+                match (row, billing) {
+                    (None, _) => errors.cpe_id = Some("Choose a router from the list, or no router.".into()),
+                    (Some(_), None) => errors.cpe_billing = Some("Choose to buy or to rent the router.".into()),
+                    (Some(row), Some(billing)) if row.cost(billing).is_none() => {
+                        let (only, choose) = match billing {
+                            CpeBilling::OnceOff => ("rented", "Rent"),
+                            CpeBilling::Monthly => ("bought", "Buy"),
+                        };
+                        errors.cpe_billing = Some(format!("The {} can only be {only}: choose {choose}.", row.model));
+                    }
+                    (Some(row), Some(_)) => {
+                        if let Some(speed) = speed.filter(|s| !row.carries(*s)) {
+                            errors.cpe_id = Some(format!(
+                                "The {} carries at most {} Mbps, less than the {speed} Mbps link: choose a faster router or a lower speed.",
+                                row.model, row.max_throughput_mbps
+                            ));
+                        }
+                    }
                 }
-                if billing.is_none() {
-                    errors.cpe_billing = Some("Choose to buy or to rent the router.".into());
-                }
-                id.zip(billing)
+                row.map(|r| r.id).zip(billing)
             }
         };
         match (speed, term) {
             (Some(speed_mbps), Some(term_months)) if !errors.any() => {
-                Ok(Parsed { speed_mbps, term_months, with_bandwidth: !self.with_bandwidth.trim().is_empty(), cpe })
+                Ok(Parsed { speed_mbps, term_months, bandwidth, cpe })
             }
             _ => Err(Box::new(errors)),
         }
@@ -234,7 +295,7 @@ impl NetworkForm {
             speed_mbps: parsed.speed_mbps,
             term_months: parsed.term_months,
             suburb: self.site_suburb.trim(),
-            with_bandwidth: parsed.with_bandwidth,
+            bandwidth: parsed.bandwidth,
             cpe: parsed.cpe,
         }
     }
@@ -245,7 +306,7 @@ pub struct OfferView {
     slug: &'static str,
     mrc: String,
     nrc: String,
-    contract_value: String,
+    contract_value: ContractValueView,
     amount_due: String,
     lines: Vec<(String, &'static str, String)>,
     cheapest: bool,
@@ -261,6 +322,8 @@ pub struct OffersPanel {
     form: NetworkForm,
     csrf_token: String,
     compared: bool,
+    /// What the form still needs before offers can be compared.
+    still_needed: Vec<&'static str>,
     vat_rate: String,
 }
 
@@ -271,9 +334,16 @@ fn offers_panel(tables: &PriceTables, form: &NetworkForm, state: &AppState, csrf
         form: form.clone(),
         csrf_token,
         compared: false,
+        still_needed: Vec::new(),
         vat_rate: state.vat_rate.normalize().to_string(),
     };
-    let Ok(parsed) = form.parse(tables) else { return panel };
+    let parsed = match form.parse(tables) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            panel.still_needed = errors.still_needed();
+            return panel;
+        }
+    };
     let request = form.request(&parsed);
     let offers = tables.offers(&request);
     panel.compared = true;
@@ -289,7 +359,7 @@ fn offers_panel(tables: &PriceTables, form: &NetworkForm, state: &AppState, csrf
             slug: offer.provider.slug(),
             mrc: format_zar(offer.mrc()),
             nrc: format_zar(offer.nrc()),
-            contract_value: format_zar(offer.contract_value()),
+            contract_value: offer.totals(state.vat_rate).contract_value(offer.term_months).into(),
             amount_due: format_zar(offer.totals(state.vat_rate).amount_due),
             lines: offer
                 .lines
@@ -312,6 +382,7 @@ pub struct NewNetworkPage {
     terms: Vec<SelectOption>,
     cpes: Vec<SelectOption>,
     cpe_billings: Vec<SelectOption>,
+    bandwidths: Vec<SelectOption>,
     panel: OffersPanel,
 }
 
@@ -329,6 +400,7 @@ fn new_network_page(
             form: form.clone(),
             csrf_token: page.csrf_token.clone(),
             compared: false,
+            still_needed: errors.still_needed(),
             vat_rate: String::new(),
         }
     } else {
@@ -353,7 +425,17 @@ fn new_network_page(
         .iter()
         .map(|(b, label)| SelectOption::new(b.slug(), *label, &form.cpe_billing))
         .collect();
-    NewNetworkPage { page, form, errors, speeds, terms, cpes, cpe_billings, panel }
+    let bandwidths = [
+        SelectOption::new("none", "No internet bandwidth", &form.bandwidth_mbps),
+        SelectOption::new("fit", "The largest tier up to the link speed", &form.bandwidth_mbps),
+    ]
+    .into_iter()
+    .chain(tables.bandwidth.iter().map(|b| {
+        let label = format!("{} Mbps ({}), {} a month", b.speed_mbps, b.contention, format_zar(b.sell_price()));
+        SelectOption::new(b.speed_mbps, label, &form.bandwidth_mbps)
+    }))
+    .collect();
+    NewNetworkPage { page, form, errors, speeds, terms, cpes, cpe_billings, bandwidths, panel }
 }
 
 pub async fn new_network(
@@ -368,9 +450,11 @@ pub async fn new_network(
     if is_htmx(&req) {
         return Ok(Either::Left(offers_panel(&tables, &form, &state, page.csrf_token)));
     }
-    if form.is_blank() {
+    // The first visit: defaults, no messages. A submitted form, even an empty one, is
+    // checked, so "Compare offers" says what is missing.
+    if req.query_string().is_empty() {
         form.term_months = "36".into();
-        form.with_bandwidth = "on".into();
+        form.bandwidth_mbps = "fit".into();
         return Ok(Either::Right(new_network_page(&tables, &state, page, form, NetworkErrors::default()).customize()));
     }
     let errors = form.parse(&tables).err().map(|e| *e).unwrap_or_default();

@@ -8,9 +8,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::pickers::{self, Picker, Resolved};
 use crate::auth::{Require, perm};
 use crate::db::main::ops_logs::{self, LogFilter, LogRow, STATUSES};
-use crate::db::main::organisations;
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
@@ -34,18 +34,15 @@ pub struct LogForm {
 
 #[derive(Default)]
 pub struct LogErrors {
-    org: Option<&'static str>,
+    org: Option<String>,
     status: Option<&'static str>,
     quote: Option<&'static str>,
 }
 
 impl LogForm {
-    fn parse(&self) -> Result<LogFilter, LogErrors> {
-        let mut errors = LogErrors::default();
-        let organisation = match self.org.trim() {
-            "" => None,
-            raw => raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("Choose an organisation.")).ok(),
-        };
+    fn parse(&self, org: &Resolved<OrganisationId>) -> Result<LogFilter, LogErrors> {
+        let mut errors = LogErrors { org: org.error.clone(), ..Default::default() };
+        let organisation = org.id;
         let status = match self.status.trim() {
             "" => None,
             raw => {
@@ -72,9 +69,9 @@ impl LogForm {
         })
     }
 
-    fn query_string(&self) -> String {
+    fn query_string(&self, org: &Resolved<OrganisationId>) -> String {
         serde_urlencoded::to_string([
-            ("org", self.org.trim()),
+            ("org", org.link_value().as_str()),
             ("status", self.status.trim()),
             ("quote", self.quote.trim()),
         ])
@@ -118,7 +115,7 @@ pub struct LogsPage {
     which: &'static str,
     form: LogForm,
     errors: LogErrors,
-    organisations: Vec<SelectOption>,
+    organisation: Picker,
     statuses: Vec<SelectOption>,
     rows: Vec<LogView>,
     next: Option<String>,
@@ -137,7 +134,7 @@ async fn logs(
     form: LogForm,
 ) -> Result<Either<LogsPage, CustomizeResponder<LogsPage>>, AppError> {
     let mut conn = state.pools.main.get().await?;
-    let organisations = organisations::names(&mut conn).await?;
+    let org = pickers::resolve_organisation(&mut conn, &form.org).await?;
     let path = match which {
         Which::Vms => "vms",
         Which::Disks => "disks",
@@ -145,21 +142,21 @@ async fn logs(
     let mut view = LogsPage {
         page,
         which: path,
-        organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
+        organisation: Picker::organisation("org", "Organisation", &org),
         statuses: STATUSES.iter().map(|s| SelectOption::new(s, s.replace('_', " "), &form.status)).collect(),
         form: form.clone(),
         errors: LogErrors::default(),
         rows: Vec::new(),
         next: None,
     };
-    match form.parse() {
+    match form.parse(&org) {
         Ok(filter) => {
             let rows = match which {
                 Which::Vms => ops_logs::vm_logs(&mut conn, &filter, PAGE_SIZE).await?,
                 Which::Disks => ops_logs::disk_logs(&mut conn, &filter, PAGE_SIZE).await?,
             };
             if rows.len() as i64 == PAGE_SIZE {
-                view.next = rows.last().map(|r| format!("/ops/{path}?{}&after={}", form.query_string(), r.id));
+                view.next = rows.last().map(|r| format!("/ops/{path}?{}&after={}", form.query_string(&org), r.id));
             }
             view.rows = rows.into_iter().map(LogView::from).collect();
             Ok(Either::Left(view))

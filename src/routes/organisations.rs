@@ -21,6 +21,7 @@ use crate::db::main::quotes;
 use crate::db::main::services;
 use crate::db::main::users;
 use crate::db::main::wallets::{self, CreditError, CreditOutcome, NewCredit};
+use crate::db::main::workspace;
 use crate::domain::email::Email;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
@@ -35,7 +36,6 @@ use crate::state::AppState;
 use crate::templates::{Page, SelectOption, sentence};
 
 const RECENT: i64 = 10;
-const LIST_LIMIT: i64 = 200;
 const MAX_REFERENCE_CHARS: usize = 200;
 const MAX_FIELD_CHARS: usize = 200;
 const MAX_REASON_CHARS: usize = 500;
@@ -154,6 +154,16 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     status: String,
+    /// Which page of [`PAGE_SIZE`] rows, from 1.
+    #[serde(default)]
+    page: String,
+}
+
+impl ListQuery {
+    /// The filters as a query string, for the paging links.
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string([("q", self.q.trim()), ("status", self.status.trim())]).unwrap_or_default()
+    }
 }
 
 pub struct ListView {
@@ -162,8 +172,12 @@ pub struct ListView {
     status: OrganisationStatus,
     is_operator: bool,
     vat_number: String,
-    billing_email: String,
     balance: String,
+    /// Below its low-balance threshold.
+    low: bool,
+    /// (when, amount) of the latest top-up.
+    last_top_up: Option<(String, String)>,
+    in_arrears: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -174,13 +188,24 @@ pub struct OrganisationsPage {
     statuses: Vec<SelectOption>,
     status_error: Option<String>,
     rows: Vec<ListView>,
-    truncated: bool,
+    /// Links to the pages before and after this one.
+    previous: Option<String>,
+    next: Option<String>,
+    page_number: i64,
+    /// Admins create organisations; staff who record top-ups only find them.
+    can_manage: bool,
     details: DetailsForm,
     details_errors: DetailsErrors,
 }
 
+/// Organisations listed per page.
+const PAGE_SIZE: i64 = 50;
+/// Deeper than this, a search finds faster than paging.
+const MAX_PAGE: i64 = 1000;
+
 async fn organisations_page(
     state: &AppState,
+    user: &CurrentUser,
     page: Page,
     query: ListQuery,
     details: DetailsForm,
@@ -191,11 +216,19 @@ async fn organisations_page(
         raw => OrganisationStatus::parse(raw).map(Some).ok_or("Choose active or suspended."),
     };
     let text = optional(&query.q).map(|q| q.chars().take(100).collect::<String>());
+    // A malformed page number only comes from an edited link: the first page.
+    let page_number = query.page.trim().parse::<i64>().unwrap_or(1).clamp(1, MAX_PAGE);
     let mut conn = state.pools.main.get().await?;
-    let rows = match status {
-        Ok(status) => organisations::list(&mut conn, text.as_deref(), status, LIST_LIMIT).await?,
+    let mut rows = match status {
+        Ok(status) => {
+            let filter = workspace::DirectoryFilter { text, status };
+            workspace::directory(&mut conn, &filter, (page_number - 1) * PAGE_SIZE, PAGE_SIZE + 1).await?
+        }
         Err(_) => Vec::new(),
     };
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let filters = query.query_string();
     Ok(OrganisationsPage {
         page,
         statuses: OrganisationStatus::ALL
@@ -203,7 +236,11 @@ async fn organisations_page(
             .map(|s| SelectOption::new(s.as_str(), s.as_str(), &query.status))
             .collect(),
         status_error: status.err().map(str::to_owned),
-        truncated: rows.len() as i64 == LIST_LIMIT,
+        previous: (page_number > 1).then(|| format!("/admin/organisations?{filters}&page={}", page_number - 1)),
+        next: (more && page_number < MAX_PAGE)
+            .then(|| format!("/admin/organisations?{filters}&page={}", page_number + 1)),
+        page_number,
+        can_manage: user.can(Permission::OrgManage),
         rows: rows
             .into_iter()
             .map(|r| ListView {
@@ -212,8 +249,13 @@ async fn organisations_page(
                 status: r.status,
                 is_operator: r.is_operator,
                 vat_number: r.vat_number.unwrap_or_default(),
-                billing_email: r.billing_email.unwrap_or_default(),
+                low: r.balance < r.low_balance_threshold,
                 balance: format_zar(r.balance),
+                last_top_up: r
+                    .last_top_up_at
+                    .zip(r.last_top_up)
+                    .map(|(at, amount)| (format_sast(at), format_zar(amount))),
+                in_arrears: r.in_arrears,
             })
             .collect(),
         query,
@@ -222,14 +264,19 @@ async fn organisations_page(
     })
 }
 
+/// The organisation directory: for admins (with the create form) and for staff who
+/// record top-ups (read only: every organisation, even one without a transaction, is
+/// found here and opened for its wallet panel).
 pub async fn list(
-    _: Require<perm::OrgManage>,
+    user: CurrentUser,
     page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<Either<OrganisationsPage, CustomizeResponder<OrganisationsPage>>, AppError> {
+    user.require_any(&[Permission::OrgManage, Permission::WalletCredit])?;
     let view =
-        organisations_page(&state, page, query.into_inner(), DetailsForm::default(), DetailsErrors::default()).await?;
+        organisations_page(&state, &user, page, query.into_inner(), DetailsForm::default(), DetailsErrors::default())
+            .await?;
     if view.status_error.is_some() {
         return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
@@ -238,7 +285,7 @@ pub async fn list(
 
 pub async fn create(
     actor: Actor,
-    _: Require<perm::OrgManage>,
+    required: Require<perm::OrgManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
@@ -261,7 +308,7 @@ pub async fn create(
         }
         Err(errors) => *errors,
     };
-    let view = organisations_page(&state, page, ListQuery::default(), form, errors).await?;
+    let view = organisations_page(&state, &required.user, page, ListQuery::default(), form, errors).await?;
     unprocessable(view)
 }
 
@@ -363,7 +410,8 @@ async fn organisation_page(
     let (members, quotes) = if can_manage {
         let now = Utc::now();
         let members = users::of_organisation(&mut conn, id).await?;
-        let quotes = quotes::list(&mut conn, Some(id), None, RECENT).await?;
+        let filter = quotes::ListFilter { organisation: Some(id), ..Default::default() };
+        let quotes = quotes::list(&mut conn, &filter, RECENT).await?;
         (
             members
                 .into_iter()

@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::PageOr303;
+use super::pickers::{self, Picker, Resolved};
 use super::see_other;
 use crate::auth::session::{Flash, push_flash};
 use crate::auth::{CurrentUser, Permission, Require, perm};
@@ -20,13 +21,15 @@ use crate::db::main::organisations::{self, Letterhead};
 use crate::db::main::quotes::{self as db, Quote};
 use crate::db::main::{invoices, ops_logs, wallets};
 use crate::domain::documents::FULL_INVOICE_ABOVE;
-use crate::domain::ids::{InvoiceId, QuoteId};
+use crate::domain::ids::{InvoiceId, OrganisationId, QuoteId};
 use crate::domain::money::format_zar;
+use crate::domain::pricing::Totals;
 use crate::domain::states::{InvoiceKind, QuoteKind, QuoteStatus, may_accept};
+use crate::domain::text::{self, Lines};
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, QUOTE_READERS};
+use crate::templates::{ContractValueView, Page, QUOTE_READERS, SelectOption, sentence};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -40,22 +43,97 @@ pub struct QuoteRow {
     status: QuoteStatus,
     title: String,
     amount_due: String,
-    valid_until: String,
+    /// Only while the quote is pending: afterwards the date means nothing.
+    valid_until: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "quotes.html")]
 pub struct QuotesPage {
     page: Page,
+    form: ListQuery,
+    errors: ListErrors,
+    statuses: Vec<SelectOption>,
+    kinds: Vec<SelectOption>,
+    /// Staff who see every organisation's quotes filter by one.
+    organisation: Option<Picker>,
     rows: Vec<QuoteRow>,
     all_organisations: bool,
     can_create: bool,
-    older: Option<QuoteId>,
+    older: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The list's filters as typed (kept as text, so bad input comes back as it was).
+#[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
-    before: Option<i64>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    org: String,
+    /// Part of the number or title.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    before: String,
+}
+
+#[derive(Default)]
+pub struct ListErrors {
+    status: Option<&'static str>,
+    kind: Option<&'static str>,
+    q: Option<String>,
+}
+
+const MAX_SEARCH_CHARS: usize = 100;
+
+impl ListQuery {
+    fn parse(&self, org: &Resolved<OrganisationId>) -> Result<db::ListFilter, ListErrors> {
+        let mut errors = ListErrors::default();
+        let status = match self.status.trim() {
+            "" => None,
+            raw => QuoteStatus::parse(raw).or_else(|| {
+                errors.status = Some("Choose one of the statuses listed.");
+                None
+            }),
+        };
+        let kind = match self.kind.trim() {
+            "" => None,
+            raw => QuoteKind::parse(raw).or_else(|| {
+                errors.kind = Some("Choose virtual machines, services or connectivity.");
+                None
+            }),
+        };
+        let text = self.q.trim();
+        if let Err(e) = text::check(text, Lines::One) {
+            errors.q = Some(sentence(e));
+        } else if text.chars().count() > MAX_SEARCH_CHARS {
+            errors.q = Some(format!("Search for at most {MAX_SEARCH_CHARS} characters."));
+        }
+        if errors.status.is_some() || errors.kind.is_some() || errors.q.is_some() || org.error.is_some() {
+            return Err(errors);
+        }
+        Ok(db::ListFilter {
+            organisation: org.id,
+            status,
+            kind,
+            text: (!text.is_empty()).then(|| text.to_owned()),
+            // A malformed cursor is ignored: it only ever comes from our own links.
+            before: self.before.trim().parse().ok().map(QuoteId),
+        })
+    }
+
+    /// These filters as a query string (without the cursor), for the next page's link.
+    fn query_string(&self, org: &Resolved<OrganisationId>) -> String {
+        serde_urlencoded::to_string([
+            ("status", self.status.trim()),
+            ("kind", self.kind.trim()),
+            ("org", org.link_value().as_str()),
+            ("q", self.q.trim()),
+        ])
+        .unwrap_or_default()
+    }
 }
 
 pub async fn list(
@@ -63,28 +141,64 @@ pub async fn list(
     page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
-) -> Result<QuotesPage, AppError> {
+) -> Result<Either<QuotesPage, CustomizeResponder<QuotesPage>>, AppError> {
     user.require_any(QUOTE_READERS)?;
+    let form = query.into_inner();
     let all = user.can(Permission::QuoteViewAll);
     let mut conn = state.pools.main.get().await?;
-    let scope = (!all).then_some(user.organisation_id);
-    let quotes = db::list(&mut conn, scope, query.before.map(QuoteId), PAGE_SIZE).await?;
+    // A customer's list is their organisation's, whatever the link says.
+    let org = match all {
+        true => pickers::resolve_organisation(&mut conn, &form.org).await?,
+        false => Resolved { id: Some(user.organisation_id), shown: String::new(), error: None },
+    };
+    let mut view = QuotesPage {
+        page,
+        statuses: QuoteStatus::ALL
+            .iter()
+            .filter(|s| **s != QuoteStatus::Draft)
+            .map(|s| SelectOption::new(s.as_str(), sentence(s.as_str()).trim_end_matches('.'), &form.status))
+            .collect(),
+        kinds: QuoteKind::ALL.iter().map(|k| SelectOption::new(k.as_str(), k.label(), &form.kind)).collect(),
+        organisation: all.then(|| Picker::organisation("org", "Organisation", &org)),
+        rows: Vec::new(),
+        all_organisations: all,
+        can_create: user.can(Permission::QuoteCreate),
+        older: None,
+        errors: ListErrors::default(),
+        form: form.clone(),
+    };
+    let filter = match form.parse(&org) {
+        Ok(filter) => filter,
+        Err(errors) => {
+            view.errors = errors;
+            return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
+    let quotes = db::list(&mut conn, &filter, PAGE_SIZE).await?;
     let now = chrono::Utc::now();
-    let older = (quotes.len() as i64 == PAGE_SIZE).then(|| quotes.last().map(|q| q.id)).flatten();
-    let rows = quotes
+    if quotes.len() as i64 == PAGE_SIZE
+        && let Some(last) = quotes.last()
+    {
+        let filters = if all { form.query_string(&org) } else { form.query_string(&Resolved::default()) };
+        view.older = Some(format!("/quotes?{filters}&before={}", last.id));
+    }
+    view.rows = quotes
         .into_iter()
-        .map(|q| QuoteRow {
-            id: q.id,
-            status: q.status.at(q.valid_until, now),
-            number: q.number,
-            organisation: q.organisation_name,
-            kind: q.kind,
-            title: q.title,
-            amount_due: format_zar(q.amount_due),
-            valid_until: format_sast(q.valid_until),
+        .map(|q| {
+            let status = q.status.at(q.valid_until, now);
+            QuoteRow {
+                id: q.id,
+                valid_until: status.is_pending().then(|| format_sast(q.valid_until)),
+                status,
+                number: q.number,
+                organisation: q.organisation_name,
+                kind: q.kind,
+                title: q.title,
+                amount_due: format_zar(q.amount_due),
+            }
         })
         .collect();
-    Ok(QuotesPage { page, rows, all_organisations: all, can_create: user.can(Permission::QuoteCreate), older })
+    Ok(Either::Left(view))
 }
 
 // ---------------------------------------------------------------- one quote
@@ -107,6 +221,7 @@ pub struct QuoteView {
     status: QuoteStatus,
     term_months: Option<i32>,
     site_address: Option<String>,
+    site_suburb: Option<String>,
     valid_until: String,
     created_at: String,
     lines: Vec<LineView>,
@@ -118,6 +233,8 @@ pub struct QuoteView {
     once_off_total: String,
     monthly_total: String,
     amount_due: String,
+    /// For a quote with a term: the term, and the once-off plus every month of it.
+    contract_value: Option<(i32, ContractValueView)>,
     accepted_at: Option<String>,
 }
 
@@ -228,7 +345,17 @@ async fn quote_page(
 }
 
 fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: QuoteStatus) -> QuoteView {
+    let totals = Totals {
+        once_off_subtotal: q.once_off_subtotal,
+        monthly_subtotal: q.monthly_subtotal,
+        once_off_vat: q.once_off_vat,
+        monthly_vat: q.monthly_vat,
+        once_off_total: q.once_off_total,
+        monthly_total: q.monthly_total,
+        amount_due: q.amount_due,
+    };
     QuoteView {
+        contract_value: q.term_months.map(|term| (term, totals.contract_value(term).into())),
         id: q.id,
         number: q.number,
         title: q.title,
@@ -236,6 +363,7 @@ fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: QuoteStatus) -> Quote
         status,
         term_months: q.term_months,
         site_address: q.site_address,
+        site_suburb: q.site_suburb,
         valid_until: format_sast(q.valid_until),
         created_at: format_sast(q.created_at),
         lines: lines

@@ -16,8 +16,8 @@ use chrono_tz::Africa::Johannesburg;
 use serde::Deserialize;
 
 use super::is_htmx;
+use super::pickers::{self, Picker, Resolved};
 use crate::auth::{Require, perm};
-use crate::db::main::organisations;
 use crate::db::main::wallets::{self, HistoryFilter, HistoryRow, HistoryTotals};
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId};
 use crate::domain::money::format_zar;
@@ -54,7 +54,7 @@ pub struct FilterForm {
 
 #[derive(Default)]
 pub struct FilterErrors {
-    org: Option<&'static str>,
+    org: Option<String>,
     kind: Option<&'static str>,
     from: Option<&'static str>,
     to: Option<&'static str>,
@@ -74,12 +74,15 @@ impl FilterErrors {
 }
 
 impl FilterForm {
-    fn parse(&self) -> Result<HistoryFilter, FilterErrors> {
-        let mut errors = FilterErrors::default();
-        let organisation = match self.org.trim() {
-            "" => None,
-            raw => raw.parse().map(OrganisationId).map_err(|_| errors.org = Some("Choose an organisation.")).ok(),
-        };
+    /// The organisation field, resolved: typed by name, or an id from our own links.
+    async fn organisation(&self, state: &AppState) -> Result<Resolved<OrganisationId>, AppError> {
+        let mut conn = state.pools.main.get().await?;
+        Ok(pickers::resolve_organisation(&mut conn, &self.org).await?)
+    }
+
+    fn parse(&self, org: &Resolved<OrganisationId>) -> Result<HistoryFilter, FilterErrors> {
+        let mut errors = FilterErrors { org: org.error.clone(), ..Default::default() };
+        let organisation = org.id;
         let kind = match self.kind.trim() {
             "" => None,
             raw => {
@@ -125,10 +128,11 @@ impl FilterForm {
         })
     }
 
-    /// The query string of these filters (without the cursor), for links.
-    fn query_string(&self) -> String {
+    /// The query string of these filters (without the cursor), for links: the
+    /// organisation by its id once resolved.
+    fn query_string(&self, org: &Resolved<OrganisationId>) -> String {
         serde_urlencoded::to_string([
-            ("org", self.org.trim()),
+            ("org", org.link_value().as_str()),
             ("kind", self.kind.trim()),
             ("from", self.from.trim()),
             ("to", self.to.trim()),
@@ -175,7 +179,7 @@ pub struct TransactionsPage {
     page: Page,
     form: FilterForm,
     errors: FilterErrors,
-    organisations: Vec<SelectOption>,
+    organisation: Picker,
     kinds: Vec<SelectOption>,
     sorts: Vec<SelectOption>,
     rows: Vec<HistoryView>,
@@ -228,13 +232,14 @@ pub async fn totals(
     state: web::Data<AppState>,
     form: web::Query<FilterForm>,
 ) -> Result<Either<TotalsView, TotalsPage>, AppError> {
-    let Ok(filter) = form.parse() else { return Err(AppError::NotFound) };
+    let org = form.organisation(&state).await?;
+    let Ok(filter) = form.parse(&org) else { return Err(AppError::NotFound) };
     let mut conn = state.pools.main.get().await?;
     let totals: TotalsView = wallets::history_totals(&mut conn, &filter).await?.into();
     if is_htmx(&req) {
         return Ok(Either::Left(totals));
     }
-    Ok(Either::Right(TotalsPage { page, totals, back: format!("/transactions?{}", form.query_string()) }))
+    Ok(Either::Right(TotalsPage { page, totals, back: format!("/transactions?{}", form.query_string(&org)) }))
 }
 
 pub async fn list(
@@ -245,14 +250,14 @@ pub async fn list(
 ) -> Result<Either<TransactionsPage, CustomizeResponder<TransactionsPage>>, AppError> {
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
-    let organisations = organisations::names(&mut conn).await?;
-    let filters = form.query_string();
+    let org = pickers::resolve_organisation(&mut conn, &form.org).await?;
+    let filters = form.query_string(&org);
     let mut view = TransactionsPage {
         page,
         csv_link: format!("/transactions.csv?{filters}"),
         form: form.clone(),
         errors: FilterErrors::default(),
-        organisations: organisations.into_iter().map(|(id, name)| SelectOption::new(id, name, &form.org)).collect(),
+        organisation: Picker::organisation("org", "Organisation", &org),
         kinds: TransactionKind::ALL.iter().map(|k| SelectOption::new(k.as_str(), k.as_str(), &form.kind)).collect(),
         sorts: vec![
             SelectOption::new("newest", "Newest first", &form.sort),
@@ -264,7 +269,7 @@ pub async fn list(
         oldest_first: false,
         next: None,
     };
-    match form.parse() {
+    match form.parse(&org) {
         Ok(filter) => {
             view.totals_link = Some(format!("/transactions/totals?{filters}"));
             view.one_organisation = filter.organisation.is_some();
@@ -342,7 +347,8 @@ pub async fn csv(
     state: web::Data<AppState>,
     form: web::Query<FilterForm>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = match form.parse() {
+    let org = form.organisation(&state).await?;
+    let filter = match form.parse(&org) {
         Ok(filter) => filter,
         Err(_) => {
             return Ok(HttpResponse::UnprocessableEntity()
@@ -431,13 +437,15 @@ mod tests {
     #[test]
     fn filters_parse_dates_in_south_african_time() {
         let form = FilterForm { from: "2026-11-01".into(), to: "2026-11-30".into(), ..Default::default() };
-        let filter = form.parse().ok().unwrap();
+        let nobody = Resolved { id: None, shown: String::new(), error: None };
+        let filter = form.parse(&nobody).ok().unwrap();
         assert_eq!(filter.from.unwrap().to_rfc3339(), "2026-10-31T22:00:00+00:00");
         assert_eq!(filter.until.unwrap().to_rfc3339(), "2026-11-30T22:00:00+00:00");
         let backwards = FilterForm { from: "2026-11-30".into(), to: "2026-11-01".into(), ..Default::default() };
-        assert!(backwards.parse().err().unwrap().to.is_some());
+        assert!(backwards.parse(&nobody).err().unwrap().to.is_some());
         let bad = FilterForm { kind: "theft".into(), from: "yesterday".into(), org: "x".into(), ..Default::default() };
-        let errors = bad.parse().err().unwrap();
+        let unknown = Resolved { id: None, shown: "x".into(), error: Some("No organisation matches “x”.".into()) };
+        let errors = bad.parse(&unknown).err().unwrap();
         assert!(errors.kind.is_some() && errors.from.is_some() && errors.org.is_some());
     }
 }

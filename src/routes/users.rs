@@ -10,14 +10,15 @@ use askama_web::WebTemplate;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::pickers::{self, Picker, Resolved};
 use super::see_other;
 use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
 use crate::auth::{CurrentUser, Require, perm};
 use crate::db::main::activity::Actor;
+use crate::db::main::roles;
 use crate::db::main::second_factor::{self, Removal};
 use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
-use crate::db::main::{organisations, roles};
 use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::domain::organisation::parse_name;
@@ -64,19 +65,14 @@ struct ParsedUser {
     password: Option<NewPassword>,
 }
 
-/// The choices of the organisation and role selects.
+/// The choices of the role select (organisations are typed: see `pickers`).
 struct Choices {
-    organisations: Vec<(OrganisationId, String)>,
     roles: Vec<roles::Role>,
 }
 
 impl Choices {
     async fn load(conn: &mut diesel_async::AsyncPgConnection) -> Result<Choices, AppError> {
-        Ok(Choices { organisations: organisations::names(conn).await?, roles: roles::all(conn).await? })
-    }
-
-    fn organisation_options(&self, chosen: &str) -> Vec<SelectOption> {
-        self.organisations.iter().map(|(id, name)| SelectOption::new(id, name.as_str(), chosen)).collect()
+        Ok(Choices { roles: roles::all(conn).await? })
     }
 
     fn role_options(&self, chosen: &str) -> Vec<SelectOption> {
@@ -85,19 +81,18 @@ impl Choices {
 }
 
 impl UserForm {
-    fn parse(&self, choices: &Choices, with_password: bool) -> Result<ParsedUser, UserErrors> {
+    fn parse(
+        &self,
+        org: &Resolved<OrganisationId>,
+        choices: &Choices,
+        with_password: bool,
+    ) -> Result<ParsedUser, UserErrors> {
         let mut errors = UserErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let email = Email::parse(&self.email).map_err(|e| errors.email = Some(sentence(e))).ok();
-        let organisation_id = self
-            .organisation_id
-            .trim()
-            .parse()
-            .ok()
-            .map(OrganisationId)
-            .filter(|id| choices.organisations.iter().any(|(o, _)| o == id));
+        let organisation_id = org.id;
         if organisation_id.is_none() {
-            errors.organisation_id = Some("Choose an organisation.".into());
+            errors.organisation_id = Some(org.error.clone().unwrap_or_else(|| "Choose an organisation.".into()));
         }
         let role_id =
             self.role_id.trim().parse().ok().map(RoleId).filter(|id| choices.roles.iter().any(|r| r.id == *id));
@@ -138,11 +133,11 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Unknown choices are ignored: they only come from edited links.
-    fn filter(&self) -> UserFilter {
+    /// Unknown roles are ignored: they only come from edited links.
+    fn filter(&self, org: &Resolved<OrganisationId>) -> UserFilter {
         UserFilter {
             text: Some(self.q.trim()).filter(|q| !q.is_empty()).map(|q| q.chars().take(100).collect()),
-            organisation: self.org.trim().parse().ok().map(OrganisationId),
+            organisation: org.id,
             role: self.role.trim().parse().ok().map(RoleId),
             active: match self.active.trim() {
                 "yes" => Some(true),
@@ -187,15 +182,26 @@ impl From<UserRow> for UserView {
 pub struct UsersPage {
     page: Page,
     query: ListQuery,
-    filter_organisations: Vec<SelectOption>,
+    filter_organisation: Picker,
     filter_roles: Vec<SelectOption>,
     filter_active: Vec<SelectOption>,
     rows: Vec<UserView>,
     truncated: bool,
     form: UserForm,
     errors: UserErrors,
-    organisations: Vec<SelectOption>,
+    organisation: Picker,
     roles: Vec<SelectOption>,
+}
+
+/// The user form's organisation field (what it shows, its message from the form's errors).
+async fn organisation_field(
+    conn: &mut diesel_async::AsyncPgConnection,
+    form: &UserForm,
+    errors: &UserErrors,
+) -> Result<Picker, AppError> {
+    let mut org = pickers::resolve_organisation(conn, &form.organisation_id).await?;
+    org.error = errors.organisation_id.clone();
+    Ok(Picker::organisation("organisation_id", "Organisation", &org).required())
 }
 
 async fn users_page(
@@ -206,10 +212,14 @@ async fn users_page(
     form: UserForm,
     errors: UserErrors,
 ) -> Result<UsersPage, AppError> {
-    let rows = users::list(conn, &query.filter(), LIST_LIMIT).await?;
+    let org = pickers::resolve_organisation(conn, &query.org).await?;
+    let rows = match org.error {
+        None => users::list(conn, &query.filter(&org), LIST_LIMIT).await?,
+        Some(_) => Vec::new(),
+    };
     Ok(UsersPage {
         page,
-        filter_organisations: choices.organisation_options(&query.org),
+        filter_organisation: Picker::organisation("org", "Organisation", &org),
         filter_roles: choices.role_options(&query.role),
         filter_active: [("yes", "Active"), ("no", "Inactive")]
             .iter()
@@ -218,7 +228,7 @@ async fn users_page(
         truncated: rows.len() as i64 == LIST_LIMIT,
         rows: rows.into_iter().map(UserView::from).collect(),
         query,
-        organisations: choices.organisation_options(&form.organisation_id),
+        organisation: organisation_field(conn, &form, &errors).await?,
         roles: choices.role_options(&form.role_id),
         form,
         errors,
@@ -250,7 +260,8 @@ pub async fn create(
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
-    let errors = match form.parse(&choices, true) {
+    let org = pickers::resolve_organisation(&mut conn, &form.organisation_id).await?;
+    let errors = match form.parse(&org, &choices, true) {
         Ok(parsed) => {
             let (password, temporary) = match &parsed.password {
                 Some(chosen) => (chosen.expose().to_owned(), false),
@@ -305,7 +316,7 @@ pub struct UserPage {
     second_factor_since: Option<String>,
     form: UserForm,
     errors: UserErrors,
-    organisations: Vec<SelectOption>,
+    organisation: Picker,
     roles: Vec<SelectOption>,
     action_error: Option<String>,
 }
@@ -336,7 +347,7 @@ async fn user_page(
         failed_sign_ins: row.failed_sign_ins,
         delayed_until: row.delayed_until.filter(|until| *until > now).map(format_sast),
         second_factor_since: row.second_factor_since.map(format_sast),
-        organisations: choices.organisation_options(&form.organisation_id),
+        organisation: organisation_field(conn, &form, &errors).await?,
         roles: choices.role_options(&form.role_id),
         user: UserView::from(row),
         form,
@@ -370,7 +381,8 @@ pub async fn update(
     let mut conn = state.pools.main.get().await?;
     users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let choices = Choices::load(&mut conn).await?;
-    let errors = match form.parse(&choices, false) {
+    let org = pickers::resolve_organisation(&mut conn, &form.organisation_id).await?;
+    let errors = match form.parse(&org, &choices, false) {
         Ok(parsed) => {
             let edit = UserEdit {
                 name: &parsed.name,

@@ -21,7 +21,7 @@ use crate::domain::money::format_zar;
 use crate::domain::quote::PricedQuote;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, SelectOption, sentence};
+use crate::templates::{ContractValueView, Page, SelectOption, sentence};
 
 pub const MAX_VM_COUNT: i32 = 50;
 pub const TERMS: [i32; 3] = [12, 24, 36];
@@ -187,7 +187,7 @@ pub struct PriceView {
     monthly_total: String,
     vat_rate: String,
     amount_due: String,
-    contract_value: String,
+    contract_value: ContractValueView,
     term_months: i32,
 }
 
@@ -206,7 +206,7 @@ fn price_view(quote: &PricedQuote, term_months: i32) -> PriceView {
         monthly_total: format_zar(totals.monthly_total),
         vat_rate: quote.vat_rate.normalize().to_string(),
         amount_due: format_zar(totals.amount_due),
-        contract_value: format_zar(totals.contract_value(term_months)),
+        contract_value: totals.contract_value(term_months).into(),
         term_months,
     }
 }

@@ -52,6 +52,8 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/wallet.csv",
     "/admin/vat",
     "/admin/vat.csv",
+    "/pickers/organisations",
+    "/pickers/users",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -118,6 +120,7 @@ async fn each_role_sees_only_its_navigation() {
             "Transactions",
             "Billing",
             "Pricing",
+            "Organisations",
             "Alerts",
             "Cards",
             "Operations"
@@ -161,6 +164,8 @@ async fn a_missing_permission_is_refused_with_403() {
         "/quotes/1/refund",
         "/admin/organisations/1/adjust",
         "/admin/billing",
+        "/pickers/organisations",
+        "/pickers/users",
     ] {
         let page = customer.get(path).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "customer GET {path}");
@@ -169,9 +174,10 @@ async fn a_missing_permission_is_refused_with_403() {
     assert_eq!(customer.get("/wallet").await.status, StatusCode::OK);
     let staff = app.signed_in(STAFF).await;
     assert_eq!(staff.get("/transactions").await.status, StatusCode::OK);
-    for path in ["/admin/users", "/admin/roles", "/admin/activity"] {
+    for path in ["/admin/users", "/admin/roles", "/admin/activity", "/pickers/users"] {
         assert_eq!(staff.get(path).await.status, StatusCode::FORBIDDEN, "staff GET {path}");
     }
+    assert_eq!(staff.get("/admin/organisations").await.status, StatusCode::OK, "read only, for top-ups");
     let admin = app.signed_in(ADMIN).await;
     for path in ["/admin/users", "/admin/roles", "/admin/activity", "/transactions"] {
         assert_eq!(admin.get(path).await.status, StatusCode::OK, "admin GET {path}");

@@ -39,9 +39,10 @@ const NEW_ORG: [(&str, &str); 5] = [
 async fn only_org_managers_reach_the_organisation_admin() {
     let app = spawn_app().await;
     let acme = org_id(&app, ACME).await;
+    // The list is also the read-only directory of staff who record top-ups (workspace.rs).
     assert_admin_only(
         &app,
-        &["/admin/organisations"],
+        &[],
         &[
             "/admin/organisations",
             &format!("/admin/organisations/{acme}"),

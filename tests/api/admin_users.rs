@@ -185,7 +185,7 @@ async fn bad_user_input_comes_back_with_messages_and_writes_nothing() {
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains(r#"id="name-error">Enter a name."#), "{}", page.body);
     assert!(page.body.contains(r#"id="email-error">An email address looks like name@example.co.za."#));
-    assert!(page.body.contains(r#"id="organisation_id-error">Choose an organisation."#));
+    assert!(page.body.contains(r#"id="organisation_id-error">No organisation matches “999999”."#));
     assert!(page.body.contains(r#"id="role_id-error">Choose a role."#));
     assert!(page.body.contains(r#"id="password-error">Use at least 12 characters."#));
     assert!(page.body.contains(r#"value="not-an-email""#), "typed values are kept");

@@ -40,7 +40,7 @@ pub(crate) fn stdout(output: &Output) -> String {
 #[test]
 fn bad_arguments_are_refused_before_anything_starts() {
     let cases: &[(&[&str], &str)] = &[
-        (&["seed"], "portal seed --demo"),
+        (&["seed"], "portal seed --demo` or `portal seed --scale"),
         (
             &["user", "create", "--email", "not-an-email", "--name", "X", "--role", "customer", "--org", "Acme"],
             "--email",
@@ -223,4 +223,57 @@ async fn serve_with_an_unreachable_redis_says_so_and_stops() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("cannot reach Redis at PORTAL_REDIS_URL"), "{}", stderr(&output));
     assert!(!stdout(&output).contains("Reseller portal:"), "it never served");
+}
+
+#[test]
+fn wallet_verify_in_an_empty_folder_refuses_instead_of_reporting_nothing_failed() {
+    let (output, data_dir) = portal(&["wallet", "verify"], &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("there are no databases to verify"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("0 failed"), "{}", stdout(&output));
+    assert!(!data_dir.join("pg").exists(), "no cluster was made to verify");
+}
+
+#[actix_web::test]
+async fn wallet_verify_against_empty_databases_refuses_and_migrates_nothing() {
+    let empty = crate::helpers::TestDatabases::empty().await;
+    let env = [
+        ("DATABASE_URL_MAIN", empty.urls.main.expose_secret().to_owned()),
+        ("DATABASE_URL_AAS", empty.urls.aas.expose_secret().to_owned()),
+        ("DATABASE_URL_ENETWORKS", empty.urls.enetworks.expose_secret().to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (output, _) = portal(&["wallet", "verify"], &env);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(stderr(&output).contains("not migrated"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("wallets checked"), "{}", stdout(&output));
+    let (again, _) = portal(&["wallet", "verify"], &env);
+    assert!(stderr(&again).contains("not migrated"), "the first run migrated nothing: {}", stderr(&again));
+}
+
+#[actix_web::test]
+async fn seed_scale_loads_its_volume_once_set_based_and_verifies() {
+    let app = spawn_app().await;
+    let (bad, _) = portal(&["seed", "--scale", "0"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("--scale: a factor above 0"), "{}", stderr(&bad));
+    let loaded = run(&app, &["seed", "--scale", "0.002"]);
+    assert!(loaded.status.success(), "{}", stderr(&loaded));
+    assert!(
+        stdout(&loaded).contains("20 organisations, 40 users, 400 quotes, 2000 activity rows, 200 alerts"),
+        "{}",
+        stdout(&loaded)
+    );
+    let mut conn = app.main_conn().await;
+    let scale_orgs: i64 = organisations::table
+        .filter(organisations::name.like("Scale Trading %"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(scale_orgs, 20);
+    let again = run(&app, &["seed", "--scale", "0.002"]);
+    assert!(stdout(&again).contains("already loaded; nothing changed"), "{}", stdout(&again));
+    let (ok, report) = crate::support::wallet_verify(&app);
+    assert!(ok, "the scale data moves no money: {report}");
 }

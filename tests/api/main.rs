@@ -38,3 +38,4 @@ mod support;
 mod transactions;
 mod wallet;
 mod wallet_more;
+mod workspace;

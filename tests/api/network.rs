@@ -19,7 +19,7 @@ fn site(suburb: &'static str, speed: &'static str, term: &'static str) -> Vec<(&
         ("site_suburb", suburb),
         ("speed_mbps", speed),
         ("term_months", term),
-        ("with_bandwidth", "on"),
+        ("bandwidth_mbps", "fit"),
         ("cpe_id", ""),
         ("cpe_billing", "monthly"),
     ]
@@ -145,14 +145,17 @@ async fn offers_a_provider_cannot_make_are_refused_with_its_reason_and_nothing_w
             with("Soweto", "50", "24", &[("provider", "dfa-helios")]),
             "DFA Helios: The site&#39;s suburb is not within 5 km",
         ),
-        (with("Sandton", "1000", "36", &[("provider", "liquid"), ("cpe_id", "2")]), "handles at most 500 Mbps"),
+        (
+            with("Sandton", "1000", "36", &[("provider", "liquid"), ("cpe_id", "2")]),
+            "The Cisco C1111-8P carries at most 500 Mbps, less than the 1000 Mbps link",
+        ),
         (
             with("Sandton", "100", "36", &[("provider", "liquid"), ("cpe_id", "3"), ("cpe_billing", "monthly")]),
-            "choose purchase or rental instead",
+            "The Fortinet FortiGate 40F can only be bought: choose Buy.",
         ),
         (
             with("Sandton", "100", "36", &[("provider", "liquid"), ("cpe_id", "5")]),
-            "Choose a router from the list, or none.",
+            "Choose a router from the list, or no router.",
         ),
         (with("Sandton", "abc", "36", &[("provider", "liquid")]), "Choose a speed from the list."),
         (with("Sandton", "100", "7", &[("provider", "liquid")]), "Choose a term of 12, 24 or 36 months."),
@@ -185,4 +188,66 @@ async fn offers_a_provider_cannot_make_are_refused_with_its_reason_and_nothing_w
     let page = customer.post("/quotes/network", &fields).await;
     assert!(!page.body.contains(script) && page.body.contains("&#60;script&#62;alert(1)"), "kept and escaped");
     assert_eq!(quote_count(&app).await, before, "nothing written");
+}
+
+#[actix_web::test]
+async fn compare_offers_says_what_is_missing_and_what_a_router_or_term_needs() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let first = customer.get("/quotes/new/network").await;
+    assert_eq!(first.status, StatusCode::OK, "the first visit has no messages");
+    assert!(!first.body.contains("field-error"));
+    let html = first.html();
+    let billing = html.select(&scraper::Selector::parse("#cpe_billing").unwrap()).next().unwrap();
+    assert!(billing.value().attr("disabled").is_some(), "buy or rent means nothing with No router");
+    assert_eq!(billing.value().attr("data-enabled-by"), Some("cpe_id"));
+
+    let blank = "site_address=&site_suburb=&speed_mbps=&term_months=36&bandwidth_mbps=fit&cpe_id=&cpe_billing=once_off";
+    let empty = customer.get(&format!("/quotes/new/network?{blank}")).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["site_address-error", "site_suburb-error", "speed_mbps-error"] {
+        assert!(empty.body.contains(&format!(r#"id="{field}""#)), "{field}: {}", empty.body);
+    }
+    assert!(empty.body.contains("the form still needs the site address, the suburb, a speed."), "{}", empty.body);
+
+    // Buying a router that is only rented says so, instead of "no provider".
+    let mut rent_only = site("Sandton", "100", "36");
+    rent_only.retain(|(k, _)| !k.starts_with("cpe"));
+    rent_only.extend([("cpe_id", "2"), ("cpe_billing", "once_off")]);
+    let page = customer.get(&format!("/quotes/new/network?{}", query(&rent_only))).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("The Cisco C1111-8P can only be rented: choose Rent."), "{}", page.body);
+    assert!(!page.body.contains("No provider can serve"));
+
+    // Helios on 36 months: sold on 24 only.
+    let page = customer.get(&format!("/quotes/new/network?{}", query(&site("Sandton", "50", "36")))).await;
+    assert!(page.body.contains("DFA Helios: This provider sells it on 24-month terms only."), "{}", page.body);
+}
+
+#[actix_web::test]
+async fn bandwidth_is_any_tier_up_to_the_link_speed_by_default_the_largest_that_fits() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(CUSTOMER).await;
+    // MFN sells 25 Mbps; there is no 25 Mbps tier, so the 20 Mbps one goes with it.
+    let page = customer.get(&format!("/quotes/new/network?{}", query(&site("Soweto", "25", "24")))).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(r#"id="offer-mfn""#), "{}", page.body);
+    assert!(page.body.contains("Internet bandwidth 20 Mbps"));
+    let mut ten_gig = site("Sandton", "10000", "36");
+    ten_gig.retain(|(k, _)| *k != "bandwidth_mbps");
+    ten_gig.extend([("bandwidth_mbps", "fit"), ("provider", "liquid")]);
+    let made = customer.post("/quotes/network", &ten_gig).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "Liquid 10 Gbps is quoted with bandwidth: {}", made.body);
+    let quote = customer.get(made.location()).await;
+    assert!(quote.body.contains("BW-1000"));
+    let mut chosen = site("Soweto", "25", "24");
+    chosen.retain(|(k, _)| *k != "bandwidth_mbps");
+    chosen.push(("bandwidth_mbps", "100"));
+    let refused = customer.get(&format!("/quotes/new/network?{}", query(&chosen))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("A 100 Mbps tier is faster than the 25 Mbps link: choose one up to 25 Mbps."));
+    chosen.retain(|(k, _)| *k != "bandwidth_mbps");
+    chosen.push(("bandwidth_mbps", "10"));
+    let ten = customer.get(&format!("/quotes/new/network?{}", query(&chosen))).await;
+    assert!(ten.body.contains("Internet bandwidth 10 Mbps"), "a smaller tier of the customer's choice");
 }

@@ -136,7 +136,7 @@ async fn bad_prices_come_back_with_messages_and_change_nothing() {
     let path = format!("/admin/pricing/products/{id}");
     let cases: &[(&str, &str, &str, &str)] = &[
         ("", "30", "cost_a-error", "Enter a cost."),
-        ("abc", "30", "cost_a-error", "Use digits and a decimal point only"),
+        ("abc", "30", "cost_a-error", "Use digits and a decimal point or comma only"),
         ("-1", "30", "cost_a-error", "Enter a cost from 0"),
         ("1.234", "30", "cost_a-error", "At most two decimals"),
         ("100000000000000000000", "30", "cost_a-error", "Enter a cost from 0"),

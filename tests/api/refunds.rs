@@ -198,7 +198,12 @@ async fn bad_refund_and_adjustment_input_gets_messages_and_writes_nothing() {
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, &'a str);
     let cases: Vec<Case> = vec![
         (&refund, vec![("amount", ""), ("reason", "x")], "amount-error", "Enter an amount."),
-        (&refund, vec![("amount", "abc"), ("reason", "x")], "amount-error", "Use digits and a decimal point only"),
+        (
+            &refund,
+            vec![("amount", "abc"), ("reason", "x")],
+            "amount-error",
+            "Use digits and a decimal point or comma only",
+        ),
         (&refund, vec![("amount", "0"), ("reason", "x")], "amount-error", "Must be more than zero."),
         (&refund, vec![("amount", "1.234"), ("reason", "x")], "amount-error", "At most two decimals (cents)."),
         (&refund, vec![("amount", "10"), ("reason", "  ")], "reason-error", "Say why"),

@@ -387,7 +387,7 @@ async fn bad_top_up_input_comes_back_with_a_message_and_changes_nothing() {
         ("", "EFT 1", Some(&key), "amount-error", "Enter an amount."),
         ("-5", "EFT 1", Some(&key), "amount-error", "Must be more than zero."),
         ("0", "EFT 1", Some(&key), "amount-error", "Must be more than zero."),
-        ("abc", "EFT 1", Some(&key), "amount-error", "Use digits and a decimal point only"),
+        ("abc", "EFT 1", Some(&key), "amount-error", "Use digits and a decimal point or comma only"),
         ("1.234", "EFT 1", Some(&key), "amount-error", "At most two decimals (cents)."),
         ("100000000000000000000", "EFT 1", Some(&key), "amount-error", "At most R 10 000 000.00 in one top-up."),
         ("10000000.01", "EFT 1", Some(&key), "amount-error", "At most R 10 000 000.00 in one top-up."),

@@ -155,7 +155,7 @@ async fn a_bad_threshold_comes_back_with_a_message_and_changes_nothing() {
     let customer = app.signed_in(CUSTOMER).await;
     for (input, message) in [
         ("", "Enter an amount."),
-        ("abc", "Use digits and a decimal point only, e.g. 1500.00."),
+        ("abc", "Use digits and a decimal point or comma only, e.g. 1 500.00 or 1 500,00."),
         ("-1", "Must be zero or more (zero turns the alert off)."),
         ("1.234", "At most two decimals (cents)."),
         ("10000000.01", "At most R 10 000 000.00."),

@@ -206,7 +206,11 @@ async fn record_acceptance(
         level: "info",
         kind: "quote_accepted",
         title: format!("Quote {} accepted", quote.number),
-        body: format!("{} was debited from the wallet.", format_zar(quote.amount_due)),
+        body: if quote.amount_due > Decimal::ZERO {
+            format!("{} was debited from the wallet.", format_zar(quote.amount_due))
+        } else {
+            "Nothing was due on acceptance, so the wallet was not debited.".to_owned()
+        },
         link: Some(format!("/quotes/{}", quote.id)),
         dedupe_key: Some(format!("quote-accepted:{}", quote.id)),
     };

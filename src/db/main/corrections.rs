@@ -210,7 +210,7 @@ pub async fn refund(
                 level: "info",
                 kind: "refund",
                 title: format!("Refund of {} for quote {number}", format_zar(tx.amount)),
-                body: format!("{} The balance is now {}.", refund.reason, format_zar(tx.balance_after)),
+                body: format!("{} The balance is now {}.", full_stop(refund.reason), format_zar(tx.balance_after)),
                 link: Some("/wallet".into()),
                 dedupe_key: Some(format!("refund:{}", tx.id)),
             },
@@ -319,4 +319,11 @@ pub async fn adjust(
         Ok(Outcome::Recorded(tx))
     })
     .await
+}
+
+/// A reason as typed, ended with a full stop when it has none, so the sentence after
+/// it in an alert reads as a second sentence.
+fn full_stop(reason: &str) -> String {
+    let reason = reason.trim_end();
+    if reason.ends_with(['.', '!', '?']) { reason.to_owned() } else { format!("{reason}.") }
 }

@@ -21,3 +21,4 @@ pub mod services;
 pub mod users;
 pub mod verify;
 pub mod wallets;
+pub mod workspace;

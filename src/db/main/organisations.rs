@@ -94,13 +94,33 @@ pub async fn find_by_id(conn: &mut AsyncPgConnection, id: OrganisationId) -> Que
     organisations::table.find(id).select(Organisation::as_select()).first(conn).await.optional()
 }
 
-/// Every organisation's id and name, by name: for filter lists.
-pub async fn names(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrganisationId, String)>> {
+/// Organisations whose name contains `text` (any case), at most `limit`: the exact
+/// name first, then names that start with it, then the rest, each by name. What an
+/// organisation field suggests as a person types, and how a typed name is resolved.
+pub async fn search_names(
+    conn: &mut AsyncPgConnection,
+    text: &str,
+    limit: i64,
+) -> QueryResult<Vec<(OrganisationId, String)>> {
+    let text = text.trim();
     organisations::table
-        .order(organisations::name.asc())
+        .filter(organisations::name.ilike(crate::db::like_pattern(text)))
+        .order((
+            diesel::dsl::sql::<Bool>("lower(name) = lower(").bind::<Text, _>(text).sql(") DESC"),
+            diesel::dsl::sql::<Bool>("name ILIKE ")
+                .bind::<Text, _>(format!("{}%", crate::db::escape_like(text)))
+                .sql(" DESC"),
+            organisations::name.asc(),
+        ))
+        .limit(limit)
         .select((organisations::id, organisations::name))
         .load(conn)
         .await
+}
+
+/// The name of an organisation, if there is one with this id.
+pub async fn name_of(conn: &mut AsyncPgConnection, id: OrganisationId) -> QueryResult<Option<String>> {
+    organisations::table.find(id).select(organisations::name).first(conn).await.optional()
 }
 
 /// What a quote document shows of an organisation.
@@ -327,52 +347,4 @@ pub async fn set_status(
         Ok(true)
     })
     .await
-}
-
-/// A row of the organisations list.
-#[derive(Queryable, Debug)]
-pub struct ListRow {
-    pub id: OrganisationId,
-    pub name: String,
-    pub status: OrganisationStatus,
-    pub is_operator: bool,
-    pub vat_number: Option<String>,
-    pub billing_email: Option<String>,
-    pub balance: Decimal,
-}
-
-/// Organisations by name, matching `text` (name, registration or VAT number) and `status`.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    text: Option<&str>,
-    status: Option<OrganisationStatus>,
-    limit: i64,
-) -> QueryResult<Vec<ListRow>> {
-    let mut query = organisations::table
-        .inner_join(organisation_wallets::table)
-        .select((
-            organisations::id,
-            organisations::name,
-            organisations::status,
-            organisations::is_operator,
-            organisations::vat_number,
-            organisations::billing_email,
-            organisation_wallets::balance,
-        ))
-        .order(organisations::name.asc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(text) = text {
-        let pattern = crate::db::like_pattern(text);
-        query = query.filter(
-            organisations::name
-                .ilike(pattern.clone())
-                .or(organisations::registration_number.ilike(pattern.clone()))
-                .or(organisations::vat_number.ilike(pattern)),
-        );
-    }
-    if let Some(status) = status {
-        query = query.filter(organisations::status.eq(status));
-    }
-    query.load(conn).await
 }

@@ -192,14 +192,22 @@ pub struct QuoteSummary {
     pub created_at: DateTime<Utc>,
 }
 
-/// Newest first; one organisation's (or every organisation's) quotes, `limit` at a
-/// time, continuing below `before` (keyset paging).
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    organisation: Option<OrganisationId>,
-    before: Option<QuoteId>,
-    limit: i64,
-) -> QueryResult<Vec<QuoteSummary>> {
+/// What the quotes list shows: every field optional.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub organisation: Option<OrganisationId>,
+    /// As people see it: `Pending` is pending and still valid, `Expired` includes the
+    /// pending quotes past their validity (see [`QuoteStatus::at`]).
+    pub status: Option<QuoteStatus>,
+    pub kind: Option<QuoteKind>,
+    /// Part of the number (`000123`) or of the title.
+    pub text: Option<String>,
+    /// Keyset paging: quotes older than this one.
+    pub before: Option<QuoteId>,
+}
+
+/// Newest first, `limit` at a time: the quotes the filter matches.
+pub async fn list(conn: &mut AsyncPgConnection, filter: &ListFilter, limit: i64) -> QueryResult<Vec<QuoteSummary>> {
     let mut query = quotes::table
         .inner_join(organisations::table)
         .select((
@@ -216,11 +224,33 @@ pub async fn list(
         .order(quotes::id.desc())
         .limit(limit)
         .into_boxed();
-    if let Some(org) = organisation {
+    if let Some(org) = filter.organisation {
         query = query.filter(quotes::organisation_id.eq(org));
     }
-    if let Some(before) = before {
+    if let Some(before) = filter.before {
         query = query.filter(quotes::id.lt(before));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(quotes::kind.eq(kind));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = crate::db::like_pattern(text);
+        query = query.filter(quotes::number.ilike(pattern.clone()).or(quotes::title.ilike(pattern)));
+    }
+    let now = diesel::dsl::now;
+    match filter.status {
+        None => {}
+        Some(QuoteStatus::Pending) => {
+            query = query.filter(quotes::status.eq(QuoteStatus::Pending)).filter(quotes::valid_until.gt(now));
+        }
+        Some(QuoteStatus::Expired) => {
+            query = query.filter(
+                quotes::status
+                    .eq(QuoteStatus::Expired)
+                    .or(quotes::status.eq(QuoteStatus::Pending).and(quotes::valid_until.le(now))),
+            );
+        }
+        Some(status) => query = query.filter(quotes::status.eq(status)),
     }
     query.load(conn).await
 }
@@ -238,12 +268,25 @@ pub async fn open(conn: &mut AsyncPgConnection, org: OrganisationId, limit: i64)
         .await
 }
 
+/// The dashboard's count of open quotes stops here (shown as "1000+").
+pub const OPEN_COUNT_CAP: i64 = 1000;
+
+/// Pending, still valid quotes of an organisation, counted up to [`OPEN_COUNT_CAP`] (an
+/// index-only scan of at most that many entries, however many quotes it has).
 pub async fn count_open(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<i64> {
-    quotes::table
-        .filter(quotes::organisation_id.eq(org))
-        .filter(quotes::status.eq(QuoteStatus::Pending))
-        .filter(quotes::valid_until.gt(diesel::dsl::now))
-        .count()
-        .get_result(conn)
-        .await
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM quotes
+                                    WHERE organisation_id = $1 AND status = 'pending' AND valid_until > now()
+                                    LIMIT $2) q",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(org)
+    .bind::<diesel::sql_types::BigInt, _>(OPEN_COUNT_CAP)
+    .get_result::<Count>(conn)
+    .await
+    .map(|c| c.n)
 }

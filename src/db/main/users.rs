@@ -317,6 +317,43 @@ pub async fn list(conn: &mut AsyncPgConnection, filter: &UserFilter, limit: i64)
     .await
 }
 
+/// A user as a user field suggests one: id, name, email.
+#[derive(QueryableByName, Debug)]
+pub struct UserChoice {
+    #[diesel(sql_type = BigInt)]
+    pub id: UserId,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+}
+
+/// Users whose name or email contains `text` (any case), at most `limit`: the exact
+/// email first, then by name.
+pub async fn search_choices(conn: &mut AsyncPgConnection, text: &str, limit: i64) -> QueryResult<Vec<UserChoice>> {
+    diesel::sql_query(
+        "SELECT id, name, email FROM users
+         WHERE name ILIKE $1 OR email ILIKE $1
+         ORDER BY lower(email) = lower($2) DESC, name, id
+         LIMIT $3",
+    )
+    .bind::<Text, _>(crate::db::like_pattern(text.trim()))
+    .bind::<Text, _>(text.trim())
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+/// The email address of a user, if there is one with this id.
+pub async fn email_of(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<String>> {
+    diesel::sql_query("SELECT id, name, email FROM users WHERE id = $1")
+        .bind::<BigInt, _>(id)
+        .get_result::<UserChoice>(conn)
+        .await
+        .optional()
+        .map(|u| u.map(|u| u.email))
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     diesel::sql_query(format!("{USER_ROW} WHERE u.id = $1")).bind::<BigInt, _>(id).get_result(conn).await.optional()
 }

@@ -93,3 +93,46 @@ pub async fn is_empty(pools: &Pools) -> anyhow::Result<bool> {
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM organisations) AS flag").get_result(&mut main).await?;
     Ok(!found.flag)
 }
+
+/// How many rows `portal seed --scale` loads: production volume times a factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleCounts {
+    pub organisations: i64,
+    pub users: i64,
+    pub quotes: i64,
+    pub activity: i64,
+    pub alerts: i64,
+}
+
+impl ScaleCounts {
+    /// The volume the portal is sized for (10 000 organisations, 20 000 users, 200 000
+    /// quotes, a million activity rows, 100 000 alerts) times `factor`, at least one each.
+    pub fn times(factor: f64) -> ScaleCounts {
+        let n = |full: f64| ((full * factor).round() as i64).max(1);
+        ScaleCounts {
+            organisations: n(10_000.0),
+            users: n(20_000.0),
+            quotes: n(200_000.0),
+            activity: n(1_000_000.0),
+            alerts: n(100_000.0),
+        }
+    }
+}
+
+const SCALE_SQL: &str = include_str!("scale.sql");
+/// The first organisation `scale.sql` makes: present, the scale data is loaded.
+const SCALE_MARKER: &str = "Scale Trading 000001 (Pty) Ltd";
+
+/// Loads the scale data set into the main database in one transaction (set-based SQL,
+/// `generate_series`); false, changing nothing, when it is already there.
+pub async fn seed_scale(pools: &Pools, counts: ScaleCounts) -> anyhow::Result<bool> {
+    let sql = SCALE_SQL
+        .replace(":orgs", &counts.organisations.to_string())
+        .replace(":users", &counts.users.to_string())
+        .replace(":quotes", &counts.quotes.to_string())
+        .replace(":activity", &counts.activity.to_string())
+        .replace(":alerts", &counts.alerts.to_string());
+    let mut conn = pools.main.get().await?;
+    let guard = format!("SELECT 1 FROM organisations WHERE name = '{SCALE_MARKER}'");
+    seed_one(&mut conn, &guard, &sql, None).await
+}

@@ -1,9 +1,9 @@
 //! Internet bandwidth (IP transit): one monthly price per speed tier, added to any
-//! provider's access link at the link's own speed.
+//! provider's access link at a tier up to the link's speed.
 
 use rust_decimal::Decimal;
 
-use super::{BandwidthRow, ITEM_BANDWIDTH, NoOffer};
+use super::{Bandwidth, BandwidthRow, ITEM_BANDWIDTH, NoOffer};
 use crate::domain::pricing::{Billing, PricedLine, sell_price};
 use crate::domain::quote::QuoteLine;
 use crate::domain::states::Catalog;
@@ -15,11 +15,21 @@ impl BandwidthRow {
     }
 }
 
-/// Only the tier that matches the link exactly: a smaller one would leave the link idle
-/// and a larger one could never be used, so neither is a sensible stand-in.
-pub(super) fn line(rows: &[BandwidthRow], speed_mbps: i32) -> Result<QuoteLine, NoOffer> {
-    let row = rows.iter().find(|row| row.speed_mbps == speed_mbps).ok_or(NoOffer::BandwidthNotOffered)?;
-    Ok(QuoteLine {
+/// The bandwidth line of a link of `speed_mbps`, if any is asked for. A tier faster than
+/// the link could never be used, so the largest tier up to the link speed is the most a
+/// link takes (25 Mbps gets the 20 Mbps tier; 10 Gbps the 1 Gbps tier).
+pub(super) fn line(rows: &[BandwidthRow], choice: Bandwidth, speed_mbps: i32) -> Result<Option<QuoteLine>, NoOffer> {
+    let row = match choice {
+        Bandwidth::None => return Ok(None),
+        Bandwidth::LargestThatFits => rows
+            .iter()
+            .filter(|row| row.speed_mbps <= speed_mbps)
+            .max_by_key(|row| row.speed_mbps)
+            .ok_or(NoOffer::BandwidthNotOffered)?,
+        Bandwidth::Tier(tier) if tier > speed_mbps => return Err(NoOffer::BandwidthAboveLink),
+        Bandwidth::Tier(tier) => rows.iter().find(|row| row.speed_mbps == tier).ok_or(NoOffer::BandwidthNotOffered)?,
+    };
+    Ok(Some(QuoteLine {
         catalog: Catalog::Enetworks,
         item_kind: ITEM_BANDWIDTH,
         item_id: row.id,
@@ -27,7 +37,12 @@ pub(super) fn line(rows: &[BandwidthRow], speed_mbps: i32) -> Result<QuoteLine, 
         description: format!("Internet bandwidth {} Mbps ({})", row.speed_mbps, row.contention),
         priced: PricedLine::new(Billing::Monthly, row.mrc_cost, row.margin_pct, 1),
         vm: None,
-    })
+    }))
+}
+
+/// The tiers a link of `speed_mbps` can take, slowest first.
+pub fn tiers_up_to(rows: &[BandwidthRow], speed_mbps: i32) -> impl Iterator<Item = &BandwidthRow> {
+    rows.iter().filter(move |row| row.speed_mbps <= speed_mbps)
 }
 
 #[cfg(test)]
@@ -77,7 +92,7 @@ mod tests {
     }
 
     fn with_bandwidth(speed_mbps: i32) -> Request<'static> {
-        Request { with_bandwidth: true, ..request(speed_mbps, 24) }
+        Request { bandwidth: Bandwidth::LargestThatFits, ..request(speed_mbps, 24) }
     }
 
     #[test]
@@ -105,10 +120,23 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_tier_is_no_offer_rather_than_a_near_tier() {
-        // MFN sells 25 Mbps; there is a 50 Mbps tier but no 25 Mbps one
-        let tables = tables();
-        assert_eq!(tables.offer(Provider::Mfn, &with_bandwidth(25)), Err(NoOffer::BandwidthNotOffered));
+    fn a_link_takes_the_largest_tier_that_fits_or_one_chosen_up_to_its_speed() {
+        // MFN sells 25 Mbps; the tiers are 10, 50 and 100 Mbps here
+        let tables = PriceTables {
+            bandwidth: vec![tier(2, 10, dec!(450)), tier(3, 50, dec!(1750)), tier(4, 100, dec!(2950))],
+            ..tables()
+        };
+        let sku = |request: &Request| tables.offer(Provider::Mfn, request).unwrap().lines.last().unwrap().sku.clone();
+        assert_eq!(sku(&with_bandwidth(25)), "BW-10", "the largest that fits, not nothing");
+        assert_eq!(sku(&with_bandwidth(100)), "BW-100");
+        assert_eq!(sku(&Request { bandwidth: Bandwidth::Tier(50), ..request(100, 24) }), "BW-50");
+        let above = Request { bandwidth: Bandwidth::Tier(50), ..request(25, 24) };
+        assert_eq!(tables.offer(Provider::Mfn, &above), Err(NoOffer::BandwidthAboveLink));
+        let unknown = Request { bandwidth: Bandwidth::Tier(20), ..request(25, 24) };
+        assert_eq!(tables.offer(Provider::Mfn, &unknown), Err(NoOffer::BandwidthNotOffered));
+        assert_eq!(tiers_up_to(&tables.bandwidth, 25).map(|t| t.speed_mbps).collect::<Vec<_>>(), [10]);
+        // the default table here has no tier as slow as 25 Mbps
+        assert_eq!(self::tables().offer(Provider::Mfn, &with_bandwidth(25)), Err(NoOffer::BandwidthNotOffered));
         assert!(tables.offer(Provider::Mfn, &request(25, 24)).is_ok(), "the link alone is still offered");
     }
 

@@ -24,7 +24,7 @@ pub(super) fn access(rows: &[DfaHeliosRow], suburbs: &[HeliosSuburb], request: &
     let row = rows.iter().find(|row| row.speed_mbps == request.speed_mbps).ok_or(NoOffer::SpeedNotOffered)?;
     // The term is the row's (24 months, by a table CHECK), not a choice.
     if row.term_months != request.term_months {
-        return Err(NoOffer::TermNotOffered);
+        return Err(NoOffer::OnlyTerm { months: row.term_months });
     }
     Ok(to_access(row))
 }
@@ -149,8 +149,10 @@ mod tests {
     #[test]
     fn only_24_months_is_offered() {
         let tables = tables();
-        assert_eq!(tables.offer(Provider::DfaHelios, &at("Sandton", 50, 36)), Err(NoOffer::TermNotOffered));
-        assert_eq!(tables.offer(Provider::DfaHelios, &at("Sandton", 50, 12)), Err(NoOffer::TermNotOffered));
+        let only_24 = Err(NoOffer::OnlyTerm { months: 24 });
+        assert_eq!(tables.offer(Provider::DfaHelios, &at("Sandton", 50, 36)), only_24);
+        assert_eq!(tables.offer(Provider::DfaHelios, &at("Sandton", 50, 12)), only_24);
+        assert_eq!(only_24.unwrap_err().to_string(), "this provider sells it on 24-month terms only");
     }
 
     #[test]

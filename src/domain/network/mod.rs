@@ -17,7 +17,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::domain::pricing::{Billing, PricedLine, Totals, sell_price};
+use crate::domain::pricing::{self, Billing, PricedLine, Totals, sell_price};
 use crate::domain::quote::{PricedQuote, QuoteLine, Site};
 use crate::domain::states::{Catalog, QuoteKind};
 pub use tables::{BandwidthRow, DfaHeliosRow, DfaMagellanRow, HeliosSuburb, LiquidCpeRow, LiquidRow, MfnRow};
@@ -106,7 +106,7 @@ impl Offer {
     /// Everything the contract costs over its term, excl. VAT: what providers are
     /// compared on, since a low MRC can hide a high installation and the other way round.
     pub fn contract_value(&self) -> Decimal {
-        self.nrc() + self.mrc() * Decimal::from(self.term_months)
+        pricing::contract_value(self.nrc(), self.mrc(), self.term_months)
     }
 
     /// The quote totals these lines would give.
@@ -161,9 +161,18 @@ pub struct Request<'a> {
     pub term_months: i32,
     /// The site's suburb, as typed: only DFA Helios depends on it.
     pub suburb: &'a str,
-    pub with_bandwidth: bool,
+    pub bandwidth: Bandwidth,
     /// A `liquid_cpe` row id and how it is paid for.
     pub cpe: Option<(i64, CpeBilling)>,
+}
+
+/// The internet bandwidth (IP transit) on the link: none, a tier of the customer's
+/// choice up to the link speed, or the largest tier that fits (the form's default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bandwidth {
+    None,
+    LargestThatFits,
+    Tier(i32),
 }
 
 /// Why a provider makes no offer for a request.
@@ -173,10 +182,14 @@ pub enum NoOffer {
     SpeedNotOffered,
     #[error("this provider does not offer that term at that speed")]
     TermNotOffered,
+    #[error("this provider sells it on {months}-month terms only")]
+    OnlyTerm { months: i32 },
     #[error("the site's suburb is not within 5 km of a DFA Helios node")]
     SiteNotServed,
-    #[error("internet bandwidth is not offered at that speed")]
+    #[error("no internet bandwidth tier is as slow as the link")]
     BandwidthNotOffered,
+    #[error("that bandwidth tier is faster than the link; choose one up to the link speed")]
+    BandwidthAboveLink,
     #[error("that router is not available")]
     UnknownCpe,
     #[error("that router handles at most {max_mbps} Mbps, less than the link speed")]
@@ -200,7 +213,7 @@ pub struct GridRow {
 impl GridRow {
     /// Once-off plus every month of the term, excl. VAT.
     pub fn contract_value(&self) -> Decimal {
-        self.nrc + self.mrc * Decimal::from(self.term_months)
+        pricing::contract_value(self.nrc, self.mrc, self.term_months)
     }
 }
 
@@ -214,8 +227,8 @@ impl PriceTables {
             Provider::Liquid => liquid::access(&self.liquid, speed, term),
         }?;
         let mut lines = access.lines();
-        if request.with_bandwidth {
-            lines.push(bandwidth::line(&self.bandwidth, speed)?);
+        if let Some(line) = bandwidth::line(&self.bandwidth, request.bandwidth, speed)? {
+            lines.push(line);
         }
         if let Some((cpe_id, billing)) = request.cpe {
             lines.push(cpe::line(&self.liquid_cpe, cpe_id, billing, speed)?);
@@ -333,7 +346,7 @@ fn grid_cell<R>(rows: &[R], speed_mbps: i32, term_months: i32, key: impl Fn(&R) 
 
 #[cfg(test)]
 fn request(speed_mbps: i32, term_months: i32) -> Request<'static> {
-    Request { speed_mbps, term_months, suburb: "", with_bandwidth: false, cpe: None }
+    Request { speed_mbps, term_months, suburb: "", bandwidth: Bandwidth::None, cpe: None }
 }
 
 #[cfg(test)]
@@ -473,14 +486,15 @@ mod tests {
         assert_eq!(providers(&tables.offers(&request(25, 36))), [Provider::Mfn]);
         assert!(tables.offers(&request(30, 36)).is_empty());
         // a bandwidth tier or a router that does not fit rules every provider out
-        assert!(tables.offers(&Request { with_bandwidth: true, ..request(25, 36) }).is_empty());
+        assert!(tables.offers(&Request { bandwidth: Bandwidth::Tier(100), ..request(25, 36) }).is_empty());
         assert!(tables.offers(&Request { cpe: Some((9, CpeBilling::Monthly)), ..request(100, 36) }).is_empty());
     }
 
     #[test]
     fn an_offer_lists_access_then_bandwidth_then_router() {
         let tables = tables();
-        let full = Request { with_bandwidth: true, cpe: Some((1, CpeBilling::Monthly)), ..request(100, 36) };
+        let full =
+            Request { bandwidth: Bandwidth::LargestThatFits, cpe: Some((1, CpeBilling::Monthly)), ..request(100, 36) };
         let offer = tables.offer(Provider::Liquid, &full).unwrap();
         let kinds: Vec<_> = offer.lines.iter().map(|line| (line.item_kind, line.priced.billing)).collect();
         assert_eq!(
@@ -498,7 +512,8 @@ mod tests {
     #[test]
     fn contract_value_is_nrc_plus_mrc_times_term() {
         let tables = tables();
-        let rented = Request { with_bandwidth: true, cpe: Some((1, CpeBilling::Monthly)), ..request(100, 36) };
+        let rented =
+            Request { bandwidth: Bandwidth::LargestThatFits, cpe: Some((1, CpeBilling::Monthly)), ..request(100, 36) };
         let offer = tables.offer(Provider::Liquid, &rented).unwrap();
         assert_eq!(offer.mrc(), dec!(4450) + dec!(2950) + dec!(219));
         assert_eq!(offer.nrc(), dec!(3500));
@@ -529,7 +544,7 @@ mod tests {
     #[test]
     fn a_quote_is_the_chosen_offer_at_the_site() {
         let tables = tables();
-        let request = Request { suburb: "Sandton", with_bandwidth: true, ..request(100, 24) };
+        let request = Request { suburb: "Sandton", bandwidth: Bandwidth::LargestThatFits, ..request(100, 24) };
         let quote = tables.quote(Provider::DfaHelios, &request, "12 Rivonia Road", dec!(15)).unwrap();
         assert_eq!(
             (quote.kind, quote.title.as_str(), quote.term_months),
