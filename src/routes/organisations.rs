@@ -1,5 +1,5 @@
-//! `/admin/organisations`: the list (search, status, balance) and the create form for
-//! `org.manage`; `/admin/organisations/{id}`: details, status, users, quotes and the
+//! `/admin/organisations`: the list (search, status, balance) for `org.manage`, and
+//! `/admin/organisations/new` the create form, which posts to the list's address; `/admin/organisations/{id}`: details, status, users, quotes and the
 //! wallet panel, where staff with `wallet.credit` record top-ups exactly once per form.
 
 use actix_session::Session;
@@ -175,17 +175,18 @@ pub struct OrganisationsPage {
     status_error: Option<String>,
     rows: Vec<ListView>,
     truncated: bool,
+}
+
+/// The create form: a page of its own, so that the list has the page's whole width.
+#[derive(Template, WebTemplate)]
+#[template(path = "organisation_new.html")]
+pub struct NewOrganisationPage {
+    page: Page,
     details: DetailsForm,
     details_errors: DetailsErrors,
 }
 
-async fn organisations_page(
-    state: &AppState,
-    page: Page,
-    query: ListQuery,
-    details: DetailsForm,
-    details_errors: DetailsErrors,
-) -> Result<OrganisationsPage, AppError> {
+async fn organisations_page(state: &AppState, page: Page, query: ListQuery) -> Result<OrganisationsPage, AppError> {
     let status = match query.status.trim() {
         "" => Ok(None),
         raw => OrganisationStatus::parse(raw).map(Some).ok_or("Choose active or suspended."),
@@ -217,8 +218,6 @@ async fn organisations_page(
             })
             .collect(),
         query,
-        details,
-        details_errors,
     })
 }
 
@@ -228,12 +227,16 @@ pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<Either<OrganisationsPage, CustomizeResponder<OrganisationsPage>>, AppError> {
-    let view =
-        organisations_page(&state, page, query.into_inner(), DetailsForm::default(), DetailsErrors::default()).await?;
+    let view = organisations_page(&state, page, query.into_inner()).await?;
     if view.status_error.is_some() {
         return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
     Ok(Either::Left(view))
+}
+
+/// `GET /admin/organisations/new`.
+pub async fn new_form(_: Require<perm::OrgManage>, page: Page) -> NewOrganisationPage {
+    NewOrganisationPage { page, details: DetailsForm::default(), details_errors: DetailsErrors::default() }
 }
 
 pub async fn create(
@@ -243,7 +246,7 @@ pub async fn create(
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<DetailsForm>,
-) -> Result<PageOr303<OrganisationsPage>, AppError> {
+) -> Result<PageOr303<NewOrganisationPage>, AppError> {
     let form = form.into_inner();
     let errors = match form.parse() {
         Ok(parsed) => {
@@ -261,8 +264,7 @@ pub async fn create(
         }
         Err(errors) => *errors,
     };
-    let view = organisations_page(&state, page, ListQuery::default(), form, errors).await?;
-    unprocessable(view)
+    unprocessable(NewOrganisationPage { page, details: form, details_errors: errors })
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-//! `/admin/users` (`user.manage`): the list with search and filters, the create form,
-//! and `/admin/users/{id}`: edit, deactivate and reactivate, unlock, reset password.
+//! `/admin/users` (`user.manage`): the list with search and filters; `/admin/users/new`:
+//! the create form, which posts to `/admin/users`; and `/admin/users/{id}`: edit, deactivate and reactivate, unlock, reset password.
 //! A new role or organisation, a deactivation or a password reset ends the user's
 //! sessions on their next request (their session version moves on).
 
@@ -192,37 +192,29 @@ pub struct UsersPage {
     filter_active: Vec<SelectOption>,
     rows: Vec<UserView>,
     truncated: bool,
+}
+
+/// The create form: a page of its own, so that the list has the page's whole width.
+#[derive(Template, WebTemplate)]
+#[template(path = "user_new.html")]
+pub struct NewUserPage {
+    page: Page,
     form: UserForm,
     errors: UserErrors,
     organisations: Vec<SelectOption>,
     roles: Vec<SelectOption>,
 }
 
-async fn users_page(
-    conn: &mut diesel_async::AsyncPgConnection,
-    choices: &Choices,
-    page: Page,
-    query: ListQuery,
-    form: UserForm,
-    errors: UserErrors,
-) -> Result<UsersPage, AppError> {
-    let rows = users::list(conn, &query.filter(), LIST_LIMIT).await?;
-    Ok(UsersPage {
-        page,
-        filter_organisations: choices.organisation_options(&query.org),
-        filter_roles: choices.role_options(&query.role),
-        filter_active: [("yes", "Active"), ("no", "Inactive")]
-            .iter()
-            .map(|(v, l)| SelectOption::new(v, *l, &query.active))
-            .collect(),
-        truncated: rows.len() as i64 == LIST_LIMIT,
-        rows: rows.into_iter().map(UserView::from).collect(),
-        query,
-        organisations: choices.organisation_options(&form.organisation_id),
-        roles: choices.role_options(&form.role_id),
-        form,
-        errors,
-    })
+impl NewUserPage {
+    fn new(choices: &Choices, page: Page, form: UserForm, errors: UserErrors) -> NewUserPage {
+        NewUserPage {
+            page,
+            organisations: choices.organisation_options(&form.organisation_id),
+            roles: choices.role_options(&form.role_id),
+            form,
+            errors,
+        }
+    }
 }
 
 pub async fn list(
@@ -234,9 +226,32 @@ pub async fn list(
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
     let query = query.into_inner();
-    // A new user's organisation defaults to the one the list is filtered by.
-    let form = UserForm { organisation_id: query.org.clone(), ..Default::default() };
-    users_page(&mut conn, &choices, page, query, form, UserErrors::default()).await
+    let rows = users::list(&mut conn, &query.filter(), LIST_LIMIT).await?;
+    Ok(UsersPage {
+        page,
+        filter_organisations: choices.organisation_options(&query.org),
+        filter_roles: choices.role_options(&query.role),
+        filter_active: [("yes", "Active"), ("no", "Inactive")]
+            .iter()
+            .map(|(v, l)| SelectOption::new(v, *l, &query.active))
+            .collect(),
+        truncated: rows.len() as i64 == LIST_LIMIT,
+        rows: rows.into_iter().map(UserView::from).collect(),
+        query,
+    })
+}
+
+/// `GET /admin/users/new` (`?org=` the organisation chosen, as the list's filter passes it).
+pub async fn new_form(
+    _: Require<perm::UserManage>,
+    page: Page,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<NewUserPage, AppError> {
+    let mut conn = state.pools.main.get().await?;
+    let choices = Choices::load(&mut conn).await?;
+    let form = UserForm { organisation_id: query.into_inner().org, ..Default::default() };
+    Ok(NewUserPage::new(&choices, page, form, UserErrors::default()))
 }
 
 pub async fn create(
@@ -246,7 +261,7 @@ pub async fn create(
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<UserForm>,
-) -> Result<PageOr303<UsersPage>, AppError> {
+) -> Result<PageOr303<NewUserPage>, AppError> {
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
@@ -285,8 +300,7 @@ pub async fn create(
         Err(errors) => errors,
     };
     let form = UserForm { password: String::new(), ..form };
-    let view = users_page(&mut conn, &choices, page, ListQuery::default(), form, errors).await?;
-    unprocessable(view)
+    unprocessable(NewUserPage::new(&choices, page, form, errors))
 }
 
 // ---------------------------------------------------------------------------

@@ -41,7 +41,7 @@ async fn only_org_managers_reach_the_organisation_admin() {
     let acme = org_id(&app, ACME).await;
     assert_admin_only(
         &app,
-        &["/admin/organisations"],
+        &["/admin/organisations", "/admin/organisations/new"],
         &[
             "/admin/organisations",
             &format!("/admin/organisations/{acme}"),
