@@ -25,3 +25,26 @@ const syncEnabled = () => document.querySelectorAll("[data-enabled-by]").forEach
 });
 document.addEventListener("change", syncEnabled);
 document.addEventListener("DOMContentLoaded", syncEnabled);
+// The header's menus (<details>) work without this; with it, one is open at a time, and a
+// click elsewhere or Escape closes it.
+const headerMenus = () => document.querySelectorAll("header details[open]");
+document.addEventListener("toggle", (event) => {
+  const opened = event.target;
+  if (!(opened instanceof HTMLDetailsElement) || !opened.open || !opened.closest("header")) return;
+  headerMenus().forEach((d) => { if (d !== opened && !d.contains(opened)) d.open = false; });
+}, true);
+document.addEventListener("click", (event) => {
+  headerMenus().forEach((d) => { if (!d.contains(event.target)) d.open = false; });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  headerMenus().forEach((d) => { d.open = false; d.querySelector("summary")?.focus(); });
+});
+// A box that scrolls sideways (a wide table on a phone) takes the keyboard's focus so that
+// it can be scrolled with the arrow keys; one that fits leaves the tab order alone.
+const scrollBoxes = () => document.querySelectorAll(".table-scroll, .chart-box").forEach((box) => {
+  if (box.scrollWidth > box.clientWidth) box.setAttribute("tabindex", "0"); else box.removeAttribute("tabindex");
+});
+document.addEventListener("DOMContentLoaded", scrollBoxes);
+window.addEventListener("resize", scrollBoxes);
+document.addEventListener("htmx:afterSettle", scrollBoxes);

@@ -113,6 +113,7 @@ pub async fn authenticate(
                         name: row.name,
                         organisation_name: row.org_name,
                         organisation_status: row.org_status,
+                        organisation_is_operator: row.org_is_operator,
                         roles,
                         permissions,
                         must_change_password: row.must_change_password,

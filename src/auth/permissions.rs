@@ -23,6 +23,9 @@ pub struct CurrentUser {
     pub organisation_name: String,
     /// Always active for a signed-in user (the middleware signs out everyone else).
     pub organisation_status: OrganisationStatus,
+    /// The organisation is the operator (the reseller itself), which buys nothing from
+    /// itself: no wallet, cards or services of its own to show.
+    pub organisation_is_operator: bool,
     pub roles: Vec<String>,
     pub permissions: PermissionSet,
     /// Signed in with a temporary password: only the change form is open.

@@ -50,7 +50,9 @@ pub const CHART_HEIGHT: i64 = 240;
 /// The bars stand on this line and reach at most `PLOT_HEIGHT` above it.
 pub const BASELINE: i64 = 210;
 pub const PLOT_HEIGHT: i64 = 180;
-const SLOT: i64 = CHART_WIDTH / 12;
+/// The vertical axis: its labels (amounts) are left of it, the months' bars right.
+pub const AXIS_X: i64 = 120;
+const SLOT: i64 = (CHART_WIDTH - AXIS_X) / 12;
 const BAR_WIDTH: i64 = 20;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -73,11 +75,20 @@ pub struct ChartMonth {
     pub money_out: Bar,
 }
 
+/// A mark on the vertical axis: the amount a bar reaching `y` stands for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tick {
+    pub y: i64,
+    pub label: String,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Chart {
     pub months: Vec<ChartMonth>,
     /// The largest month's figure, which a full-height bar stands for.
     pub scale: String,
+    /// Zero, half the scale and the scale, bottom up.
+    pub ticks: Vec<Tick>,
 }
 
 /// A bar's height in pixels: proportional to the largest figure, rounded half up.
@@ -103,7 +114,7 @@ pub fn chart(months: &[MonthTotals]) -> Chart {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let left = i as i64 * SLOT;
+            let left = AXIS_X + i as i64 * SLOT;
             ChartMonth {
                 label: m.month.format("%b").to_string(),
                 name: m.month.format("%B %Y").to_string(),
@@ -113,7 +124,11 @@ pub fn chart(months: &[MonthTotals]) -> Chart {
             }
         })
         .collect();
-    Chart { months, scale: format_zar(max) }
+    let ticks = [(0, Decimal::ZERO), (PLOT_HEIGHT / 2, max / Decimal::TWO), (PLOT_HEIGHT, max)]
+        .into_iter()
+        .map(|(height, amount)| Tick { y: BASELINE - height, label: format_zar(amount) })
+        .collect();
+    Chart { months, scale: format_zar(max), ticks }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -204,16 +219,19 @@ mod tests {
         assert_eq!(chart.months.len(), 12);
         let oct = &chart.months[10];
         assert_eq!((oct.label.as_str(), oct.name.as_str()), ("Oct", "October 2026"));
-        assert_eq!(oct.money_in, Bar { x: 609, y: 30, width: 20, height: 180, amount: "R 50 000.00".into() });
+        // Slots of 50 right of the axis at 120: October's is the 11th, its middle 645.
+        assert_eq!(oct.money_in, Bar { x: 624, y: 30, width: 20, height: 180, amount: "R 50 000.00".into() });
         assert_eq!(oct.money_out.height, 0);
         let nov = &chart.months[11];
         assert_eq!(nov.money_in.height, 90);
         assert_eq!(nov.money_in.y, BASELINE - 90);
         // 8 618.51 / 50 000 × 180 = 31.026… → 31 pixels.
         assert_eq!(nov.money_out.height, 31);
-        assert_eq!(nov.money_out.x, 11 * 60 + 31);
+        assert_eq!(nov.money_out.x, 120 + 11 * 50 + 26);
         assert_eq!(nov.money_out.amount, "R 8 618.51");
-        assert_eq!(nov.label_x, 690);
+        assert_eq!(nov.label_x, 695);
+        let ticks: Vec<(i64, &str)> = chart.ticks.iter().map(|t| (t.y, t.label.as_str())).collect();
+        assert_eq!(ticks, [(210, "R 0.00"), (120, "R 25 000.00"), (30, "R 50 000.00")]);
         // Half a pixel rounds up.
         assert_eq!(bar_height(dec!(1), dec!(360)), 1);
         assert_eq!(bar_height(dec!(0.99), dec!(360)), 0);

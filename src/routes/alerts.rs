@@ -16,7 +16,7 @@ use crate::domain::ids::AlertId;
 use crate::domain::time::format_sast;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Bell, Page};
+use crate::templates::{Bell, Page, filters};
 
 const PAGE_SIZE: i64 = 25;
 

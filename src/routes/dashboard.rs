@@ -18,7 +18,7 @@ use crate::domain::money::format_zar;
 use crate::domain::time::{format_day, format_sast, today_sast};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Bell, Page, unread_label};
+use crate::templates::{Bell, Page, filters, unread_label};
 
 /// How many open quotes and alerts the dashboard lists.
 const LATEST: i64 = 5;

@@ -1,5 +1,5 @@
-//! `/admin/organisations`: the list (search, status, balance) and the create form for
-//! `org.manage`; `/admin/organisations/{id}`: details, status, users, quotes and the
+//! `/admin/organisations`: the list (search, status, balance) for `org.manage`, and
+//! `/admin/organisations/new` the create form, which posts to the list's address; `/admin/organisations/{id}`: details, status, users, quotes and the
 //! wallet panel, where staff with `wallet.credit` record top-ups exactly once per form.
 
 use actix_session::Session;
@@ -194,6 +194,13 @@ pub struct OrganisationsPage {
     page_number: i64,
     /// Admins create organisations; staff who record top-ups only find them.
     can_manage: bool,
+}
+
+/// The create form: a page of its own, so that the list has the page's whole width.
+#[derive(Template, WebTemplate)]
+#[template(path = "organisation_new.html")]
+pub struct NewOrganisationPage {
+    page: Page,
     details: DetailsForm,
     details_errors: DetailsErrors,
 }
@@ -208,8 +215,6 @@ async fn organisations_page(
     user: &CurrentUser,
     page: Page,
     query: ListQuery,
-    details: DetailsForm,
-    details_errors: DetailsErrors,
 ) -> Result<OrganisationsPage, AppError> {
     let status = match query.status.trim() {
         "" => Ok(None),
@@ -259,12 +264,10 @@ async fn organisations_page(
             })
             .collect(),
         query,
-        details,
-        details_errors,
     })
 }
 
-/// The organisation directory: for admins (with the create form) and for staff who
+/// The organisation directory: for admins (who create from here) and for staff who
 /// record top-ups (read only: every organisation, even one without a transaction, is
 /// found here and opened for its wallet panel).
 pub async fn list(
@@ -274,23 +277,26 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<Either<OrganisationsPage, CustomizeResponder<OrganisationsPage>>, AppError> {
     user.require_any(&[Permission::OrgManage, Permission::WalletCredit])?;
-    let view =
-        organisations_page(&state, &user, page, query.into_inner(), DetailsForm::default(), DetailsErrors::default())
-            .await?;
+    let view = organisations_page(&state, &user, page, query.into_inner()).await?;
     if view.status_error.is_some() {
         return Ok(Either::Right(view.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
     }
     Ok(Either::Left(view))
 }
 
+/// `GET /admin/organisations/new`.
+pub async fn new_form(_: Require<perm::OrgManage>, page: Page) -> NewOrganisationPage {
+    NewOrganisationPage { page, details: DetailsForm::default(), details_errors: DetailsErrors::default() }
+}
+
 pub async fn create(
     actor: Actor,
-    required: Require<perm::OrgManage>,
+    _: Require<perm::OrgManage>,
     page: Page,
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<DetailsForm>,
-) -> Result<PageOr303<OrganisationsPage>, AppError> {
+) -> Result<PageOr303<NewOrganisationPage>, AppError> {
     let form = form.into_inner();
     let errors = match form.parse() {
         Ok(parsed) => {
@@ -308,8 +314,7 @@ pub async fn create(
         }
         Err(errors) => *errors,
     };
-    let view = organisations_page(&state, &required.user, page, ListQuery::default(), form, errors).await?;
-    unprocessable(view)
+    unprocessable(NewOrganisationPage { page, details: form, details_errors: errors })
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-//! `/admin/users` (`user.manage`): the list with search and filters, the create form,
-//! and `/admin/users/{id}`: edit, deactivate and reactivate, unlock, reset password.
+//! `/admin/users` (`user.manage`): the list with search and filters; `/admin/users/new`:
+//! the create form, which posts to `/admin/users`; and `/admin/users/{id}`: edit, deactivate and reactivate, unlock, reset password.
 //! A new role or organisation, a deactivation or a password reset ends the user's
 //! sessions on their next request (their session version moves on).
 
@@ -187,6 +187,13 @@ pub struct UsersPage {
     filter_active: Vec<SelectOption>,
     rows: Vec<UserView>,
     truncated: bool,
+}
+
+/// The create form: a page of its own, so that the list has the page's whole width.
+#[derive(Template, WebTemplate)]
+#[template(path = "user_new.html")]
+pub struct NewUserPage {
+    page: Page,
     form: UserForm,
     errors: UserErrors,
     organisation: Picker,
@@ -204,17 +211,36 @@ async fn organisation_field(
     Ok(Picker::organisation("organisation_id", "Organisation", &org).required())
 }
 
-async fn users_page(
-    conn: &mut diesel_async::AsyncPgConnection,
-    choices: &Choices,
+impl NewUserPage {
+    async fn new(
+        conn: &mut diesel_async::AsyncPgConnection,
+        choices: &Choices,
+        page: Page,
+        form: UserForm,
+        errors: UserErrors,
+    ) -> Result<NewUserPage, AppError> {
+        Ok(NewUserPage {
+            page,
+            organisation: organisation_field(conn, &form, &errors).await?,
+            roles: choices.role_options(&form.role_id),
+            form,
+            errors,
+        })
+    }
+}
+
+pub async fn list(
+    _: Require<perm::UserManage>,
     page: Page,
-    query: ListQuery,
-    form: UserForm,
-    errors: UserErrors,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
 ) -> Result<UsersPage, AppError> {
-    let org = pickers::resolve_organisation(conn, &query.org).await?;
+    let mut conn = state.pools.main.get().await?;
+    let choices = Choices::load(&mut conn).await?;
+    let query = query.into_inner();
+    let org = pickers::resolve_organisation(&mut conn, &query.org).await?;
     let rows = match org.error {
-        None => users::list(conn, &query.filter(&org), LIST_LIMIT).await?,
+        None => users::list(&mut conn, &query.filter(&org), LIST_LIMIT).await?,
         Some(_) => Vec::new(),
     };
     Ok(UsersPage {
@@ -228,25 +254,20 @@ async fn users_page(
         truncated: rows.len() as i64 == LIST_LIMIT,
         rows: rows.into_iter().map(UserView::from).collect(),
         query,
-        organisation: organisation_field(conn, &form, &errors).await?,
-        roles: choices.role_options(&form.role_id),
-        form,
-        errors,
     })
 }
 
-pub async fn list(
+/// `GET /admin/users/new` (`?org=` the organisation chosen, as the list's filter passes it).
+pub async fn new_form(
     _: Require<perm::UserManage>,
     page: Page,
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
-) -> Result<UsersPage, AppError> {
+) -> Result<NewUserPage, AppError> {
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
-    let query = query.into_inner();
-    // A new user's organisation defaults to the one the list is filtered by.
-    let form = UserForm { organisation_id: query.org.clone(), ..Default::default() };
-    users_page(&mut conn, &choices, page, query, form, UserErrors::default()).await
+    let form = UserForm { organisation_id: query.into_inner().org, ..Default::default() };
+    NewUserPage::new(&mut conn, &choices, page, form, UserErrors::default()).await
 }
 
 pub async fn create(
@@ -256,7 +277,7 @@ pub async fn create(
     session: Session,
     state: web::Data<AppState>,
     form: web::Form<UserForm>,
-) -> Result<PageOr303<UsersPage>, AppError> {
+) -> Result<PageOr303<NewUserPage>, AppError> {
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
     let choices = Choices::load(&mut conn).await?;
@@ -296,8 +317,7 @@ pub async fn create(
         Err(errors) => errors,
     };
     let form = UserForm { password: String::new(), ..form };
-    let view = users_page(&mut conn, &choices, page, ListQuery::default(), form, errors).await?;
-    unprocessable(view)
+    unprocessable(NewUserPage::new(&mut conn, &choices, page, form, errors).await?)
 }
 
 // ---------------------------------------------------------------------------

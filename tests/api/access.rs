@@ -27,8 +27,10 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/transactions.csv",
     "/transactions/totals",
     "/admin/organisations",
+    "/admin/organisations/new",
     "/admin/organisations/1",
     "/admin/users",
+    "/admin/users/new",
     "/admin/users/1",
     "/admin/roles",
     "/admin/activity",
@@ -106,47 +108,64 @@ async fn anonymous_visitors_are_sent_to_sign_in_from_every_route() {
 async fn each_role_sees_only_its_navigation() {
     let app = spawn_app().await;
     let nav = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let customer = app.signed_in(CUSTOMER).await.get("/").await.nav();
-    assert_eq!(customer, nav(&["Dashboard", "Catalog", "Quotes", "Wallet", "Services", "Alerts", "Cards"]));
-    let staff = app.signed_in(STAFF).await.get("/").await.nav();
+    // A customer's few pages are links on the bar.
+    let customer = app.signed_in(CUSTOMER).await.get("/").await;
+    assert_eq!(customer.nav(), nav(&["Dashboard", "Catalog", "Quotes", "Services", "Wallet", "Invoices", "Cards"]));
+    // The operator's people have no wallet, cards or services of their own; their many
+    // pages are in menus (a menu of one page is its link).
+    let staff = app.signed_in(STAFF).await.get("/").await;
     assert_eq!(
-        staff,
+        staff.nav(),
         nav(&[
             "Dashboard",
+            "Sell",
             "Catalog",
             "Quotes",
-            "Wallet",
-            "Services",
+            "Money",
+            "Invoices",
             "Transactions",
             "Billing",
-            "Pricing",
+            "VAT",
+            "Admin",
             "Organisations",
-            "Alerts",
-            "Cards",
-            "Operations"
+            "Pricing",
+            "Operations",
+            "VM logs",
+            "Disk logs"
         ])
     );
-    let admin = app.signed_in(ADMIN).await.get("/").await.nav();
+    let admin = app.signed_in(ADMIN).await.get("/").await;
     assert_eq!(
-        admin,
+        admin.nav(),
         nav(&[
             "Dashboard",
+            "Sell",
             "Catalog",
             "Quotes",
-            "Wallet",
-            "Services",
+            "Money",
+            "Invoices",
             "Transactions",
             "Billing",
-            "Pricing",
+            "VAT",
+            "Admin",
             "Organisations",
             "Users",
             "Roles",
+            "Pricing",
             "Activity",
-            "Alerts",
-            "Cards",
-            "Operations"
+            "Operations",
+            "VM logs",
+            "Disk logs"
         ])
     );
+    // The alerts are the bell's link, the account's pages in the account menu.
+    for page in [&customer, &staff, &admin] {
+        let header = page.html();
+        for href in ["/alerts", "/account/password", "/account/second-factor"] {
+            let link = scraper::Selector::parse(&format!("header a[href='{href}']")).unwrap();
+            assert!(header.select(&link).next().is_some(), "a link to {href}");
+        }
+    }
 }
 
 #[actix_web::test]

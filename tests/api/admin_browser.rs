@@ -50,6 +50,7 @@ async fn enter_code(c: &Client, code: &str) -> Result<(), fantoccini::error::Cmd
 }
 
 async fn sign_out(c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    c.find(Locator::Css("header .whoami summary")).await?.click().await?;
     c.find(Locator::Css("form[action='/logout'] button")).await?.click().await?;
     wait_for_text(c, "h1", |t| t == "Sign in").await;
     Ok(())
@@ -61,8 +62,10 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     enter_code(c, &code_in(DEMO_TOTP_SECRET, 0)).await?;
     wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
 
-    // A new organisation.
+    // A new organisation, from the list's button.
     c.goto(&format!("{base}/admin/organisations")).await?;
+    c.find(Locator::Id("new-organisation")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t == "New organisation").await;
     c.find(Locator::Id("name")).await?.send_keys("Garden Route Fisheries").await?;
     c.find(Locator::Id("vat_number")).await?.send_keys("4711223344").await?;
     c.find(Locator::Id("billing_email")).await?.send_keys("accounts@grfish.co.za").await?;
@@ -71,6 +74,8 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
 
     // A new user in it, with a temporary password.
     c.goto(&format!("{base}/admin/users")).await?;
+    c.find(Locator::Id("new-user")).await?.click().await?;
+    wait_for_text(c, "h1", |t| t == "New user").await;
     c.find(Locator::Id("name")).await?.send_keys("Lwazi Dube").await?;
     c.find(Locator::Id("email")).await?.send_keys("lwazi@grfish.co.za").await?;
     c.find(Locator::Css("#organisation_id")).await?.select_by_label("Garden Route Fisheries").await?;
@@ -95,8 +100,10 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     c.find(Locator::Id("confirm_password")).await?.send_keys("fresh snoek every friday").await?;
     c.find(Locator::Id("change-password")).await?.click().await?;
     wait_for_text(c, "h1", |t| t.starts_with("Welcome")).await;
-    let nav = wait_for_text(c, "nav.mainnav", |t| t.contains("Transactions")).await;
-    assert!(!nav.contains("Users"), "{nav}");
+    // Ten pages now: the money pages are in their menu.
+    let nav = wait_for_text(c, "nav.mainnav", |t| t.contains("Money")).await;
+    assert!(!nav.contains("Admin"), "{nav}");
+    c.find(Locator::XPath("//nav[@class='mainnav']//summary[text()='Money']")).await?.click().await?;
     c.find(Locator::LinkText("Transactions")).await?.click().await?;
     wait_for_text(c, "h1", |t| t == "Transactions").await;
     Ok(())

@@ -42,7 +42,7 @@ async fn only_org_managers_reach_the_organisation_admin() {
     // The list is also the read-only directory of staff who record top-ups (workspace.rs).
     assert_admin_only(
         &app,
-        &[],
+        &["/admin/organisations/new"],
         &[
             "/admin/organisations",
             &format!("/admin/organisations/{acme}"),

@@ -80,7 +80,7 @@ async fn only_user_managers_reach_the_user_admin() {
     let id = format!("/admin/users/{customer}");
     assert_admin_only(
         &app,
-        &["/admin/users", &id],
+        &["/admin/users", "/admin/users/new", &id],
         &[
             "/admin/users",
             &id,

@@ -278,9 +278,9 @@ impl Page {
         scraper::Html::parse_document(&self.body)
     }
 
-    /// The texts of the main navigation's links.
+    /// The texts of the main navigation's menus and links, in order.
     pub fn nav(&self) -> Vec<String> {
-        let selector = scraper::Selector::parse("nav.mainnav a").unwrap();
+        let selector = scraper::Selector::parse("nav.mainnav a, nav.mainnav summary").unwrap();
         self.html().select(&selector).map(|a| a.text().collect::<String>().trim().to_owned()).collect()
     }
 }

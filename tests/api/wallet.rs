@@ -89,7 +89,8 @@ async fn an_acme_customer_sees_the_balance_and_every_ledger_row_newest_first() {
     let page = browser.get("/wallet").await;
     assert_eq!(page.status, StatusCode::OK);
     assert_eq!(balance_figure(&page), "R 66 381.49");
-    assert!(page.body.contains("Low-balance alert under R 5 000.00."), "{}", page.body);
+    let note = crate::support::text_of(&page, "threshold-note");
+    assert_eq!(note.as_deref(), Some("Low-balance alert under R 5 000.00."), "{}", page.body);
 
     let ids = row_ids_of(&page);
     assert_eq!(ids, ledger_ids(&app, acme).await, "every row of Acme's ledger, newest first");

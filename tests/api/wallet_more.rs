@@ -127,7 +127,8 @@ async fn the_organisation_sets_its_own_threshold_and_crossing_it_alerts_once() {
     assert_eq!(response.location(), "/wallet");
     let page = customer.get("/wallet").await;
     assert!(page.body.contains("You will be alerted when the balance falls below R 70 000.00."));
-    assert!(page.body.contains("Below your low-balance threshold of R 70 000.00."));
+    let note = crate::support::text_of(&page, "threshold-note");
+    assert_eq!(note.as_deref(), Some("Below your low-balance threshold of R 70 000.00."));
     assert_eq!(wallet_state(&app, acme).await, (dec!(70000.00), true));
     assert_eq!(low_balance_alerts(&app, acme).await, 1);
     // Still below after another change: the same crossing, no second alert.

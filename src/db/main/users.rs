@@ -84,6 +84,8 @@ struct SessionRow {
     org_name: String,
     #[diesel(sql_type = Text)]
     org_status: OrganisationStatus,
+    #[diesel(sql_type = Bool)]
+    org_is_operator: bool,
     #[diesel(sql_type = Nullable<BigInt>)]
     role_id: Option<RoleId>,
     #[diesel(sql_type = BigInt)]
@@ -106,6 +108,8 @@ pub struct SessionUser {
     pub must_change_password: bool,
     pub org_name: String,
     pub org_status: OrganisationStatus,
+    /// A member of the operator (the reseller itself), not of a customer organisation.
+    pub org_is_operator: bool,
     pub role_ids: Vec<RoleId>,
     /// The role × permission matrix's version now: the per-process copy that names the
     /// roles and their permissions must be of this version.
@@ -123,7 +127,7 @@ pub struct SessionUser {
 /// in the database (BENCHMARKS.md).
 const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
-                ur.role_id, v.version AS access_version,
+                o.is_operator AS org_is_operator, ur.role_id, v.version AS access_version,
                 LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts,
                 u.totp_enrolled_at IS NOT NULL AS second_factor
          FROM users u JOIN organisations o ON o.id = u.organisation_id
@@ -148,6 +152,7 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
         must_change_password: r.must_change_password,
         org_name: r.org_name,
         org_status: r.org_status,
+        org_is_operator: r.org_is_operator,
         role_ids,
         access_version: r.access_version,
         unread_alerts: r.unread_alerts,
