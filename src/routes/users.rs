@@ -132,7 +132,7 @@ impl UserForm {
         org: &Resolved<OrganisationId>,
         choices: &Choices,
         with_password: bool,
-    ) -> Result<ParsedUser, UserErrors> {
+    ) -> Result<ParsedUser, Box<UserErrors>> {
         let mut errors = UserErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let email = Email::parse(&self.email).map_err(|e| errors.email = Some(sentence(e))).ok();
@@ -157,7 +157,7 @@ impl UserForm {
             (Some(name), Some(email), Some(organisation_id), Some(role_id), Some(password)) => {
                 Ok(ParsedUser { name: name.to_owned(), email, organisation_id, role_id, password })
             }
-            _ => Err(errors),
+            _ => Err(Box::new(errors)),
         }
     }
 }
@@ -342,7 +342,7 @@ pub async fn create(
                 Err(AdminUserError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     let form = UserForm { password: String::new(), ..form };
     let view = users_page(&mut conn, &choices, page, ListQuery::default(), form, errors).await?;
@@ -466,7 +466,7 @@ pub async fn update(
                 Err(AdminUserError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     unprocessable(user_page(&mut conn, &me, page, id, Some(form), errors, None).await?)
 }
