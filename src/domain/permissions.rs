@@ -55,6 +55,23 @@ permissions! {
     CardsManage = "cards.manage",
 }
 
+impl Permission {
+    /// Whether it reaches beyond the holder's own organisation (every organisation's
+    /// quotes, money, people or prices): meant for the operator's own staff, and a
+    /// mistake to give to a customer organisation's user without knowing it.
+    pub fn reaches_every_organisation(self) -> bool {
+        !matches!(
+            self,
+            Permission::CatalogView
+                | Permission::QuoteCreate
+                | Permission::QuoteAccept
+                | Permission::WalletView
+                | Permission::AlertsView
+                | Permission::CardsManage
+        )
+    }
+}
+
 pub trait PermissionMarker {
     const PERMISSION: Permission;
 }
@@ -122,6 +139,14 @@ mod tests {
         assert_eq!(Permission::ALL.len(), 15);
         for p in Permission::ALL {
             assert_eq!(Permission::from_code(p.code()), Some(*p));
+        }
+    }
+
+    #[test]
+    fn the_customer_role_reaches_no_other_organisation() {
+        let customer = ["catalog.view", "quote.create", "quote.accept", "wallet.view", "alerts.view", "cards.manage"];
+        for p in Permission::ALL {
+            assert_eq!(p.reaches_every_organisation(), !customer.contains(&p.code()), "{}", p.code());
         }
     }
 

@@ -23,7 +23,7 @@ use crate::domain::pricing::sell_price;
 use crate::domain::states::Catalog;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, sentence};
+use crate::templates::{Page, SelectOption, sentence};
 
 /// A cost above this is a typo, not a price.
 const MAX_COST: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
@@ -67,35 +67,113 @@ pub struct TableView {
     rows: Vec<RowView>,
 }
 
+/// The list's filters as typed.
+#[derive(Deserialize, Default)]
+pub struct PricingQuery {
+    /// One table's key, or every table.
+    #[serde(default)]
+    table: String,
+    /// Part of a row's name.
+    #[serde(default)]
+    q: String,
+    /// `on_sale`, `inactive`, or both.
+    #[serde(default)]
+    status: String,
+    /// From 1.
+    #[serde(default)]
+    page: String,
+}
+
+impl PricingQuery {
+    fn query_string(&self) -> String {
+        serde_urlencoded::to_string([
+            ("table", self.table.trim()),
+            ("q", self.q.trim()),
+            ("status", self.status.trim()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pricing.html")]
 pub struct PricingPage {
     page: Page,
+    query: PricingQuery,
+    table_choices: Vec<SelectOption>,
+    statuses: Vec<SelectOption>,
+    /// The tables with the rows of this page (tables without any are left out).
     tables: Vec<TableView>,
+    /// How many rows match, and which of them this page shows (from, to).
+    matching: usize,
+    shown: (usize, usize),
+    previous: Option<String>,
+    next: Option<String>,
 }
+
+/// Rows a page shows (across tables, in table order).
+const PAGE_SIZE: usize = 50;
 
 pub async fn index(
     _: Require<perm::PricingManage>,
     page: Page,
     state: web::Data<AppState>,
+    query: web::Query<PricingQuery>,
 ) -> Result<PricingPage, AppError> {
+    let query = query.into_inner();
+    // Unknown choices only come from edited links: they filter nothing.
+    let only_table = TABLES.iter().find(|t| t.key == query.table.trim()).map(|t| t.key);
+    let status = match query.status.trim() {
+        "on_sale" => Some(true),
+        "inactive" => Some(false),
+        _ => None,
+    };
+    let text = query.q.trim().to_lowercase();
+    let page_number = query.page.trim().parse::<usize>().unwrap_or(1).clamp(1, 1000);
+    let (first, last) = ((page_number - 1) * PAGE_SIZE, page_number * PAGE_SIZE);
     let mut tables = Vec::new();
+    let mut matching = 0;
     let mut aas = state.pools.aas.get().await?;
     let mut enetworks = state.pools.enetworks.get().await?;
-    for table in TABLES {
+    for table in TABLES.iter().filter(|t| only_table.is_none_or(|key| key == t.key)) {
         let conn = match table.catalog {
             Catalog::Aas => &mut aas,
             Catalog::Enetworks => &mut enetworks,
         };
-        let rows = table.rows(conn).await?;
-        tables.push(TableView {
-            key: table.key,
-            title: table.title,
-            cost_labels: table.costs.iter().map(|(_, label)| *label).collect(),
-            rows: rows.into_iter().map(|r| row_view(table, r)).collect(),
-        });
+        let mut rows = Vec::new();
+        for row in table.rows(conn).await? {
+            if status.is_some_and(|active| active != row.active) || !row.label.to_lowercase().contains(&text) {
+                continue;
+            }
+            if (first..last).contains(&matching) {
+                rows.push(row_view(table, row));
+            }
+            matching += 1;
+        }
+        if !rows.is_empty() {
+            tables.push(TableView {
+                key: table.key,
+                title: table.title,
+                cost_labels: table.costs.iter().map(|(_, label)| *label).collect(),
+                rows,
+            });
+        }
     }
-    Ok(PricingPage { page, tables })
+    let filters = query.query_string();
+    Ok(PricingPage {
+        page,
+        table_choices: TABLES.iter().map(|t| SelectOption::new(t.key, t.title, &query.table)).collect(),
+        statuses: [("on_sale", "On sale"), ("inactive", "Inactive")]
+            .iter()
+            .map(|(value, label)| SelectOption::new(value, *label, &query.status))
+            .collect(),
+        tables,
+        matching,
+        shown: (first + 1, last.min(matching)),
+        previous: (page_number > 1).then(|| format!("/admin/pricing?{filters}&page={}", page_number - 1)),
+        next: (matching > last).then(|| format!("/admin/pricing?{filters}&page={}", page_number + 1)),
+        query,
+    })
 }
 
 #[derive(Deserialize, Default)]

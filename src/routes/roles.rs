@@ -71,6 +71,8 @@ impl RoleForm {
 
 pub struct Cell {
     role_id: RoleId,
+    /// For screen readers: the checkbox is named by its role and its permission.
+    role_name: String,
     checked: bool,
 }
 
@@ -124,7 +126,11 @@ async fn roles_page(state: &AppState, page: Page, submitted: Submitted) -> Resul
         .map(|(code, description)| MatrixRow {
             cells: all
                 .iter()
-                .map(|r| Cell { role_id: r.id, checked: granted.get(&r.id).is_some_and(|set| set.contains(&code)) })
+                .map(|r| Cell {
+                    role_id: r.id,
+                    role_name: r.name.clone(),
+                    checked: granted.get(&r.id).is_some_and(|set| set.contains(&code)),
+                })
                 .collect(),
             code,
             description,

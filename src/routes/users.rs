@@ -14,11 +14,11 @@ use super::pickers::{self, Picker, Resolved};
 use super::see_other;
 use super::{PageOr303, done, unprocessable};
 use crate::auth::session::{self, Flash, push_flash};
-use crate::auth::{CurrentUser, Require, perm};
+use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::activity::Actor;
-use crate::db::main::roles;
 use crate::db::main::second_factor::{self, Removal};
 use crate::db::main::users::{self, AdminUserError, NewUser, UserEdit, UserFilter, UserRow};
+use crate::db::main::{organisations, roles};
 use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::domain::organisation::parse_name;
@@ -45,6 +45,9 @@ pub struct UserForm {
     role_id: String,
     #[serde(default)]
     password: String,
+    /// The "I understand" box, ticked when an operator's role goes to a customer's user.
+    #[serde(default)]
+    understood: String,
 }
 
 #[derive(Default)]
@@ -54,6 +57,49 @@ pub struct UserErrors {
     organisation_id: Option<String>,
     role_id: Option<String>,
     password: Option<String>,
+    /// The role reaches every organisation and the user's is a customer: the form asks
+    /// to confirm with the "I understand" box.
+    understood: Option<String>,
+}
+
+/// Why the role may not go to this organisation's user without a confirmation: it
+/// reaches every organisation's data, and the organisation is a customer, not the
+/// operator. None when it is harmless, confirmed, or what the user already has
+/// (`current`: their organisation and roles, when editing).
+async fn unconfirmed_reach(
+    conn: &mut diesel_async::AsyncPgConnection,
+    choices: &Choices,
+    parsed: &ParsedUser,
+    form: &UserForm,
+    current: Option<&UserRow>,
+) -> Result<Option<String>, AppError> {
+    let unchanged = current
+        .is_some_and(|row| row.organisation_id == parsed.organisation_id && row.role_ids.contains(&parsed.role_id.0));
+    if unchanged || !form.understood.trim().is_empty() {
+        return Ok(None);
+    }
+    let Some(org) = organisations::find_by_id(conn, parsed.organisation_id).await? else { return Ok(None) };
+    if org.is_operator {
+        return Ok(None);
+    }
+    let matrix = roles::matrix(conn).await?;
+    let reaching: Vec<&str> = matrix
+        .get(&parsed.role_id)
+        .into_iter()
+        .flatten()
+        .filter(|code| Permission::from_code(code).is_some_and(Permission::reaches_every_organisation))
+        .map(String::as_str)
+        .collect();
+    if reaching.is_empty() {
+        return Ok(None);
+    }
+    let role = choices.roles.iter().find(|r| r.id == parsed.role_id).map_or("this role", |r| r.name.as_str());
+    Ok(Some(format!(
+        "The role {role} lets its holder see or change every organisation's data ({}), and {} is a customer \
+         organisation, not the operator. Tick \"I understand\" to give it anyway.",
+        reaching.join(", "),
+        org.name
+    )))
 }
 
 struct ParsedUser {
@@ -86,7 +132,7 @@ impl UserForm {
         org: &Resolved<OrganisationId>,
         choices: &Choices,
         with_password: bool,
-    ) -> Result<ParsedUser, UserErrors> {
+    ) -> Result<ParsedUser, Box<UserErrors>> {
         let mut errors = UserErrors::default();
         let name = parse_name(&self.name).map_err(|e| errors.name = Some(sentence(&e))).ok();
         let email = Email::parse(&self.email).map_err(|e| errors.email = Some(sentence(e))).ok();
@@ -111,7 +157,7 @@ impl UserForm {
             (Some(name), Some(email), Some(organisation_id), Some(role_id), Some(password)) => {
                 Ok(ParsedUser { name: name.to_owned(), email, organisation_id, role_id, password })
             }
-            _ => Err(errors),
+            _ => Err(Box::new(errors)),
         }
     }
 }
@@ -283,6 +329,9 @@ pub async fn create(
     let choices = Choices::load(&mut conn).await?;
     let org = pickers::resolve_organisation(&mut conn, &form.organisation_id).await?;
     let errors = match form.parse(&org, &choices, true) {
+        Ok(parsed) if let Some(message) = unconfirmed_reach(&mut conn, &choices, &parsed, &form, None).await? => {
+            UserErrors { understood: Some(message), ..Default::default() }
+        }
         Ok(parsed) => {
             let (password, temporary) = match &parsed.password {
                 Some(chosen) => (chosen.expose().to_owned(), false),
@@ -314,7 +363,7 @@ pub async fn create(
                 Err(AdminUserError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     let form = UserForm { password: String::new(), ..form };
     unprocessable(NewUserPage::new(&mut conn, &choices, page, form, errors).await?)
@@ -358,6 +407,7 @@ async fn user_page(
         organisation_id: row.organisation_id.to_string(),
         role_id: row.role_ids.first().map(i64::to_string).unwrap_or_default(),
         password: String::new(),
+        understood: String::new(),
     });
     let now = Utc::now();
     Ok(UserPage {
@@ -399,10 +449,15 @@ pub async fn update(
     let id = id.into_inner();
     let form = form.into_inner();
     let mut conn = state.pools.main.get().await?;
-    users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let current = users::find(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let choices = Choices::load(&mut conn).await?;
     let org = pickers::resolve_organisation(&mut conn, &form.organisation_id).await?;
     let errors = match form.parse(&org, &choices, false) {
+        Ok(parsed)
+            if let Some(message) = unconfirmed_reach(&mut conn, &choices, &parsed, &form, Some(&current)).await? =>
+        {
+            UserErrors { understood: Some(message), ..Default::default() }
+        }
         Ok(parsed) => {
             let edit = UserEdit {
                 name: &parsed.name,
@@ -431,7 +486,7 @@ pub async fn update(
                 Err(AdminUserError::Database(e)) => return Err(e.into()),
             }
         }
-        Err(errors) => errors,
+        Err(errors) => *errors,
     };
     unprocessable(user_page(&mut conn, &me, page, id, Some(form), errors, None).await?)
 }

@@ -78,7 +78,8 @@ async fn journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::Cmd
     wait_for_text(c, "h1", |t| t == "New user").await;
     c.find(Locator::Id("name")).await?.send_keys("Lwazi Dube").await?;
     c.find(Locator::Id("email")).await?.send_keys("lwazi@grfish.co.za").await?;
-    c.find(Locator::Css("#organisation_id")).await?.select_by_label("Garden Route Fisheries").await?;
+    // The organisation is typed (suggestions come as you type; the name is taken on submit).
+    c.find(Locator::Css("#organisation_id")).await?.send_keys("Garden Route Fisheries").await?;
     c.find(Locator::Css("#role_id")).await?.select_by_label("customer").await?;
     c.find(Locator::Id("create-user")).await?.click().await?;
     let flash = wait_for_text(c, ".flash", |t| t.contains("temporary password")).await;

@@ -215,6 +215,8 @@ async fn a_new_role_takes_effect_on_the_next_request_even_for_a_captured_cookie(
         ("email", CUSTOMER.to_owned()),
         ("organisation_id", org_id(&app, ACME).await.to_string()),
         ("role_id", role_id(&app, "staff").await.to_string()),
+        // Acme is a customer organisation: staff's reach is confirmed (workspace.rs).
+        ("understood", "yes".to_owned()),
     ];
     let response = admin.post(&format!("/admin/users/{id}"), &borrowed(&edit)).await;
     assert!(flash_after(&admin, &response).await.contains("next request"));

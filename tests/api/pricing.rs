@@ -48,7 +48,7 @@ async fn staff_change_a_price_and_it_is_logged_with_old_and_new_values() {
     let before = customer.post("/quotes/service", &[("product_id", &id.to_string()), ("quantity", "10")]).await;
     let quote: i64 = before.location().trim_start_matches("/quotes/").parse().unwrap();
 
-    let overview = staff.get("/admin/pricing").await;
+    let overview = staff.get("/admin/pricing?q=sec-edr").await;
     assert_eq!(overview.status, StatusCode::OK);
     assert!(overview.body.contains("SEC-EDR · Endpoint protection (EDR)"));
     let form = staff.get(&format!("/admin/pricing/products/{id}")).await;

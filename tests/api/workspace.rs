@@ -383,3 +383,81 @@ async fn the_activity_log_reads_as_text_not_json() {
     let table = text_of(&log, "activity").unwrap();
     assert!(!table.contains("{\"") && !table.contains("\":"), "no JSON: {table}");
 }
+
+// ------------------------------------------------------------ admin pages
+
+/// The id of a role by name, from the user form's select.
+fn role_option(page: &crate::helpers::Page, name: &str) -> String {
+    let selector = scraper::Selector::parse("#role_id option").unwrap();
+    let html = page.html();
+    let option = html.select(&selector).find(|o| o.text().collect::<String>() == name).unwrap();
+    option.value().attr("value").unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn giving_an_operator_role_to_a_customer_s_user_needs_i_understand() {
+    let app = spawn_app().await;
+    let admin = app.signed_in(ADMIN).await;
+    let bongani = crate::support::user_id(&app, BONGANI).await;
+    let path = format!("/admin/users/{bongani}");
+    let form = admin.get(&path).await;
+    let admin_role = role_option(&form, "admin");
+    let fields = |understood: &'static str| {
+        vec![
+            ("name", input_value(&form, "name")),
+            ("email", input_value(&form, "email")),
+            ("organisation_id", UBUNTU.to_owned()),
+            ("role_id", admin_role.clone()),
+            ("understood", understood.to_owned()),
+        ]
+    };
+    let unconfirmed = fields("");
+    let unconfirmed: Vec<(&str, &str)> = unconfirmed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = admin.post(&path, &unconfirmed).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = text_of(&refused, "understood-error").unwrap();
+    assert!(message.contains("Ubuntu Freight Services is a customer organisation"), "{message}");
+    assert!(refused.body.contains(r#"id="understood""#), "the box to tick");
+    assert_eq!(input_value(&refused, "organisation_id"), UBUNTU, "the form keeps what was typed");
+    let unchanged = admin.get(&path).await;
+    assert_eq!(role_option(&unchanged, "customer"), input_value_selected(&unchanged), "nothing changed");
+
+    let confirmed = fields("yes");
+    let confirmed: Vec<(&str, &str)> = confirmed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(admin.post(&path, &confirmed).await.status, StatusCode::SEE_OTHER);
+    // Without a token nothing is done; a customer is not allowed.
+    assert_eq!(admin.post_raw(&path, &confirmed).await.status, StatusCode::FORBIDDEN);
+    let customer = app.signed_in(CUSTOMER).await;
+    assert_eq!(customer.post(&path, &confirmed).await.status, StatusCode::FORBIDDEN);
+}
+
+/// The value of the selected role.
+fn input_value_selected(page: &crate::helpers::Page) -> String {
+    let selector = scraper::Selector::parse("#role_id option[selected]").unwrap();
+    page.html().select(&selector).next().unwrap().value().attr("value").unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn the_pricing_list_filters_and_pages_and_its_links_say_what_they_edit() {
+    let app = spawn_app().await;
+    let staff = app.signed_in(STAFF).await;
+    let first = staff.get("/admin/pricing").await;
+    assert_eq!(first.status, StatusCode::OK);
+    let rows = scraper::Selector::parse("section.card table tbody tr").unwrap();
+    assert_eq!(first.html().select(&rows).count(), 50, "50 a page");
+    let count = text_of(&first, "pricing-count").unwrap();
+    assert!(count.starts_with("Rows 1 to 50 of "), "{count}");
+    assert!(first.body.contains(r#"id="next-page""#));
+    assert!(first.body.contains(r#"aria-label="Edit the price of "#));
+    let one = staff.get("/admin/pricing?table=mfn&status=on_sale").await;
+    assert!(one.body.contains(r#"id="mfn""#) && !one.body.contains(r#"id="products""#));
+    let searched = staff.get("/admin/pricing?q=sec-edr").await;
+    assert_eq!(searched.html().select(&rows).count(), 1);
+    let none = staff.get("/admin/pricing?q=nothing-like-this").await;
+    assert_eq!(text_of(&none, "pricing-count").as_deref(), Some("No priced row matches."));
+    assert_eq!(app.signed_in(CUSTOMER).await.get("/admin/pricing").await.status, StatusCode::FORBIDDEN);
+
+    let admin = app.signed_in(ADMIN).await;
+    let roles = admin.get("/admin/roles").await;
+    assert!(roles.body.contains(r#"aria-label="customer: catalog.view"#), "role and permission name each checkbox");
+}

@@ -101,7 +101,7 @@ pub async fn latest(
         .load(conn)
         .await?;
     alerts.extend(own);
-    alerts.sort_by(|a, b| b.id.cmp(&a.id));
+    alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
     alerts.dedup_by_key(|a| a.id);
     alerts.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(alerts)
