@@ -161,8 +161,7 @@ async fn check_role(
     if role.email != crate::helpers::CUSTOMER {
         wait_for_text(c, "h1", |t| t == "Enter your code").await;
         if role.email == ADMIN {
-            check_page(c, &c.current_url().await?.to_string(), "anonymous", "/login/second-factor", shots, report)
-                .await?;
+            check_page(c, c.current_url().await?.as_ref(), "anonymous", "/login/second-factor", shots, report).await?;
         }
         c.find(Locator::Id("code")).await?.send_keys(&current_code(DEMO_TOTP_SECRET)).await?;
         c.find(Locator::Id("verify-code")).await?.click().await?;
