@@ -21,7 +21,7 @@ async fn bad_ids_queries_and_bodies_answer_the_styled_page() {
     assert!(is_styled(&page), "{}", page.body);
     assert!(!page.body.contains("can not parse"));
 
-    let page = customer.get("/quotes?before=x").await;
+    let page = customer.get("/statements/2026-11?organisation=x").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(is_styled(&page), "{}", page.body);
 

@@ -85,7 +85,8 @@ async fn staff_who_record_top_ups_find_every_organisation_read_only() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert!(page.body.contains("Not allowed"));
     let admin = app.signed_in(ADMIN).await;
-    assert!(admin.get("/admin/organisations").await.body.contains(r#"id="create-organisation""#));
+    assert!(admin.get("/admin/organisations").await.body.contains(r#"id="new-organisation""#));
+    assert!(admin.get("/admin/organisations/new").await.body.contains(r#"id="create-organisation""#));
 }
 
 #[actix_web::test]
@@ -285,7 +286,7 @@ async fn organisation_and_user_fields_suggest_matches_as_you_type() {
 async fn admins_create_a_user_in_an_organisation_typed_by_name() {
     let app = spawn_app().await;
     let admin = app.signed_in(ADMIN).await;
-    let form = admin.get("/admin/users").await;
+    let form = admin.get("/admin/users/new").await;
     let role = {
         let selector = scraper::Selector::parse("#role_id option").unwrap();
         let html = form.html();
