@@ -7,11 +7,10 @@
 
 mod world;
 
-use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::domain::documents::{DocumentLine, Party, Statement, StatementRow, TaxDocument};
-use crate::domain::money::format_zar;
+use crate::domain::money::{format_plain, format_zar};
 use crate::domain::time::format_sast;
 use world::Template;
 
@@ -81,17 +80,12 @@ impl<'a> From<&'a DocumentLine> for LineData<'a> {
     fn from(line: &'a DocumentLine) -> Self {
         Self {
             description: &line.description,
-            quantity: plain(line.quantity),
+            quantity: format_plain(line.quantity),
             unit_price: format_zar(line.unit_price),
             amount: format_zar(line.amount),
             vat: format_zar(line.vat),
         }
     }
-}
-
-/// `2`, `1.5`, `15`: a quantity or rate without trailing zeros.
-fn plain(value: Decimal) -> String {
-    value.normalize().to_string()
 }
 
 #[derive(Serialize)]
@@ -131,7 +125,7 @@ impl<'a> From<&'a TaxDocument> for InvoiceData<'a> {
             supplier: PartyData::full(&doc.supplier),
             recipient: if abridged { PartyData::name_only(&doc.recipient) } else { PartyData::full(&doc.recipient) },
             reference: &doc.reference,
-            vat_rate: plain(doc.vat_rate),
+            vat_rate: format_plain(doc.vat_rate),
             lines: doc.lines.iter().map(LineData::from).collect(),
             subtotal: format_zar(doc.subtotal),
             vat: format_zar(doc.vat),

@@ -9,6 +9,12 @@ pub fn round_cents(amount: Decimal) -> Decimal {
 
 /// `R 12 345.67`: a space between thousands, two decimals, a minus sign before the R.
 /// The only place an amount becomes text for people.
+/// A quantity, rate or percentage as written by hand, without trailing zeros (`2`, `1.5`,
+/// `15`): not money, which [`format_zar`] shows.
+pub fn format_plain(value: Decimal) -> String {
+    value.normalize().to_string()
+}
+
 pub fn format_zar(amount: Decimal) -> String {
     let rounded = round_cents(amount);
     let text = format!("{:.2}", rounded.abs());

@@ -26,7 +26,7 @@ use crate::db::main::{quotes, services};
 use crate::documents::{self, PdfError};
 use crate::domain::documents::{Statement, StatementRow, TaxDocument};
 use crate::domain::ids::{InvoiceId, OrganisationId, QuoteId};
-use crate::domain::money::format_zar;
+use crate::domain::money::{format_plain, format_zar};
 use crate::domain::organisation::parse_address;
 use crate::domain::states::InvoiceKind;
 use crate::domain::time::{format_month, format_sast, month_key, parse_month, today_sast};
@@ -184,11 +184,6 @@ async fn readable(conn: &mut PooledConn, user: &CurrentUser, id: InvoiceId) -> R
     }
 }
 
-/// A quantity without trailing zeros (`2`, `1.5`).
-fn quantity(q: Decimal) -> String {
-    q.normalize().to_string()
-}
-
 pub async fn show(
     user: CurrentUser,
     page: Page,
@@ -212,7 +207,7 @@ pub async fn show(
             .iter()
             .map(|l| LineView {
                 description: l.description.clone(),
-                quantity: quantity(l.quantity),
+                quantity: format_plain(l.quantity),
                 unit_price: format_zar(l.unit_price),
                 amount: format_zar(l.amount),
                 vat: format_zar(l.vat),
@@ -221,7 +216,7 @@ pub async fn show(
         subtotal: format_zar(doc.subtotal),
         vat: format_zar(doc.vat),
         total: format_zar(doc.total),
-        vat_rate: quantity(doc.vat_rate),
+        vat_rate: format_plain(doc.vat_rate),
         doc,
     })
 }
@@ -475,7 +470,7 @@ pub async fn vat(
         .into_iter()
         .map(|l| VatRow {
             kind: title(l.kind),
-            rate: format!("{} %", quantity(l.vat_rate)),
+            rate: format!("{} %", format_plain(l.vat_rate)),
             documents: l.documents,
             subtotal: format_zar(signed(l.kind, l.subtotal)),
             vat: format_zar(signed(l.kind, l.vat)),
@@ -515,7 +510,7 @@ pub async fn vat_csv(
                 d.kind.as_str(),
                 &transactions::defused(&d.recipient_name),
                 &transactions::defused(&d.reference),
-                &quantity(d.vat_rate),
+                &format_plain(d.vat_rate),
                 &signed(d.kind, d.subtotal).to_string(),
                 &signed(d.kind, d.vat).to_string(),
                 &signed(d.kind, d.total).to_string(),
@@ -535,7 +530,7 @@ pub async fn vat_csv(
             signed(l.kind, l.vat).to_string(),
             signed(l.kind, l.total).to_string(),
         );
-        write(["", "", &kind, "", &documents, &quantity(l.vat_rate), &subtotal, &vat, &total])?;
+        write(["", "", &kind, "", &documents, &format_plain(l.vat_rate), &subtotal, &vat, &total])?;
     }
     let output: Decimal = lines.iter().map(|l| signed(l.kind, l.vat)).sum();
     write(["", "", "output_vat", "", "", "", "", &output.to_string(), ""])?;

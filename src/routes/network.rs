@@ -335,7 +335,7 @@ fn offers_panel(tables: &PriceTables, form: &NetworkForm, state: &AppState, csrf
         csrf_token,
         compared: false,
         still_needed: Vec::new(),
-        vat_rate: state.vat_rate.normalize().to_string(),
+        vat_rate: crate::domain::money::format_plain(state.vat_rate),
     };
     let parsed = match form.parse(tables) {
         Ok(parsed) => parsed,

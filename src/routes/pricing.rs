@@ -231,7 +231,7 @@ pub async fn edit(
     let form = PriceForm {
         cost_a: decimal_text(row.cost_a),
         cost_b: decimal_text(row.cost_b),
-        margin_pct: row.margin_pct.normalize().to_string(),
+        margin_pct: crate::domain::money::format_plain(row.margin_pct),
         active: if row.active { "on".into() } else { String::new() },
     };
     Ok(edit_page(table, page, id, row.label, form, PriceErrors::default()))

@@ -378,7 +378,7 @@ fn quote_view(q: Quote, lines: Vec<db::QuoteLine>, status: QuoteStatus) -> Quote
                 amount: format_zar(l.amount),
             })
             .collect(),
-        vat_rate: q.vat_rate.normalize().to_string(),
+        vat_rate: crate::domain::money::format_plain(q.vat_rate),
         once_off_subtotal: format_zar(q.once_off_subtotal),
         monthly_subtotal: format_zar(q.monthly_subtotal),
         once_off_vat: format_zar(q.once_off_vat),

@@ -204,7 +204,7 @@ fn price_view(quote: &PricedQuote, term_months: i32) -> PriceView {
             .collect(),
         once_off_total: format_zar(totals.once_off_total),
         monthly_total: format_zar(totals.monthly_total),
-        vat_rate: quote.vat_rate.normalize().to_string(),
+        vat_rate: crate::domain::money::format_plain(quote.vat_rate),
         amount_due: format_zar(totals.amount_due),
         contract_value: totals.contract_value(term_months).into(),
         term_months,

@@ -29,6 +29,21 @@ async fn document_of(app: &TestApp, quote: i64, kind: &str) -> (i64, String, Dec
         .unwrap()
 }
 
+/// A quote of R 1 150.00 (R 150.00 VAT) accepted by Acme's customer, then R 230.00 of it
+/// refunded by staff for `reason`: a month with a tax invoice and a credit note. The
+/// quote, and the customer and staff signed in.
+async fn accepted_and_refunded(app: &TestApp, reason: &str) -> (i64, crate::helpers::Browser, crate::helpers::Browser) {
+    let acme = org_id(app, ACME).await;
+    let customer = app.signed_in(CUSTOMER).await;
+    let (quote, _) = insert_quote(app, acme, dec!(1150.00), dec!(0), chrono::Duration::days(5)).await;
+    accept(&customer, quote).await;
+    let staff = app.signed_in(STAFF).await;
+    let path = format!("/quotes/{quote}/refund");
+    let refunded = submit(&staff, &path, &path, &[("amount", "230.00"), ("reason", reason)]).await;
+    assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    (quote, customer, staff)
+}
+
 async fn serials(app: &TestApp) -> Vec<i64> {
     invoices::table
         .order(invoices::serial.asc())
@@ -264,14 +279,7 @@ async fn a_statement_runs_from_opening_to_closing_balance_with_document_numbers(
 #[actix_web::test]
 async fn the_vat_report_is_output_tax_less_credit_notes() {
     let app = spawn_app().await;
-    let acme = org_id(&app, ACME).await;
-    let customer = app.signed_in(CUSTOMER).await;
-    let (quote, _) = insert_quote(&app, acme, dec!(1150.00), dec!(0), chrono::Duration::days(5)).await;
-    accept(&customer, quote).await;
-    let staff = app.signed_in(STAFF).await;
-    let path = format!("/quotes/{quote}/refund");
-    let page = submit(&staff, &path, &path, &[("amount", "230.00"), ("reason", "Discount agreed")]).await;
-    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let (_, customer, staff) = accepted_and_refunded(&app, "Discount agreed").await;
 
     let month = portal::domain::time::month_key(portal::domain::time::today_sast());
     let report = staff.get(&format!("/admin/vat?month={month}")).await;
@@ -507,14 +515,7 @@ async fn a_pdf_is_its_organisations_own_and_bad_paths_are_not_found() {
 #[actix_web::test]
 async fn the_vat_report_downloads_as_csv_with_its_totals() {
     let app = spawn_app().await;
-    let acme = org_id(&app, ACME).await;
-    let customer = app.signed_in(CUSTOMER).await;
-    let (quote, _) = insert_quote(&app, acme, dec!(1150.00), dec!(0), chrono::Duration::days(5)).await;
-    accept(&customer, quote).await;
-    let staff = app.signed_in(STAFF).await;
-    let path = format!("/quotes/{quote}/refund");
-    let refunded = submit(&staff, &path, &path, &[("amount", "230.00"), ("reason", "=HYPERLINK(\"x\")")]).await;
-    assert_eq!(refunded.status, StatusCode::SEE_OTHER, "{}", refunded.body);
+    let (quote, customer, staff) = accepted_and_refunded(&app, "=HYPERLINK(\"x\")").await;
     let (_, number, _) = document_of(&app, quote, "tax_invoice").await;
     let (_, credit_number, _) = document_of(&app, quote, "credit_note").await;
 
