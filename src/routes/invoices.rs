@@ -16,6 +16,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
+use super::pickers::{self, Picker};
 use super::{PageOr303, done, transactions, unprocessable};
 use crate::auth::session::Flash;
 use crate::auth::{CurrentUser, Permission, Require, perm};
@@ -33,7 +34,7 @@ use crate::domain::time::{format_month, format_sast, month_key, parse_month, tod
 use crate::domain::wallet_stats;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::templates::{Page, SelectOption, sentence};
+use crate::templates::{Page, sentence};
 
 const LIST_LIMIT: i64 = 200;
 const READERS: &[Permission] = &[Permission::WalletView, Permission::TransactionsViewAll];
@@ -95,10 +96,10 @@ pub struct InvoicesPage {
     page: Page,
     rows: Vec<DocumentRow>,
     all_organisations: bool,
-    organisations: Vec<SelectOption>,
+    /// Staff's organisation filter (a typed picker: there may be thousands).
+    filter_organisation: Option<Picker>,
     month: String,
     month_error: Option<String>,
-    organisation_error: Option<String>,
     limited: bool,
 }
 
@@ -111,29 +112,24 @@ pub async fn list(
     let own = scope(&user)?;
     let mut conn = state.pools.main.get().await?;
     let month = (!query.month.trim().is_empty()).then(|| parse_month(&query.month)).transpose();
-    let organisation = match (own, query.organisation.trim()) {
-        (Some(own), _) => Ok(Some(own)),
-        (None, "") => Ok(None),
-        (None, raw) => raw.parse::<i64>().map(|id| Some(OrganisationId(id))).map_err(|_| "Choose an organisation."),
-    };
-    let organisations = match own {
-        Some(_) => Vec::new(),
+    let (organisation, filter_organisation) = match own {
+        Some(own) => (Ok(Some(own)), None),
         None => {
-            let mut options = vec![SelectOption::new("", "Every organisation", &query.organisation)];
-            for (id, name) in invoices::organisations_with_documents(&mut conn).await? {
-                options.push(SelectOption::new(id, name, &query.organisation));
-            }
-            options
+            let org = pickers::resolve_organisation(&mut conn, &query.organisation).await?;
+            let picked = match org.error {
+                None => Ok(org.id),
+                Some(_) => Err(()),
+            };
+            (picked, Some(Picker::organisation("organisation", "Organisation", &org)))
         }
     };
     let mut view = InvoicesPage {
         page,
         rows: Vec::new(),
         all_organisations: own.is_none(),
-        organisations,
+        filter_organisation,
         month: query.month.clone(),
         month_error: month.as_ref().err().map(|e| (*e).to_owned()),
-        organisation_error: organisation.as_ref().err().map(|e| (*e).to_owned()),
         limited: false,
     };
     let (Ok(month), Ok(organisation)) = (month, organisation) else { return Ok(Either::Right(invalid(view))) };

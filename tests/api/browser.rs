@@ -258,3 +258,59 @@ async fn services_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::e
     );
     Ok(())
 }
+
+#[actix_web::test]
+async fn a_short_wallet_disables_accept_and_a_double_click_makes_one_quote() {
+    let Some(driver) = start_driver() else { return };
+    let app = spawn_app().await;
+    let client = connect(&driver).await;
+    let result = guards_journey(&app, &client).await;
+    let _ = client.close().await;
+    result.unwrap();
+}
+
+async fn quote_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::quotes;
+    quotes::table.count().get_result(&mut app.main_conn().await).await.unwrap()
+}
+
+async fn guards_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::error::CmdError> {
+    let base = sign_in(app, c).await?;
+
+    // A quote costing more than the wallet holds: the confirmation's button is disabled
+    // and says by how much, with a way to the wallet.
+    let balance = acme_balance(app).await;
+    let acme = crate::support::org_id(app, "Acme Logistics").await;
+    let (quote, _) =
+        crate::support::insert_quote(app, acme, balance + rust_decimal::Decimal::from(100), rust_decimal::Decimal::ZERO, chrono::Duration::days(5))
+            .await;
+    c.goto(&format!("{base}/quotes/{quote}")).await?;
+    c.find(Locator::Id("accept")).await?.click().await?;
+    let short = wait_for_text(c, "#confirm-short", |t| t.contains("short")).await;
+    assert!(short.contains("R 100.00"), "{short}");
+    let button = c.find(Locator::Id("confirm-accept")).await?;
+    assert!(!button.is_enabled().await?, "the accept button is disabled when the wallet is short");
+    assert!(button.text().await?.contains("R 100.00 short"));
+    c.find(Locator::Css("#confirm-short a[href='/wallet']")).await?;
+    assert_eq!(acme_balance(app).await, balance, "nothing was paid");
+
+    // A double click on a form's submit button sends one request: one quote, not two.
+    c.goto(&format!("{base}/catalog/compute")).await?;
+    let quantity = c.find(Locator::Css("input[name=quantity]")).await?;
+    quantity.clear().await?;
+    quantity.send_keys("1").await?;
+    let before = quote_count(app).await;
+    c.execute(
+        "const b = document.getElementById('create-service-quote');
+         b.click();
+         setTimeout(() => b.click(), 30);",
+        vec![],
+    )
+    .await?;
+    wait_for_text(c, "#amount-due", |t| t.starts_with("R ")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(quote_count(app).await, before + 1, "one quote from a double click");
+    Ok(())
+}

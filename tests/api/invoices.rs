@@ -240,6 +240,15 @@ async fn documents_statements_and_the_csv_are_the_organisations_own() {
     assert_eq!(staff.get(&format!("/invoices/{acme_invoice}")).await.status, StatusCode::OK);
     let filtered = staff.get(&format!("/invoices?organisation={acme}")).await;
     assert!(filtered.body.contains(&acme_number));
+    // The filter is a typed picker: part of a name finds the organisation…
+    let typed = staff.get("/invoices?organisation=acme+log").await;
+    assert_eq!(typed.status, StatusCode::OK);
+    assert!(typed.body.contains(&acme_number) && typed.body.contains("value=\"Acme Logistics\""), "{}", typed.body);
+    // …and a name that matches none is said next to the field, with nothing listed.
+    let unknown = staff.get("/invoices?organisation=Nobody+Ltd").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text_of(&unknown, "organisation-error").unwrap().contains("No organisation matches"));
+    assert!(!unknown.body.contains(&acme_number));
     let staff_statement = staff.get(&format!("/statements/{month}?organisation={acme}")).await;
     assert!(staff_statement.body.contains("Acme Logistics"));
 

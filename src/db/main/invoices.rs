@@ -332,16 +332,6 @@ pub async fn of_month(
     .await
 }
 
-/// The organisations that have documents, for the staff filter.
-pub async fn organisations_with_documents(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrganisationId, String)>> {
-    organisations::table
-        .filter(diesel::dsl::exists(invoices::table.filter(invoices::organisation_id.eq(organisations::id))))
-        .order(organisations::name.asc())
-        .select((organisations::id, organisations::name))
-        .load(conn)
-        .await
-}
-
 /// One ledger row of a month, with the document issued for it.
 #[derive(QueryableByName, Debug, Clone)]
 pub struct StatementRow {
