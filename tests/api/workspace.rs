@@ -449,7 +449,7 @@ async fn the_pricing_list_filters_and_pages_and_its_links_say_what_they_edit() {
     let count = text_of(&first, "pricing-count").unwrap();
     assert!(count.starts_with("Rows 1 to 50 of "), "{count}");
     assert!(first.body.contains(r#"id="next-page""#));
-    assert!(first.body.contains(r#"aria-label="Edit the price of "#));
+    assert!(first.body.contains(r#"aria-label="Edit price of "#));
     let one = staff.get("/admin/pricing?table=mfn&status=on_sale").await;
     assert!(one.body.contains(r#"id="mfn""#) && !one.body.contains(r#"id="products""#));
     let searched = staff.get("/admin/pricing?q=sec-edr").await;
