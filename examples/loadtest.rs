@@ -111,7 +111,8 @@ const WARM_UP: &str = "2s";
 
 /// Runs wrk against `url` for `seconds` with `connections` (one wrk thread per
 /// connection up to two, or one each for a script that keeps state per thread), after
-/// a warm-up, and reads its report. Any answer but 2xx or 3xx fails the scenario.
+/// a warm-up, and reads its report. A page must answer 200 to a probe first; any answer
+/// but 2xx or 3xx under load fails the scenario.
 async fn wrk(
     name: &str,
     url: &str,
@@ -147,6 +148,16 @@ async fn wrk(
         anyhow::ensure!(!text.contains("Non-2xx or 3xx responses"), "{name}: some answers were errors\n{text}");
         Ok(text)
     };
+    if let Load::Get { headers } = load {
+        // A page that answers anything but 200 (a redirect to a sign-in step, say)
+        // would measure the wrong thing: wrk counts 3xx as success.
+        let mut probe = client().get(url);
+        for (name, value) in headers.iter().filter_map(|h| h.split_once(": ")) {
+            probe = probe.header(name, value);
+        }
+        let status = probe.send().await?.status();
+        anyhow::ensure!(status == reqwest::StatusCode::OK, "{name}: {url} answered {status}, not 200");
+    }
     run(WARM_UP, 0).await?;
     let measured_from = match load {
         Load::Get { .. } => 0,
@@ -205,7 +216,24 @@ async fn sign_in(base: &str, email: &str) -> anyhow::Result<Session> {
         .send()
         .await?;
     anyhow::ensure!(response.status() == reqwest::StatusCode::SEE_OTHER, "sign-in as {email} failed");
-    let cookie = session_cookie(&response).ok_or_else(|| anyhow::anyhow!("no session cookie after signing in"))?;
+    let mut cookie = session_cookie(&response).ok_or_else(|| anyhow::anyhow!("no session cookie after signing in"))?;
+    let location = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok());
+    if location == Some(portal::auth::middleware::SECOND_STEP) {
+        // Staff and admins: the demo's authenticator key gives the second step's code.
+        let step = client.get(format!("{base}{location}", location = portal::auth::middleware::SECOND_STEP));
+        let token = csrf(&step.header(reqwest::header::COOKIE, &cookie).send().await?.text().await?);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let code = portal::domain::second_factor::code_at(portal::db::seed::DEMO_TOTP_SECRET, now)
+            .ok_or_else(|| anyhow::anyhow!("the demo key makes no code"))?;
+        let response = client
+            .post(format!("{base}{}", portal::auth::middleware::SECOND_STEP))
+            .header(reqwest::header::COOKIE, &cookie)
+            .form(&[("code", code.as_str()), ("csrf_token", &token)])
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == reqwest::StatusCode::SEE_OTHER, "the second step as {email} failed");
+        cookie = session_cookie(&response).ok_or_else(|| anyhow::anyhow!("no session cookie after the second step"))?;
+    }
     let page = client.get(format!("{base}/")).header(reqwest::header::COOKIE, &cookie).send().await?.text().await?;
     Ok(Session { cookie, csrf: csrf(&page) })
 }
@@ -682,6 +710,7 @@ async fn scenarios(
             .bytes()
             .await?;
         let lines = body.iter().filter(|b| **b == b'\n').count();
+        anyhow::ensure!(lines > 0, "the CSV export of the {label} ledger is empty");
         csv.push((label, lines - 1, started.elapsed().as_secs_f64(), peak_rss_mb(pid)));
     }
 

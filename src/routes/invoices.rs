@@ -227,20 +227,31 @@ pub async fn pdf(
     let stored = readable(&mut conn, &user, id.into_inner()).await?;
     drop(conn);
     let name = format!("{}.pdf", stored.document.number);
-    pdf_response(name, move || documents::invoice_pdf(&stored.document)).await
+    pdf_response(name, Weight::Invoice, move || documents::invoice_pdf(&stored.document)).await
 }
 
 /// PDF renders running at once in this process: the rest wait their turn (at most
 /// [`RENDER_WAIT`]), so a burst of downloads cannot fill the blocking thread pool.
-static RENDERS: Semaphore = Semaphore::const_new(2);
+static RENDERS: Semaphore = Semaphore::const_new(RENDER_PERMITS as usize);
+const RENDER_PERMITS: u32 = 2;
+
+/// What a render takes of [`RENDERS`]: an invoice one permit; a statement (a month of
+/// rows, the most memory a render needs: BENCHMARKS.md) all of them, so at most one
+/// statement renders at a time, and never beside an invoice.
+#[derive(Clone, Copy)]
+enum Weight {
+    Invoice = 1,
+    Statement = RENDER_PERMITS as isize,
+}
 const RENDER_WAIT: Duration = Duration::from_secs(10);
 
 /// Renders on a blocking thread, in turn, and answers with the PDF, named `name`.
 async fn pdf_response(
     name: String,
+    weight: Weight,
     render: impl FnOnce() -> Result<Vec<u8>, PdfError> + Send + 'static,
 ) -> Result<HttpResponse, AppError> {
-    let turn = tokio::time::timeout(RENDER_WAIT, RENDERS.acquire())
+    let turn = tokio::time::timeout(RENDER_WAIT, RENDERS.acquire_many(weight as u32))
         .await
         .map_err(|_| AppError::Unavailable("every PDF renderer stayed busy".into()))?
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -351,7 +362,7 @@ pub async fn statement_pdf(
     let (statement, _) = load_statement(&mut conn, org, first).await?;
     drop(conn);
     let name = format!("statement-{}.pdf", month_key(first));
-    pdf_response(name, move || documents::statement_pdf(&statement)).await
+    pdf_response(name, Weight::Statement, move || documents::statement_pdf(&statement)).await
 }
 
 /// The month before and after the one starting on `first`.
