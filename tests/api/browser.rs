@@ -283,9 +283,14 @@ async fn guards_journey(app: &TestApp, c: &Client) -> Result<(), fantoccini::err
     // and says by how much, with a way to the wallet.
     let balance = acme_balance(app).await;
     let acme = crate::support::org_id(app, "Acme Logistics").await;
-    let (quote, _) =
-        crate::support::insert_quote(app, acme, balance + rust_decimal::Decimal::from(100), rust_decimal::Decimal::ZERO, chrono::Duration::days(5))
-            .await;
+    let (quote, _) = crate::support::insert_quote(
+        app,
+        acme,
+        balance + rust_decimal::Decimal::from(100),
+        rust_decimal::Decimal::ZERO,
+        chrono::Duration::days(5),
+    )
+    .await;
     c.goto(&format!("{base}/quotes/{quote}")).await?;
     c.find(Locator::Id("accept")).await?.click().await?;
     let short = wait_for_text(c, "#confirm-short", |t| t.contains("short")).await;
