@@ -47,5 +47,6 @@ id_newtype!(
     CardId,
     InvoiceId,
     ServiceId,
-    BillingRunId
+    BillingRunId,
+    ApiKeyId
 );

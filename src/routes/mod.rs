@@ -5,6 +5,8 @@
 mod account;
 mod activity;
 mod alerts;
+pub mod api;
+mod api_keys;
 mod auth;
 mod cards;
 mod catalog;
@@ -142,6 +144,14 @@ route_table! {
     "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],
     "/pickers/organisations" => [GET pickers::organisation_options],
     "/pickers/users" => [GET pickers::user_options],
+    api_keys::PATH => [GET api_keys::list, POST api_keys::create],
+    "/account/api-keys/{id}/revoke" => [POST api_keys::revoke],
+    "/api/v1/wallet" => [GET api::wallet::show],
+    "/api/v1/wallet/transactions" => [GET api::wallet::transactions],
+    "/api/v1/quotes" => [GET api::quotes::list, POST api::quotes::create],
+    "/api/v1/quotes/{id}" => [GET api::quotes::show],
+    "/api/v1/quotes/{id}/accept" => [POST api::quotes::accept],
+    "/api/v1/quotes/{id}/decline" => [POST api::quotes::decline],
 }
 
 /// The route of one method; `GET` also answers `HEAD`.
