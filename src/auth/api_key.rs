@@ -24,10 +24,18 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct KeyInUse(pub ApiKeyId);
 
+/// The API's description, which anyone may read.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/api/v1/openapi.json" | "/api/docs")
+}
+
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if is_public(req.path()) {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
     let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
     let presented = req
         .headers()

@@ -102,7 +102,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_from_every_route() {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "POST {path}");
         assert_eq!(page.location(), "/login", "POST {path}");
     }
-    for public in ["/login", "/healthz", "/readyz", "/static/app.css"] {
+    for public in ["/login", "/healthz", "/readyz", "/static/app.css", "/api/docs", "/api/v1/openapi.json"] {
         assert_eq!(browser.get(public).await.status, StatusCode::OK, "{public} is public");
     }
 }
@@ -225,6 +225,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/login"),
     ("GET", "/login/second-factor"),
     ("POST", "/login/second-factor"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/v1/openapi.json"),
 ];
 
 /// Every (method, pattern) `routes::configure` registers.
@@ -402,6 +404,14 @@ pub(crate) const API_ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/quotes/1", &["quote.create", "quote.accept", "quote.view_all"]),
     ("POST", "/api/v1/quotes/1/accept", &["quote.accept"]),
     ("POST", "/api/v1/quotes/1/decline", &["quote.accept"]),
+    ("GET", "/api/v1/catalog/products", &["catalog.view"]),
+    ("GET", "/api/v1/catalog/vm-templates", &["catalog.view"]),
+    ("GET", "/api/v1/catalog/network-offers", &["quote.create"]),
+    ("GET", "/api/v1/services", &["wallet.view"]),
+    ("POST", "/api/v1/services/1/cancel", &["quote.accept"]),
+    ("GET", "/api/v1/invoices", &["wallet.view", "transactions.view_all"]),
+    ("GET", "/api/v1/invoices/1", &["wallet.view", "transactions.view_all"]),
+    ("GET", "/api/v1/invoices/1.pdf", &["wallet.view", "transactions.view_all"]),
 ];
 
 /// The API answers 401 in JSON to a request without a key, whatever cookie it carries,

@@ -17,14 +17,16 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN, Browser, CUSTOMER, STAFF, TestApp, spawn_app, spawn_app_with};
 use crate::support::{ACME, BONGANI, PENDING, UBUNTU, balance, credit_directly, insert_quote, org_id, quote_id};
 
-/// An API client with one key.
+/// An API client with one key. It keeps every answer, for [`Api::conforms`].
 pub struct Api {
     base: String,
     client: reqwest::Client,
     pub key: String,
+    answers: std::sync::Mutex<Vec<(String, String, StatusCode, Value)>>,
 }
 
 /// What a test looks at: status, headers and the JSON body.
+#[derive(Clone)]
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
@@ -47,7 +49,50 @@ impl Answer {
 
 impl Api {
     pub fn new(app: &TestApp, key: &str) -> Api {
-        Api { base: app.address.clone(), client: reqwest::Client::new(), key: key.to_owned() }
+        Api {
+            base: app.address.clone(),
+            client: reqwest::Client::new(),
+            key: key.to_owned(),
+            answers: Default::default(),
+        }
+    }
+
+    fn keep(&self, method: &str, path: &str, answer: Answer) -> Answer {
+        let kept = (method.to_owned(), path.to_owned(), answer.status, answer.body.clone());
+        self.answers.lock().unwrap().push(kept);
+        answer
+    }
+
+    /// Every answer this client had matches the schema `/api/v1/openapi.json` gives for
+    /// its operation and status (the contract test).
+    pub async fn conforms(&self) {
+        let spec: Value = serde_json::from_str(
+            &reqwest::get(format!("{}/api/v1/openapi.json", self.base)).await.unwrap().text().await.unwrap(),
+        )
+        .unwrap();
+        let answers = self.answers.lock().unwrap().clone();
+        assert!(!answers.is_empty());
+        for (method, path, status, body) in answers {
+            let path = path.split('?').next().unwrap();
+            let Some(template) = operation_of(&spec, path) else {
+                // Not an operation (an unknown path, a method a path does not take).
+                assert!(matches!(status.as_u16(), 404 | 405), "{method} {path} is not described");
+                continue;
+            };
+            let operation = &spec["paths"][&template][method.to_lowercase()];
+            if operation.is_null() {
+                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {template} is not described");
+                continue;
+            }
+            let response = &operation["responses"][status.as_str()];
+            assert!(response.is_object(), "{method} {template} does not describe {status}: {body}");
+            let schema = &response["content"]["application/json"]["schema"];
+            assert!(schema.is_object(), "{method} {template} {status} has no JSON schema");
+            let root = json!({"components": spec["components"], "allOf": [schema]});
+            let validator = jsonschema::draft202012::new(&root).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{method} {path} {status}: {errors:?} in {body}");
+        }
     }
 
     async fn answer(response: reqwest::Response) -> Answer {
@@ -60,7 +105,8 @@ impl Api {
 
     pub async fn get(&self, path: &str) -> Answer {
         let request = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.key);
-        Self::answer(request.send().await.unwrap()).await
+        let answer = Self::answer(request.send().await.unwrap()).await;
+        self.keep("GET", path, answer)
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
@@ -77,8 +123,28 @@ impl Api {
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
-        Self::answer(request.send().await.unwrap()).await
+        let answer = Self::answer(request.send().await.unwrap()).await;
+        self.keep("POST", path, answer)
     }
+}
+
+/// The path template of the described operation `path` is, if any.
+fn operation_of(spec: &Value, path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    let matches = |template: &str| {
+        let pattern: Vec<&str> = template.split('/').collect();
+        pattern.len() == parts.len()
+            && pattern.iter().zip(&parts).all(|(p, a)| match p.strip_prefix('{') {
+                None => p == a,
+                Some(rest) => match rest.split_once('}') {
+                    Some((_, "")) => !a.is_empty() && !a.contains('.'),
+                    Some((_, suffix)) => a.ends_with(suffix) && a.len() > suffix.len(),
+                    None => false,
+                },
+            })
+    };
+    let templates = spec["paths"].as_object()?;
+    templates.keys().find(|t| *t == path).or_else(|| templates.keys().find(|t| matches(t))).cloned()
 }
 
 /// Makes a key on the page as `browser`'s user and returns it (shown once).
@@ -317,6 +383,8 @@ async fn every_error_under_the_api_is_json() {
         assert!(!answer.message().is_empty());
         assert_eq!(answer.headers.get("x-content-type-options").unwrap(), "nosniff");
     }
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
 }
 
 // ---------------------------------------------------------------- wallet
@@ -350,6 +418,8 @@ async fn the_wallet_shows_the_balance_and_pages_the_ledger() {
     let bad = api.get("/api/v1/wallet/transactions?before=yesterday").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.field(), "before");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
 }
 
 // ---------------------------------------------------------------- quotes
@@ -414,6 +484,8 @@ async fn quotes_of_each_kind_are_made_with_the_forms_rules_and_messages() {
     let kind = api.post("/api/v1/quotes", &json!({"kind": "boat"})).await;
     assert_eq!(kind.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(kind.field(), "kind");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
 }
 
 #[actix_web::test]
@@ -450,6 +522,10 @@ async fn quotes_are_read_and_listed_within_the_organisation_and_staff_see_all() 
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.field(), "status");
     assert_eq!(bad.message(), "Choose one of the statuses listed.");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+    intruder.conforms().await;
+    staff.conforms().await;
 }
 
 #[actix_web::test]
@@ -498,6 +574,10 @@ async fn accepting_debits_once_and_declining_answers_with_the_new_status() {
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(short.code(), "insufficient_funds");
     assert_eq!(short.message(), "Insufficient funds: R 1.00 short. Top up the wallet, then accept again.");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+    staff.conforms().await;
+    intruder.conforms().await;
 }
 
 #[actix_web::test]
@@ -518,6 +598,8 @@ async fn without_the_permission_every_endpoint_is_refused_with_403() {
     {
         assert_eq!(api.post(path, &json!({"kind": "vm"})).await.status, StatusCode::FORBIDDEN, "POST {path}");
     }
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
 }
 
 // ---------------------------------------------------------------- idempotency
@@ -547,6 +629,8 @@ async fn twenty_concurrent_accepts_with_one_key_debit_once_and_answer_alike() {
     assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(other.code(), "idempotency_key_reused");
     assert_eq!(other.field(), "Idempotency-Key");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
 }
 
 #[actix_web::test]
@@ -574,6 +658,9 @@ async fn a_repeated_create_with_one_key_makes_one_quote_and_replays_errors_too()
     let blank = api.post_with("/api/v1/quotes", &body, Some(" ")).await;
     assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(blank.field(), "Idempotency-Key");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+    admin.conforms().await;
 }
 
 // ---------------------------------------------------------------- rate limit
@@ -591,4 +678,190 @@ async fn over_the_rate_limit_a_key_is_told_when_to_come_back() {
     assert!((1..=2).contains(&wait), "{wait}");
     let other = api_as(&app, BONGANI).await;
     assert_ne!(other.get("/api/v1/wallet").await.status, StatusCode::TOO_MANY_REQUESTS, "each key has its own");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+}
+
+// ---------------------------------------------------------------- catalog and network
+
+#[actix_web::test]
+async fn the_catalogs_are_priced_as_their_pages_and_network_quotes_come_from_an_offer() {
+    let app = spawn_app().await;
+    let api = api_as(&app, CUSTOMER).await;
+    let product = service_product(&app).await;
+    let products = api.get("/api/v1/catalog/products").await;
+    assert_eq!(products.status, StatusCode::OK);
+    let listed = products.body.as_array().unwrap().iter().find(|p| p["id"] == product).expect("listed").clone();
+    let price = listed["unit_price"].as_str().unwrap();
+    assert!(price.split_once('.').is_some_and(|(_, cents)| cents.len() == 2), "{price}");
+    let made = api
+        .post("/api/v1/quotes", &json!({"kind": "service", "lines": [{"product_id": product, "quantity": 1}]}))
+        .await;
+    assert_eq!(made.body["lines"][0]["unit_price"], listed["unit_price"], "the quote's price is the catalog's");
+    let templates = api.get("/api/v1/catalog/vm-templates").await;
+    let template = vm_template(&app).await;
+    assert!(templates.body.as_array().unwrap().iter().any(|t| t["id"] == template));
+
+    let site = "site_address=12%20Rivonia%20Road&site_suburb=Sandton&speed_mbps=50&term_months=24";
+    let offers = api.get(&format!("/api/v1/catalog/network-offers?{site}")).await;
+    assert_eq!(offers.status, StatusCode::OK, "{}", offers.body);
+    let list = offers.body["offers"].as_array().unwrap();
+    assert_eq!(list.len(), 4, "all four serve 50 Mbps for 24 months in Sandton");
+    let away = api
+        .get("/api/v1/catalog/network-offers?site_address=1%20Main&site_suburb=Soweto&speed_mbps=50&term_months=24")
+        .await;
+    assert!(
+        away.body["unavailable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["provider"] == "dfa-helios" || u["reason"].as_str().unwrap_or_default().contains("Helios"))
+    );
+    let bad =
+        api.get("/api/v1/catalog/network-offers?site_address=x&site_suburb=Sandton&speed_mbps=7&term_months=24").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.field(), "speed_mbps");
+    assert_eq!(bad.message(), "Choose a speed from the list.");
+
+    let cheapest = &list[0];
+    let network = api
+        .post(
+            "/api/v1/quotes",
+            &json!({"kind": "network", "provider": cheapest["provider"], "speed_mbps": 50, "term_months": 24,
+                    "site_address": "12 Rivonia Road", "site_suburb": "Sandton"}),
+        )
+        .await;
+    assert_eq!(network.status, StatusCode::CREATED, "{}", network.body);
+    assert_eq!(network.body["kind"], "network");
+    assert_eq!(network.body["site_suburb"], "Sandton");
+    assert_eq!(network.body["amount_due"], cheapest["amount_due"], "the offer's price");
+    let no_provider = api
+        .post(
+            "/api/v1/quotes",
+            &json!({"kind": "network", "provider": "nope", "speed_mbps": 50, "term_months": 24,
+                    "site_address": "12 Rivonia Road", "site_suburb": "Sandton"}),
+        )
+        .await;
+    assert_eq!(no_provider.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_provider.field(), "provider");
+    let no_address = api
+        .post("/api/v1/quotes", &json!({"kind": "network", "provider": "liquid", "speed_mbps": 50, "term_months": 24}))
+        .await;
+    assert_eq!(no_address.field(), "site_address");
+    assert_eq!(no_address.message(), "Enter the site's street address.");
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+}
+
+// ---------------------------------------------------------------- services and invoices
+
+#[actix_web::test]
+async fn services_are_listed_and_cancelled_within_the_organisation() {
+    let app = spawn_app().await;
+    let api = api_as(&app, CUSTOMER).await;
+    let listed = api.get("/api/v1/services").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let service = listed.body.as_array().unwrap().iter().next().expect("Acme has a service").clone();
+    let id = service["id"].as_i64().unwrap();
+    assert!(service["monthly_amount"].as_str().unwrap().contains('.'));
+
+    let intruder = api_as(&app, BONGANI).await;
+    let refused = intruder.post(&format!("/api/v1/services/{id}/cancel"), &json!({})).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(intruder.get("/api/v1/services").await.body.as_array().unwrap().iter().all(|s| s["id"] != id));
+
+    let cancelled = api.post(&format!("/api/v1/services/{id}/cancel"), &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert!(cancelled.body["cancel_at"].is_string());
+    let again = api.post(&format!("/api/v1/services/{id}/cancel"), &json!({})).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(again.code(), "not_cancellable");
+    assert!(again.message().starts_with("This service is already cancelled"), "the page's message");
+    let now = api.get("/api/v1/services").await;
+    assert_eq!(
+        now.body.as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["cancel_at"],
+        cancelled.body["cancel_at"]
+    );
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+    intruder.conforms().await;
+}
+
+#[actix_web::test]
+async fn invoices_are_read_as_json_and_pdf_by_their_organisation_and_by_staff() {
+    let app = spawn_app().await;
+    let api = api_as(&app, CUSTOMER).await;
+    let listed = api.get("/api/v1/invoices").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let first = listed.body["data"].as_array().unwrap().last().expect("Acme has a tax invoice").clone();
+    let id = first["id"].as_i64().unwrap();
+    let one = api.get(&format!("/api/v1/invoices/{id}")).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body["number"], first["number"]);
+    assert_eq!(one.body["kind"], "tax_invoice");
+    assert!(!one.body["lines"].as_array().unwrap().is_empty());
+
+    let pdf = reqwest::Client::new()
+        .get(format!("{}/api/v1/invoices/{id}.pdf", app.address))
+        .bearer_auth(&api.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers().get("content-type").unwrap(), "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    let intruder = api_as(&app, BONGANI).await;
+    assert_eq!(intruder.get(&format!("/api/v1/invoices/{id}")).await.status, StatusCode::NOT_FOUND);
+    let theirs = intruder.get(&format!("/api/v1/invoices/{id}.pdf")).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "a JSON 404 for the PDF too");
+    let bad = api.get("/api/v1/invoices?month=2026-13").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.field(), "month");
+    let staff = api_as(&app, STAFF).await;
+    assert_eq!(staff.get(&format!("/api/v1/invoices/{id}")).await.status, StatusCode::OK, "staff read every one");
+    let acme = org_id(&app, ACME).await;
+    let filtered = staff.get(&format!("/api/v1/invoices?organisation={acme}")).await;
+    assert!(filtered.body["data"].as_array().unwrap().iter().all(|d| d["organisation_id"] == acme));
+    // The contract: every answer above matches openapi.json.
+    api.conforms().await;
+    intruder.conforms().await;
+    staff.conforms().await;
+}
+
+// ---------------------------------------------------------------- the description
+
+#[actix_web::test]
+async fn the_api_is_described_in_openapi_and_on_a_page_without_scripts_from_elsewhere() {
+    let app = spawn_app().await;
+    let spec: Value =
+        serde_json::from_str(&app.browser().get("/api/v1/openapi.json").await.body).expect("the document is JSON");
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let described: std::collections::BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(|m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let served: std::collections::BTreeSet<(String, String)> = portal::routes::TABLE
+        .iter()
+        .filter(|(_, path)| path.starts_with("/api/v1/") && !path.ends_with("openapi.json"))
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert_eq!(described, served, "every endpoint is described, and nothing else");
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    // The schemas hold the answers to their shape: money is a string, not a number.
+    let wallet = json!({"components": spec["components"], "$ref": "#/components/schemas/Wallet"});
+    let wallet = jsonschema::draft202012::new(&wallet).unwrap();
+    assert!(wallet.is_valid(&json!({"balance": "1.00", "low_balance_threshold": "0.00", "committed_monthly": "0.00"})));
+    assert!(!wallet.is_valid(&json!({"balance": 1, "low_balance_threshold": "0.00", "committed_monthly": "0.00"})));
+
+    let page = app.browser().get("/api/docs").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for (method, path) in &served {
+        assert!(page.body.contains(&format!("{method} {path}")), "{method} {path} on the page");
+    }
+    assert!(page.body.contains("Idempotency-Key") && page.body.contains("NewQuoteRequest"));
+    let scripts = scraper::Selector::parse("script").unwrap();
+    assert!(page.html().select(&scripts).all(|s| s.value().attr("src").is_some_and(|src| src.starts_with("/static/"))));
 }

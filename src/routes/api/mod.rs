@@ -5,9 +5,13 @@
 //! "field"}}`: handlers return [`ApiError`], and [`json_errors`] rewrites whatever else
 //! answers there (the router's 404 and 405, the extractors' 400, 413 and 415).
 
+pub mod catalog;
+pub mod docs;
 pub mod idempotency;
+pub mod invoices;
 pub mod quotes;
 pub mod rate_limit;
+pub mod services;
 pub mod wallet;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -16,6 +20,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::AppError;
 
@@ -109,16 +114,20 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
+/// Every failure: what went wrong, in a word for programs and a sentence for people.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
 }
 
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: &'a str,
-    field: Option<&'a str>,
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `invalid`, `not_found`, `unauthenticated`, `forbidden`, `insufficient_funds`, …
+    code: String,
+    /// The sentence the portal's pages show for the same failure.
+    message: String,
+    /// The request field at fault (`lines[1].quantity`, `Idempotency-Key`), if one is.
+    field: Option<String>,
 }
 
 impl ResponseError for ApiError {
@@ -141,7 +150,7 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(ErrorBody {
-            error: ErrorDetail { code: self.code, message: &self.message, field: self.field.as_deref() },
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone(), field: self.field.clone() },
         })
     }
 }
@@ -180,7 +189,7 @@ pub fn jsonify(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
 
 /// A page of a list, newest first: `next_before` is the `before` of the next page, or
 /// null on the last.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct List<T> {
     pub data: Vec<T>,
     pub next_before: Option<i64>,

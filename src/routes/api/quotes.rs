@@ -7,8 +7,10 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::super::catalog::price_service_order;
+use super::super::network::{NetworkForm, price_network_order};
 use super::super::pickers::{self, Resolved};
 use super::super::quotes::{ListQuery, refusal_message};
 use super::super::vm_quotes::{self, VmForm};
@@ -26,7 +28,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::QUOTE_READERS;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Line {
     pub line_no: i32,
     pub sku: String,
@@ -38,7 +40,7 @@ pub struct Line {
 }
 
 /// A quote with its lines and totals (VAT included where named `_total`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Quote {
     pub id: QuoteId,
     pub number: String,
@@ -113,6 +115,20 @@ async fn readable(state: &AppState, user: &CurrentUser, id: QuoteId) -> Result<Q
     Ok(quote_json(quote, lines))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/quotes/{id}",
+    tag = "quotes",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The quote's id")),
+    responses(
+        (status = 200, description = "The quote", body = Quote),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 404, description = "Not found, or another organisation's", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn show(
     user: CurrentUser,
     state: web::Data<AppState>,
@@ -124,7 +140,7 @@ pub async fn show(
 
 // ---------------------------------------------------------------- the list
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct QuoteSummary {
     pub id: QuoteId,
     pub number: String,
@@ -137,6 +153,20 @@ pub struct QuoteSummary {
     pub created_at: DateTime<Utc>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/quotes",
+    tag = "quotes",
+    security(("bearer" = [])),
+    params(("status" = Option<String>, Query, description = "pending, accepted, declined, expired or cancelled"), ("kind" = Option<String>, Query, description = "vm, service or network"), ("q" = Option<String>, Query, description = "Part of the number or title"), ("org" = Option<String>, Query, description = "With `quote.view_all`: an organisation's id or name"), ("before" = Option<i64>, Query, description = "The `next_before` of the page before")),
+    responses(
+        (status = 200, description = "Quotes, newest first", body = super::List<QuoteSummary>),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 422, description = "Input or state refused: `field` names what to change", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 /// `GET /api/v1/quotes?status=&kind=&q=&org=&before=`: the list page's filters (`org`
 /// only for holders of `quote.view_all`), newest first.
 pub async fn list(
@@ -182,39 +212,89 @@ pub async fn list(
 // ---------------------------------------------------------------- creating one
 
 /// A line of a service quote.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LineRequest {
     #[serde(default)]
+    #[schema(value_type = i64)]
     product_id: Value,
+    /// 1 to 10 000.
     #[serde(default)]
+    #[schema(value_type = i64)]
     quantity: Value,
 }
 
 /// `POST /api/v1/quotes`: `kind` and the fields of that kind's form. Fields are read as
 /// the forms read them (a number or a string of one), so that a wrong value gets the
 /// form's message, by its field, rather than a parse error.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewQuoteRequest {
+    /// `vm`, `service` or `network`.
     #[serde(default)]
+    #[schema(value_type = String)]
     kind: Value,
+    /// Service: the products and their quantities.
     #[serde(default)]
     lines: Option<Vec<LineRequest>>,
+    /// VM: a template's id, or `custom` for a custom size.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     template_id: Value,
+    /// VM: how many, 1 to 50.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     count: Value,
+    /// VM and network: 12, 24 or 36.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     term_months: Value,
+    /// Custom VM: 1 to 64.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     vcpu: Value,
+    /// Custom VM: 1 to 512.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     ram_gb: Value,
+    /// Custom VM: 20 to 8000.
     #[serde(default)]
+    #[schema(value_type = Option<i64>)]
     disk_gb: Value,
+    /// Custom VM: `ssd`, `nvme` or `hdd`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     disk_type: Value,
+    /// Custom VM: `linux` or `windows`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     os: Value,
+    /// Network: the offer's provider (`provider` of a network offer).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    provider: Value,
+    /// Network: a speed the providers sell.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    speed_mbps: Value,
+    /// Network: `fit` (the default: the largest tier up to the speed), `none`, or a tier in Mbps.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    bandwidth_mbps: Value,
+    /// Network: a router, or none.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    cpe_id: Value,
+    /// Network, with a router: `once_off` (buy) or `monthly` (rent).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    cpe_billing: Value,
+    /// Network: the site's street address.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    site_address: Value,
+    /// Network: the site's suburb.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    site_suburb: Value,
 }
 
 /// A JSON value as a form field would hold it.
@@ -226,6 +306,23 @@ fn text(value: &Value) -> String {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/quotes",
+    tag = "quotes",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeats with this key and the same request get the first answer (kept 24 hours).")),
+    request_body = NewQuoteRequest,
+    responses(
+        (status = 201, description = "The new pending quote", body = Quote),
+        (status = 400, description = "Unreadable body", body = super::ErrorBody),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 409, description = "A request with this idempotency key is still being answered", body = super::ErrorBody),
+        (status = 422, description = "Input or state refused: `field` names what to change", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn create(
     required: Require<perm::QuoteCreate>,
     state: web::Data<AppState>,
@@ -236,9 +333,8 @@ pub async fn create(
     let quote = match QuoteKind::parse(&text(&body.kind)) {
         Some(QuoteKind::Service) => service_quote(&state, &body).await?,
         Some(QuoteKind::Vm) => vm_quote(&state, &body).await?,
-        Some(QuoteKind::Network) | None => {
-            return Err(ApiError::invalid("kind", "Choose the kind of quote: vm or service."));
-        }
+        Some(QuoteKind::Network) => network_quote(&state, &body).await?,
+        None => return Err(ApiError::invalid("kind", "Choose the kind of quote: vm, service or network.")),
     };
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
@@ -286,9 +382,26 @@ async fn vm_quote(state: &AppState, body: &NewQuoteRequest) -> Result<PricedQuot
     vm_quotes::priced(&order, state.vat_rate).map_err(refused)
 }
 
+async fn network_quote(state: &AppState, body: &NewQuoteRequest) -> Result<PricedQuote, ApiError> {
+    let form = NetworkForm {
+        site_address: text(&body.site_address),
+        site_suburb: text(&body.site_suburb),
+        speed_mbps: text(&body.speed_mbps),
+        term_months: text(&body.term_months),
+        bandwidth_mbps: text(&body.bandwidth_mbps),
+        cpe_id: text(&body.cpe_id),
+        cpe_billing: text(&body.cpe_billing),
+        provider: text(&body.provider),
+    };
+    price_network_order(state, &form.with_default_bandwidth()).await?.map_err(|errors| {
+        let (field, message) = errors.first().unwrap_or(("provider", "Choose one of the offers."));
+        ApiError::invalid(field, message)
+    })
+}
+
 // ---------------------------------------------------------------- accept and decline
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Accepted {
     pub status: QuoteStatus,
     /// The wallet's balance after the debit.
@@ -297,7 +410,7 @@ pub struct Accepted {
     pub invoice_number: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Declined {
     pub status: QuoteStatus,
 }
@@ -332,6 +445,22 @@ async fn refused(state: &AppState, user: &CurrentUser, id: QuoteId, refusal: Ref
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/quotes/{id}/accept",
+    tag = "quotes",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The quote's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeats with this key and the same request get the first answer (kept 24 hours).")),
+    responses(
+        (status = 200, description = "Accepted: the wallet was debited (once, whatever the retries)", body = Accepted),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 404, description = "Not found, or another organisation's", body = super::ErrorBody),
+        (status = 409, description = "A request with this idempotency key is still being answered", body = super::ErrorBody),
+        (status = 422, description = "Input or state refused: `field` names what to change", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn accept(
     actor: Actor,
     required: Require<perm::QuoteAccept>,
@@ -375,6 +504,22 @@ pub async fn accept(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/quotes/{id}/decline",
+    tag = "quotes",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The quote's id"), ("Idempotency-Key" = Option<String>, Header, description = "Repeats with this key and the same request get the first answer (kept 24 hours).")),
+    responses(
+        (status = 200, description = "Declined", body = Declined),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 404, description = "Not found, or another organisation's", body = super::ErrorBody),
+        (status = 409, description = "A request with this idempotency key is still being answered", body = super::ErrorBody),
+        (status = 422, description = "Input or state refused: `field` names what to change", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn decline(
     actor: Actor,
     required: Require<perm::QuoteAccept>,

@@ -6,6 +6,7 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiError, List, PAGE_SIZE, cursor};
 use crate::auth::{Require, perm};
@@ -17,7 +18,7 @@ use crate::domain::wallet_stats;
 use crate::error::AppError;
 use crate::state::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Wallet {
     pub balance: String,
     pub low_balance_threshold: String,
@@ -25,6 +26,19 @@ pub struct Wallet {
     pub committed_monthly: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/wallet",
+    tag = "wallet",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation's wallet", body = Wallet),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 404, description = "Not found, or another organisation's", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn show(
     required: Require<perm::WalletView>,
     state: web::Data<AppState>,
@@ -41,7 +55,7 @@ pub async fn show(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Transaction {
     pub id: TransactionId,
     pub kind: TransactionKind,
@@ -60,6 +74,20 @@ pub struct TransactionsQuery {
     before: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/wallet/transactions",
+    tag = "wallet",
+    security(("bearer" = [])),
+    params(("before" = Option<i64>, Query, description = "The `next_before` of the page before")),
+    responses(
+        (status = 200, description = "Ledger rows, newest first", body = super::List<Transaction>),
+        (status = 401, description = "No valid API key", body = super::ErrorBody),
+        (status = 403, description = "The key's user lacks the permission", body = super::ErrorBody),
+        (status = 422, description = "Input or state refused: `field` names what to change", body = super::ErrorBody),
+        (status = 429, description = "Too many requests with this key: see `Retry-After`", body = super::ErrorBody),
+    ),
+)]
 pub async fn transactions(
     required: Require<perm::WalletView>,
     state: web::Data<AppState>,
