@@ -312,11 +312,11 @@ pub async fn new_vm(
 }
 
 /// The quote of a parsed order, unless its total is more than a quote may be.
-pub fn priced(order: &VmOrder, vat_rate: Decimal) -> Result<PricedQuote, VmErrors> {
+pub fn priced(order: &VmOrder, vat_rate: Decimal) -> Result<PricedQuote, Box<VmErrors>> {
     let quote = vm::quote(order, vat_rate);
     match quote.totals.check_total() {
         Ok(()) => Ok(quote),
-        Err(e) => Err(VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() }),
+        Err(e) => Err(Box::new(VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() })),
     }
 }
 
@@ -343,7 +343,7 @@ pub async fn create_vm(
     let quote = match priced(&order, state.vat_rate) {
         Ok(quote) => quote,
         Err(errors) => {
-            let page = new_vm_page(&state, page, form, errors, None).await?;
+            let page = new_vm_page(&state, page, form, *errors, None).await?;
             return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };

@@ -421,7 +421,7 @@ pub(crate) const API_ROUTES: &[(&str, &str, &[&str])] = &[
 async fn every_api_route_needs_a_key_and_its_permission() {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use portal::db::main::schema::{permissions, role_permissions, roles};
+    use portal::db::main::schema::{api_keys, permissions, role_permissions, roles, users};
 
     let app = spawn_app().await;
     let browser = app.signed_in(CUSTOMER).await;
@@ -473,5 +473,35 @@ async fn every_api_route_needs_a_key_and_its_permission() {
         };
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path} without {needs:?}: {}", answer.body);
         assert_eq!(answer.body["error"]["code"], "forbidden", "{method} {path}");
+    }
+
+    // A revoked key, and then a deactivated creator: 401 on every route.
+    let mut conn = app.main_conn().await;
+    diesel::update(api_keys::table).set(api_keys::revoked_at.eq(diesel::dsl::now)).execute(&mut conn).await.unwrap();
+    drop(conn);
+    let unrevoked = crate::api_v1::Api::new(&app, &{
+        let page = browser.post("/account/api-keys", &[("name", "access 2")]).await;
+        crate::support::text_of(&page, "new-key-value").unwrap()
+    });
+    for (method, path, _) in API_ROUTES {
+        let revoked = match *method {
+            "GET" => api.get(path).await,
+            _ => api.post(path, &serde_json::json!({})).await,
+        };
+        assert_eq!(revoked.status, StatusCode::UNAUTHORIZED, "{method} {path} with a revoked key");
+    }
+    let mut conn = app.main_conn().await;
+    diesel::update(users::table.filter(users::email.eq(CUSTOMER)))
+        .set(users::is_active.eq(false))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    for (method, path, _) in API_ROUTES {
+        let deactivated = match *method {
+            "GET" => unrevoked.get(path).await,
+            _ => unrevoked.post(path, &serde_json::json!({})).await,
+        };
+        assert_eq!(deactivated.status, StatusCode::UNAUTHORIZED, "{method} {path} of a deactivated creator");
     }
 }

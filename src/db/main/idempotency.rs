@@ -29,6 +29,15 @@ pub enum Claim {
     InFlight,
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idem)]
+struct Record {
+    request_hash: Vec<u8>,
+    response_status: Option<i32>,
+    response_body: Option<String>,
+    claimed_at: DateTime<Utc>,
+}
+
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     key: ApiKeyId,
@@ -47,14 +56,11 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::Claimed);
     }
-    let row: Option<(Vec<u8>, Option<i32>, Option<String>, DateTime<Utc>)> = idem::table
-        .find((key, idempotency_key))
-        .select((idem::request_hash, idem::response_status, idem::response_body, idem::claimed_at))
-        .first(conn)
-        .await
-        .optional()?;
+    let row = idem::table.find((key, idempotency_key)).select(Record::as_select()).first(conn).await.optional()?;
     // Removed between the two statements (an unanswerable request gave it up): ask again.
-    let Some((hash, status, body, claimed_at)) = row else { return Ok(Claim::InFlight) };
+    let Some(Record { request_hash: hash, response_status: status, response_body: body, claimed_at }) = row else {
+        return Ok(Claim::InFlight);
+    };
     if hash != request_hash {
         return Ok(Claim::OtherRequest);
     }

@@ -379,7 +379,7 @@ async fn vm_quote(state: &AppState, body: &NewQuoteRequest) -> Result<PricedQuot
         ApiError::invalid(field, message)
     };
     let order = form.parse(state).await?.map_err(refused)?;
-    vm_quotes::priced(&order, state.vat_rate).map_err(refused)
+    vm_quotes::priced(&order, state.vat_rate).map_err(|errors| refused(*errors))
 }
 
 async fn network_quote(state: &AppState, body: &NewQuoteRequest) -> Result<PricedQuote, ApiError> {
