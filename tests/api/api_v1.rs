@@ -865,3 +865,81 @@ async fn the_api_is_described_in_openapi_and_on_a_page_without_scripts_from_else
     let scripts = scraper::Selector::parse("script").unwrap();
     assert!(page.html().select(&scripts).all(|s| s.value().attr("src").is_some_and(|src| src.starts_with("/static/"))));
 }
+
+#[actix_web::test]
+async fn a_key_is_held_where_its_user_would_be_held_in_the_browser() {
+    let app = spawn_app().await;
+    let customer = api_as(&app, CUSTOMER).await;
+    let staff = api_as(&app, STAFF).await;
+    let mut conn = app.main_conn().await;
+    diesel::update(users::table.filter(users::email.eq(CUSTOMER)))
+        .set(users::must_change_password.eq(true))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // An administrator reset the staff member's second factor.
+    diesel::sql_query("UPDATE users SET totp_secret = NULL, totp_enrolled_at = NULL WHERE email = $1")
+        .bind::<diesel::sql_types::Text, _>(STAFF)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let held = customer.get("/api/v1/wallet").await;
+    assert_eq!(held.status, StatusCode::FORBIDDEN);
+    assert_eq!(held.code(), "password_change_required");
+    let held = staff.get("/api/v1/quotes").await;
+    assert_eq!(held.status, StatusCode::FORBIDDEN);
+    assert_eq!(held.code(), "second_factor_required");
+}
+
+#[actix_web::test]
+async fn a_repeat_waits_for_an_unanswered_first_request_and_takes_over_an_abandoned_one() {
+    use portal::db::main::schema::api_idempotency as idem;
+    let app = spawn_app().await;
+    let api = api_as(&app, CUSTOMER).await;
+    let product = service_product(&app).await;
+    let body = json!({"kind": "service", "lines": [{"product_id": product, "quantity": 1}]});
+    let mut conn = app.main_conn().await;
+    let key_id: i64 = api_keys::table.select(api_keys::id).first(&mut conn).await.unwrap();
+    let hash = {
+        // This request's hash, as the same request under another key wrote it.
+        let probe = api.post_with("/api/v1/quotes", &body, Some("probe")).await;
+        assert_eq!(probe.status, StatusCode::CREATED);
+        idem::table.find((key_id, "probe")).select(idem::request_hash).first::<Vec<u8>>(&mut conn).await.unwrap()
+    };
+    let claimed = |key: &'static str, seconds_ago: i64| {
+        diesel::insert_into(idem::table).values((
+            idem::api_key_id.eq(key_id),
+            idem::idempotency_key.eq(key),
+            idem::request_hash.eq(hash.clone()),
+            idem::claimed_at.eq(chrono::Utc::now() - chrono::Duration::seconds(seconds_ago)),
+        ))
+    };
+    // Unanswered for two minutes: its request is gone, this one runs.
+    claimed("abandoned", 120).execute(&mut conn).await.unwrap();
+    let taken = api.post_with("/api/v1/quotes", &body, Some("abandoned")).await;
+    assert_eq!(taken.status, StatusCode::CREATED, "{}", taken.body);
+    let replay = api.post_with("/api/v1/quotes", &body, Some("abandoned")).await;
+    assert_eq!(replay.body["id"], taken.body["id"]);
+    // Being answered now: the repeat waits, then gives up with 409.
+    claimed("busy", 0).execute(&mut conn).await.unwrap();
+    drop(conn);
+    let started = std::time::Instant::now();
+    let busy = api.post_with("/api/v1/quotes", &body, Some("busy")).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT);
+    assert_eq!(busy.code(), "idempotency_key_in_flight");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(15), "it waited");
+
+    // The hourly job forgets answers older than a day.
+    let mut conn = app.main_conn().await;
+    diesel::update(idem::table.find((key_id, "probe")))
+        .set(idem::created_at.eq(chrono::Utc::now() - chrono::Duration::hours(25)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(portal::db::main::idempotency::prune(&mut conn).await.unwrap(), 1);
+    let left: i64 = idem::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(left, 2, "the day's answers stay");
+    drop(conn);
+    api.conforms().await;
+}
