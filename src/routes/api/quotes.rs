@@ -2,7 +2,7 @@
 //! field names and messages), read one, list them (keyset paging, the list page's
 //! filters), accept and decline (`db::main::acceptance`, exactly as the pages do).
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,8 +18,8 @@ use super::{ApiError, List, PAGE_SIZE};
 use crate::auth::{CurrentUser, Permission, Require, perm};
 use crate::db::main::acceptance::{self, DeclineOutcome, Outcome, Refusal};
 use crate::db::main::activity::Actor;
-use crate::db::main::ledger;
 use crate::db::main::quotes::{self as db, NewQuote};
+use crate::db::main::{invoices, ledger, wallets};
 use crate::domain::ids::{OrganisationId, QuoteId};
 use crate::domain::money::{format_decimal, format_plain};
 use crate::domain::quote::PricedQuote;
@@ -437,10 +437,7 @@ async fn refused(state: &AppState, user: &CurrentUser, id: QuoteId, refusal: Ref
                 _ => "not_acceptable",
             };
             let message = refusal_message(&other);
-            ApiError {
-                field: Some("status".into()),
-                ..ApiError::new(actix_web::http::StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
+            ApiError { field: Some("status".into()), ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message) }
         }
     }
 }
@@ -478,16 +475,17 @@ pub async fn accept(
                 invoice_number: invoice.map(|i| i.number),
             }))
         }
-        // Accepted before (a retry without an idempotency key): the first answer.
+        // Accepted before (a retry without an idempotency key): the first answer, from
+        // its debit (a quote of nothing due moved no money: the balance now).
         Ok(Outcome::AlreadyAccepted) => {
             let balance_after = match ledger::balance_after_debit(&mut conn, id).await? {
                 Some(balance) => balance,
-                None => crate::db::main::wallets::for_organisation(&mut conn, actor.organisation_id)
+                None => wallets::for_organisation(&mut conn, actor.organisation_id)
                     .await?
                     .map(|w| w.balance)
                     .unwrap_or_default(),
             };
-            let invoice = crate::db::main::invoices::of_quote(&mut conn, id).await?.into_iter().next();
+            let invoice = invoices::of_quote(&mut conn, id).await?.into_iter().next();
             Ok(web::Json(Accepted {
                 status: QuoteStatus::Accepted,
                 balance_after: format_decimal(balance_after),
