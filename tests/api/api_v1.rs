@@ -444,6 +444,16 @@ async fn quotes_of_each_kind_are_made_with_the_forms_rules_and_messages() {
     drop(conn);
     assert_eq!(org, org_id(&app, ACME).await);
     assert_eq!(made.body["amount_due"], money(due));
+    // The form prices the same order the same.
+    let browser = app.signed_in(CUSTOMER).await;
+    let product_field = product.to_string();
+    let form = browser.post("/quotes/service", &[("product_id", product_field.as_str()), ("quantity", "2")]).await;
+    assert_eq!(form.status, StatusCode::SEE_OTHER, "{}", form.body);
+    let from_form: i64 = form.location().trim_start_matches("/quotes/").parse().unwrap();
+    let mut conn = app.main_conn().await;
+    let form_due: Decimal = quotes::table.find(from_form).select(quotes::amount_due).first(&mut conn).await.unwrap();
+    drop(conn);
+    assert_eq!(form_due, due);
 
     let bad_quantity = api
         .post("/api/v1/quotes", &json!({"kind": "service", "lines": [{"product_id": product, "quantity": 0}]}))
