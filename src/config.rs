@@ -49,7 +49,7 @@ pub struct Settings {
     /// are suspended (default 7).
     pub grace_days: u32,
     /// `PORTAL_API_RATE` and `PORTAL_API_BURST`: requests a second each API key may send
-    /// on average, and in a burst (default 50 and 100).
+    /// on average, and in a burst (default 1000 and 2000).
     pub api_rate: u32,
     pub api_burst: u32,
 }
@@ -73,7 +73,7 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("PORTAL_GRACE_DAYS must be a whole number of days, such as 7 (got {0:?})")]
     GraceDays(String),
-    #[error("{0} must be a whole number of requests from 1 to 100000, such as 50 (got {1:?})")]
+    #[error("{0} must be a whole number of requests from 1 to 100000, such as 1000 (got {1:?})")]
     ApiRate(&'static str, String),
 }
 

@@ -12,9 +12,10 @@ use super::ApiError;
 use crate::domain::ids::ApiKeyId;
 
 /// `PORTAL_API_RATE` and `PORTAL_API_BURST` by default: generous, so that no honest
-/// client (nor the load test) meets them.
-pub const DEFAULT_RATE: u32 = 50;
-pub const DEFAULT_BURST: u32 = 100;
+/// client, nor a load test driving one key as hard as it can (hundreds of requests a
+/// second), meets them; the limit is there for a client that runs away.
+pub const DEFAULT_RATE: u32 = 1000;
+pub const DEFAULT_BURST: u32 = 2000;
 
 /// Past this many keys, buckets that are full again are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
