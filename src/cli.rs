@@ -507,6 +507,7 @@ async fn serve(
         .with_metrics_token(settings.metrics_token.clone())
         .with_public_url(settings.public_url.as_deref())
         .with_grace_days(settings.grace_days)
+        .with_api_rate(settings.api_rate, settings.api_burst)
         .with_redis(settings.redis_url.as_ref().map(|url| url.expose_secret()));
     actix_web::rt::spawn(jobs::hourly(
         urls.main.clone(),

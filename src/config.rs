@@ -48,6 +48,10 @@ pub struct Settings {
     /// `PORTAL_GRACE_DAYS`: how many days a month may stay unpaid before its services
     /// are suspended (default 7).
     pub grace_days: u32,
+    /// `PORTAL_API_RATE` and `PORTAL_API_BURST`: requests a second each API key may send
+    /// on average, and in a burst (default 1000 and 2000).
+    pub api_rate: u32,
+    pub api_burst: u32,
 }
 
 /// How long a month may stay unpaid before its services are suspended, by default.
@@ -69,6 +73,8 @@ pub enum ConfigError {
     PublicUrl(String),
     #[error("PORTAL_GRACE_DAYS must be a whole number of days, such as 7 (got {0:?})")]
     GraceDays(String),
+    #[error("{0} must be a whole number of requests from 1 to 100000, such as 1000 (got {1:?})")]
+    ApiRate(&'static str, String),
 }
 
 impl Settings {
@@ -109,6 +115,15 @@ impl Settings {
                 _ => return Err(ConfigError::GraceDays(raw)),
             },
         };
+        let requests = |setting: &'static str, default: u32| match get(setting) {
+            None => Ok(default),
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+                _ => Err(ConfigError::ApiRate(setting, raw)),
+            },
+        };
+        let api_rate = requests("PORTAL_API_RATE", crate::routes::api::rate_limit::DEFAULT_RATE)?;
+        let api_burst = requests("PORTAL_API_BURST", crate::routes::api::rate_limit::DEFAULT_BURST)?;
         Ok(Settings {
             addr: get("PORTAL_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             data_dir: PathBuf::from(get("PORTAL_DATA_DIR").unwrap_or_else(|| "./.portal".to_owned())),
@@ -120,6 +135,8 @@ impl Settings {
             metrics_token: get("PORTAL_METRICS_TOKEN").map(SecretString::from),
             public_url,
             grace_days,
+            api_rate,
+            api_burst,
         })
     }
 

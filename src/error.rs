@@ -108,36 +108,12 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
+impl AppError {
+    /// The title and the sentence a person is shown: the error page's, and the API's
+    /// `message`, so both say the same.
+    pub fn explain(&self) -> (&str, &str) {
         match self {
-            AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unavailable(_) | AppError::Busy | AppError::SessionsUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (title, message): (&str, &str) = match self {
-            AppError::Unauthenticated { next } => {
-                let location = match next {
-                    Some(next) => format!("/login?next={}", crate::auth::safe_next_encoded(next)),
-                    None => "/login".to_owned(),
-                };
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, location.as_str()))
-                    .insert_header(("HX-Redirect", location.as_str()))
-                    .finish();
-            }
+            AppError::Unauthenticated { .. } => ("Sign in", "Sign in to continue."),
             AppError::Forbidden => (
                 "Not allowed",
                 "Your account does not have permission for this page or action. If you need it, ask an administrator.",
@@ -158,13 +134,10 @@ impl ResponseError for AppError {
             ),
             AppError::PayloadTooLarge => ("Too large", "What was sent is larger than this address accepts."),
             AppError::Invalid(message) => ("Cannot use this input", message.as_str()),
-            AppError::Unavailable(cause) => {
-                tracing::warn!(%cause, "answering 503");
-                (
-                    "Temporarily unavailable",
-                    "The portal cannot reach its database right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
-                )
-            }
+            AppError::Unavailable(_) => (
+                "Temporarily unavailable",
+                "The portal cannot reach its database right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
+            ),
             AppError::SessionsUnavailable => (
                 "Temporarily unavailable",
                 "Sign-in sessions cannot be reached right now. Please try again in a moment: a payment or acceptance you repeat is never made twice.",
@@ -173,14 +146,54 @@ impl ResponseError for AppError {
                 "Busy, try again",
                 "Another payment of your organisation is being processed, so nothing was changed. Please try again in a moment.",
             ),
-            AppError::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
-                (
-                    "Something went wrong",
-                    "An unexpected error occurred and has been logged. Nothing was changed; please try again.",
-                )
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "An unexpected error occurred and has been logged. Nothing was changed; please try again.",
+            ),
+        }
+    }
+
+    /// Logs what the operator needs to know: the cause of a 503 or a 500.
+    pub fn log(&self) {
+        match self {
+            AppError::Unavailable(cause) => tracing::warn!(%cause, "answering 503"),
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            _ => {}
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated { .. } => StatusCode::SEE_OTHER,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) | AppError::Busy | AppError::SessionsUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
             }
-        };
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let AppError::Unauthenticated { next } = self {
+            let location = match next {
+                Some(next) => format!("/login?next={}", crate::auth::safe_next_encoded(next)),
+                None => "/login".to_owned(),
+            };
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, location.as_str()))
+                .insert_header(("HX-Redirect", location.as_str()))
+                .finish();
+        }
+        self.log();
+        let (title, message) = self.explain();
         let status = self.status_code();
         let page = ErrorPage { status: status.as_u16(), title, message };
         let body = page.render().unwrap_or_else(|_| message.to_owned());

@@ -44,7 +44,8 @@ pub async fn connect(main_url: &SecretString) -> anyhow::Result<AsyncPgConnectio
 
 /// One turn on `conn` (its own connection, closed afterwards): under the advisory lock,
 /// the billing run for today (by `source`, billing on the connections `workers` opens
-/// once the lock is held) and the expiry reminders; counted in `metrics`.
+/// once the lock is held), the expiry reminders and the pruning of the API's day-old
+/// idempotency records; counted in `metrics`.
 pub async fn run_once<W: DerefMut<Target = AsyncPgConnection>>(
     mut conn: AsyncPgConnection,
     workers: impl AsyncFnOnce() -> anyhow::Result<Vec<W>>,
@@ -64,6 +65,7 @@ pub async fn run_once<W: DerefMut<Target = AsyncPgConnection>>(
     let work = async {
         let summary = billing::run(&mut conn, &mut workers, options, |_| {}).await?;
         alerts::raise_expiring(&mut conn).await?;
+        crate::db::main::idempotency::prune(&mut conn).await?;
         anyhow::Ok(summary)
     };
     let summary = tokio::time::timeout(RUN_LIMIT, work)

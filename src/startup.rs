@@ -150,14 +150,15 @@ impl<S: SessionStore> SessionStore for Bounded<S> {
     }
 }
 
-/// Wraps the session middleware. Health checks and metrics never carry a session (their
-/// cookie is dropped here, so they never wait on the session store), and a request
+/// Wraps the session middleware. Health checks, metrics and the API never carry a
+/// session (their cookie is dropped here, so they never wait on the session store, and
+/// an API request is never answered for a browser's session), and a request
 /// during which the session store failed is answered 503 with `Retry-After`.
 async fn session_store_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") {
+    if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") || routes::api::is_api(req.path()) {
         req.headers_mut().remove(header::COOKIE);
     }
     let (response, failed) = STORE_FAILED
@@ -222,7 +223,8 @@ fn serve<S: SessionStore + 'static>(
         let (path, query, form, json) = crate::error::extractor_configs();
         state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, compression, metrics, logging,
-        // session, authentication, CSRF, the query-string guard, then the handler.
+        // session, the API's JSON errors, authentication, CSRF, the query-string guard,
+        // the API's idempotency records, then the handler.
         App::new()
             .app_data(state.clone())
             .app_data(path)
@@ -230,9 +232,11 @@ fn serve<S: SessionStore + 'static>(
             .app_data(form)
             .app_data(json)
             .configure(routes::configure)
+            .wrap(from_fn(routes::api::idempotency::replay))
             .wrap(from_fn(routes::refuse_control_characters))
             .wrap(from_fn(csrf::verify))
             .wrap(from_fn(authenticate))
+            .wrap(from_fn(routes::api::json_errors))
             .wrap(sessions())
             .wrap(from_fn(session_store_guard))
             .wrap(TracingLogger::default())

@@ -16,6 +16,7 @@ use crate::domain::ids::OrganisationId;
 use crate::domain::permissions::AccessCache;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::routes::api::rate_limit::RateLimits;
 
 /// What every worker shares: the settings handlers need, the pricing cache, the role ×
 /// permission matrix, the metrics and the bulkhead (so its limit is per process).
@@ -34,6 +35,8 @@ pub struct Shared {
     pub bulkhead: Arc<Bulkhead>,
     /// `PORTAL_GRACE_DAYS`, for the billing run staff start.
     pub grace_days: u32,
+    /// Each API key's requests (`PORTAL_API_RATE`, `PORTAL_API_BURST`).
+    pub api_limits: Arc<RateLimits>,
 }
 
 impl Shared {
@@ -48,12 +51,18 @@ impl Shared {
             metrics: Arc::default(),
             bulkhead: Arc::default(),
             grace_days: crate::config::DEFAULT_GRACE_DAYS,
+            api_limits: Arc::default(),
         }
     }
 
     /// Unpaid months suspend their services after `days` (`PORTAL_GRACE_DAYS`).
     pub fn with_grace_days(self, days: u32) -> Shared {
         Shared { grace_days: days, ..self }
+    }
+
+    /// Each API key may send `rate` requests a second, in bursts of up to `burst`.
+    pub fn with_api_rate(self, rate: u32, burst: u32) -> Shared {
+        Shared { api_limits: Arc::new(RateLimits::new(rate, burst)), ..self }
     }
 
     /// HSTS only when people reach the portal over HTTPS: sent over plain HTTP it would

@@ -1,6 +1,7 @@
 //! CSRF protection for every state-changing request, whatever its route: the session's
 //! token must come back in the `X-CSRF-Token` header (htmx) or the `csrf_token` form
-//! field. The form body is read here and put back for the handler.
+//! field. The form body is read here and put back for the handler. Bearer requests to
+//! `/api/` need none: no cookie is accepted there.
 
 use actix_session::SessionExt;
 use actix_web::HttpMessage;
@@ -24,7 +25,9 @@ pub async fn verify(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     // Only POST changes anything: no route takes PUT, PATCH or DELETE (the router answers
     // them 405, which the route table's test pins), so they need no token.
-    if *req.method() != Method::POST {
+    // The API takes no cookie (its key comes in a header a browser never adds by
+    // itself), so a forged cross-site request carries nothing to act with.
+    if *req.method() != Method::POST || crate::routes::api::is_api(req.path()) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
     let expected = session::expected_csrf_token(&req.get_session());

@@ -14,7 +14,9 @@ use actix_web::{HttpMessage, web};
 
 use std::sync::Arc;
 
-use super::permissions::{AccessMatrix, CurrentUser};
+use diesel_async::AsyncPgConnection;
+
+use super::permissions::{AccessMatrix, CurrentUser, PermissionSet};
 use super::session::{self, Flash, SessionCheck};
 use crate::db::main::roles;
 use crate::db::main::users::{self, SessionUser};
@@ -63,14 +65,34 @@ fn is_polling(path: &str) -> bool {
 /// The session check's row, and the role × permission matrix of the version it names
 /// (from this process's copy, loaded again on the same connection when a role or grant
 /// has changed since).
-async fn load_user(state: &AppState, user: UserId) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
-    let mut conn = state.pools.main.get().await?;
-    let Some(row) = users::load_session_user(&mut conn, user).await? else { return Ok(None) };
+pub(super) async fn load_user(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
+    let Some(row) = users::load_session_user(conn, user).await? else { return Ok(None) };
     let matrix = match state.access.get(row.access_version) {
         Some(matrix) => matrix,
-        None => state.access.keep(roles::access_matrix(&mut conn).await?),
+        None => state.access.keep(roles::access_matrix(conn).await?),
     };
     Ok(Some((row, matrix)))
+}
+
+/// The request's user, from the checked row and the permissions its roles grant.
+pub(super) fn current_user(row: SessionUser, roles: Vec<String>, permissions: PermissionSet) -> CurrentUser {
+    CurrentUser {
+        id: row.id,
+        organisation_id: row.organisation_id,
+        email: row.email,
+        name: row.name,
+        organisation_name: row.org_name,
+        organisation_status: row.org_status,
+        organisation_is_operator: row.org_is_operator,
+        roles,
+        permissions,
+        must_change_password: row.must_change_password,
+        unread_alerts: row.unread_alerts,
+    }
 }
 
 pub async fn authenticate(
@@ -84,6 +106,10 @@ pub async fn authenticate(
     if req.path().starts_with("/static/") || matches!(req.path(), "/healthz" | "/readyz") || !routed {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
+    // API clients bring a key, never a session.
+    if crate::routes::api::is_api(req.path()) {
+        return super::api_key::authenticate(req, next).await;
+    }
     let session = req.get_session();
     match session::check(&session, !is_polling(req.path())) {
         SessionCheck::Anonymous => {}
@@ -92,7 +118,11 @@ pub async fn authenticate(
         }
         SessionCheck::Active { user, version } => {
             let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
-            match load_user(&state, user).await {
+            let loaded = match state.pools.main.get().await {
+                Ok(mut conn) => load_user(&state, &mut conn, user).await,
+                Err(e) => Err(e.into()),
+            };
+            match loaded {
                 Ok(Some((row, matrix)))
                     if row.is_active && row.org_status.is_active() && row.session_version == version =>
                 {
@@ -106,19 +136,7 @@ pub async fn authenticate(
                     {
                         return Ok(req.into_response(held_at(ENROL)));
                     }
-                    req.extensions_mut().insert(CurrentUser {
-                        id: row.id,
-                        organisation_id: row.organisation_id,
-                        email: row.email,
-                        name: row.name,
-                        organisation_name: row.org_name,
-                        organisation_status: row.org_status,
-                        organisation_is_operator: row.org_is_operator,
-                        roles,
-                        permissions,
-                        must_change_password: row.must_change_password,
-                        unread_alerts: row.unread_alerts,
-                    });
+                    req.extensions_mut().insert(current_user(row, roles, permissions));
                 }
                 Ok(_) => {
                     session::sign_out(&session, Some(Flash::info("Your session has ended. Please sign in again.")))

@@ -1,6 +1,7 @@
 //! Who is asking, and may they: password hashing, the signed session, CSRF, the
 //! per-request user check and the permission extractors.
 
+pub mod api_key;
 pub mod csrf;
 pub mod middleware;
 pub mod password;

@@ -8,7 +8,8 @@ use diesel::sql_types::BigInt;
 macro_rules! id_newtype {
     ($($name:ident),* $(,)?) => {$(
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-                 serde::Serialize, serde::Deserialize, diesel::AsExpression, diesel::FromSqlRow)]
+                 serde::Serialize, serde::Deserialize, diesel::AsExpression, diesel::FromSqlRow,
+                 utoipa::ToSchema)]
         #[diesel(sql_type = BigInt)]
         #[serde(transparent)]
         pub struct $name(pub i64);
@@ -47,5 +48,6 @@ id_newtype!(
     CardId,
     InvoiceId,
     ServiceId,
-    BillingRunId
+    BillingRunId,
+    ApiKeyId
 );

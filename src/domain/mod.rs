@@ -2,6 +2,7 @@
 //! these at the edge (parse, don't validate); handlers and queries only see them.
 
 pub mod aas;
+pub mod api_key;
 pub mod billing;
 pub mod cards;
 pub mod documents;

@@ -30,6 +30,11 @@ pub fn format_zar(amount: Decimal) -> String {
     format!("{sign}R {grouped}.{cents}")
 }
 
+/// `12345.67`: two decimals, no currency or separators; money as the API writes it.
+pub fn format_decimal(amount: Decimal) -> String {
+    format!("{:.2}", round_cents(amount))
+}
+
 /// Parses an amount typed by a person: `1234.5`, `R 1 234.50`, and the South African
 /// way with a decimal comma, `1 000,50` (spaces, including no-break and thin spaces,
 /// separate thousands). A comma is read as the decimal separator only when that is

@@ -21,6 +21,7 @@ use crate::domain::aas::{Product, service};
 use crate::domain::ids::{ProductId, TemplateId};
 use crate::domain::money::format_zar;
 use crate::domain::pricing::check_line_count;
+use crate::domain::quote::PricedQuote;
 use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -274,22 +275,49 @@ pub async fn create_service_quote(
     }
     let chosen: Vec<(String, String)> = chosen.into_iter().filter(|(_, q)| !q.trim().is_empty()).collect();
 
-    let mut quantities = HashMap::new();
-    let mut errors = HashMap::new();
-    let mut form_error = None;
     // The list the form came from: a hidden field, so anything odd is a tampered form,
     // answered on the whole list.
+    let mut form_error = None;
     if text::check(&category, Lines::One).is_err() {
         category.clear();
         form_error = Some("This form was changed on its way here. Choose the products again.".to_owned());
     }
+    let quote = match price_service_order(&state, &chosen, form_error).await? {
+        Ok(quote) => quote,
+        Err(refused) => {
+            let quantities = chosen.iter().filter_map(|(id, q)| Some((id.trim().parse().ok()?, q.clone()))).collect();
+            let page =
+                products_page(&state, &user, page, &category, &quantities, &refused.quantities, refused.form).await?;
+            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
+    let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
+    let mut conn = state.pools.main.get().await?;
+    let id = db_quotes::create(&mut conn, &new).await?;
+    Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
+}
+
+/// Why a service order cannot be quoted: a message for the whole order, and one by
+/// each product's quantity (by product id).
+pub struct ServiceErrors {
+    pub form: Option<String>,
+    pub quantities: HashMap<i64, String>,
+}
+
+/// Prices a service quote from (product id, quantity) pairs as typed, with the form's
+/// rules and messages (the API's too). `form_error` is a refusal the caller found.
+pub async fn price_service_order(
+    state: &AppState,
+    chosen: &[(String, String)],
+    mut form_error: Option<String>,
+) -> Result<Result<PricedQuote, ServiceErrors>, AppError> {
+    let mut errors = HashMap::new();
     let mut order: Vec<(ProductId, i32)> = Vec::new();
-    for (id, quantity) in &chosen {
+    for (id, quantity) in chosen {
         let Ok(id) = id.trim().parse::<i64>() else {
             form_error = Some(service::NotQuotable::Unknown.to_string());
             continue;
         };
-        quantities.insert(id, quantity.clone());
         match quantity.trim().parse::<i64>() {
             Ok(n) if (1..=MAX_QUANTITY).contains(&n) => order.push((ProductId(id), n as i32)),
             Ok(_) => {
@@ -300,11 +328,10 @@ pub async fn create_service_quote(
             }
         }
     }
+    let refused = |form: Option<String>, quantities| Ok(Err(ServiceErrors { form, quantities }));
     // Refused before the catalog is asked about thousands of products.
     if let Err(e) = check_line_count(chosen.len()) {
-        let form_error = Some(sentence(&e.to_string()));
-        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
-        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        return refused(Some(sentence(&e.to_string())), errors);
     }
     let mut conn = state.pools.aas.get().await?;
     let ids: Vec<ProductId> = order.iter().map(|(id, _)| *id).collect();
@@ -312,25 +339,16 @@ pub async fn create_service_quote(
     drop(conn);
     let quote = match service::lines(&order, &products) {
         // The page has room for one message at the top: the last refusal's.
-        Err(refused) => Err(refused.last().map(ToString::to_string)),
+        Err(refusals) => Err(refusals.last().map(ToString::to_string)),
         Ok(_) if form_error.is_some() || !errors.is_empty() => Err(form_error),
-        Ok(lines) => service::quote(lines, state.vat_rate).map_err(|refused| Some(refused.to_string())),
+        Ok(lines) => service::quote(lines, state.vat_rate).map_err(|refusal| Some(refusal.to_string())),
     };
     let quote = match quote {
         Ok(quote) => quote,
-        Err(form_error) => {
-            let form_error = form_error.or_else(|| Some("Correct the quantities marked below.".into()));
-            let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
-            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
-        }
+        Err(form) => return refused(form.or_else(|| Some("Correct the quantities marked below.".into())), errors),
     };
     if let Err(e) = quote.totals.check_total() {
-        let form_error = Some(sentence(&e.to_string()));
-        let page = products_page(&state, &user, page, &category, &quantities, &errors, form_error).await?;
-        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
-    };
-    let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
-    let mut conn = state.pools.main.get().await?;
-    let id = db_quotes::create(&mut conn, &new).await?;
-    Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
+        return refused(Some(sentence(&e.to_string())), errors);
+    }
+    Ok(Ok(quote))
 }

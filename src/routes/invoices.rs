@@ -36,11 +36,11 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::{Page, sentence};
 
-const LIST_LIMIT: i64 = 200;
+pub const LIST_LIMIT: i64 = 200;
 const READERS: &[Permission] = &[Permission::WalletView, Permission::TransactionsViewAll];
 
 /// Whose documents the user may read: every organisation's, or their own.
-fn scope(user: &CurrentUser) -> Result<Option<OrganisationId>, AppError> {
+pub fn scope(user: &CurrentUser) -> Result<Option<OrganisationId>, AppError> {
     user.require_any(READERS)?;
     Ok((!user.can(Permission::TransactionsViewAll)).then_some(user.organisation_id))
 }
@@ -172,7 +172,7 @@ pub struct InvoicePage {
 }
 
 /// A document the user may read, or 404 (another organisation's looks like none).
-async fn readable(conn: &mut PooledConn, user: &CurrentUser, id: InvoiceId) -> Result<Stored, AppError> {
+pub async fn readable(conn: &mut PooledConn, user: &CurrentUser, id: InvoiceId) -> Result<Stored, AppError> {
     let own = scope(user)?;
     match invoices::find(conn, id).await? {
         Some(stored) if own.is_none_or(|own| own == stored.organisation_id) => Ok(stored),
@@ -226,6 +226,11 @@ pub async fn pdf(
     let mut conn = state.pools.main.get().await?;
     let stored = readable(&mut conn, &user, id.into_inner()).await?;
     drop(conn);
+    stored_pdf(stored).await
+}
+
+/// A readable document as its PDF.
+pub async fn stored_pdf(stored: Stored) -> Result<HttpResponse, AppError> {
     let name = format!("{}.pdf", stored.document.number);
     pdf_response(name, Weight::Invoice, move || documents::invoice_pdf(&stored.document)).await
 }

@@ -5,6 +5,8 @@
 mod account;
 mod activity;
 mod alerts;
+pub mod api;
+mod api_keys;
 mod auth;
 mod cards;
 mod catalog;
@@ -142,6 +144,24 @@ route_table! {
     "/admin/pricing/{table}/{id}" => [GET pricing::edit, POST pricing::update],
     "/pickers/organisations" => [GET pickers::organisation_options],
     "/pickers/users" => [GET pickers::user_options],
+    api_keys::PATH => [GET api_keys::list, POST api_keys::create],
+    "/account/api-keys/{id}/revoke" => [POST api_keys::revoke],
+    "/api/docs" => [GET api::docs::page],
+    "/api/v1/openapi.json" => [GET api::docs::openapi_json],
+    "/api/v1/wallet" => [GET api::wallet::show],
+    "/api/v1/wallet/transactions" => [GET api::wallet::transactions],
+    "/api/v1/quotes" => [GET api::quotes::list, POST api::quotes::create],
+    "/api/v1/quotes/{id}" => [GET api::quotes::show],
+    "/api/v1/quotes/{id}/accept" => [POST api::quotes::accept],
+    "/api/v1/quotes/{id}/decline" => [POST api::quotes::decline],
+    "/api/v1/catalog/products" => [GET api::catalog::products],
+    "/api/v1/catalog/vm-templates" => [GET api::catalog::vm_templates],
+    "/api/v1/catalog/network-offers" => [GET api::catalog::network_offers],
+    "/api/v1/services" => [GET api::services::list],
+    "/api/v1/services/{id}/cancel" => [POST api::services::cancel],
+    "/api/v1/invoices" => [GET api::invoices::list],
+    "/api/v1/invoices/{id}.pdf" => [GET api::invoices::pdf],
+    "/api/v1/invoices/{id}" => [GET api::invoices::show],
 }
 
 /// The route of one method; `GET` also answers `HEAD`.

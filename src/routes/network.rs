@@ -16,6 +16,7 @@ use crate::db::main::quotes::{self as db_quotes, NewQuote};
 use crate::domain::money::format_zar;
 use crate::domain::network::bandwidth::tiers_up_to;
 use crate::domain::network::{Bandwidth, CpeBilling, PriceTables, Provider, Request};
+use crate::domain::quote::PricedQuote;
 use crate::domain::text::{self, Lines};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -129,26 +130,26 @@ pub async fn catalog(
 #[derive(Deserialize, Default, Clone)]
 pub struct NetworkForm {
     #[serde(default)]
-    site_address: String,
+    pub site_address: String,
     #[serde(default)]
-    site_suburb: String,
+    pub site_suburb: String,
     #[serde(default)]
-    speed_mbps: String,
+    pub speed_mbps: String,
     #[serde(default)]
-    term_months: String,
+    pub term_months: String,
     /// Internet bandwidth on the link: `none`, `fit` (the largest tier up to the link
     /// speed, the default) or a tier's speed in Mbps.
     #[serde(default)]
-    bandwidth_mbps: String,
+    pub bandwidth_mbps: String,
     /// A `liquid_cpe` id, or empty for no router.
     #[serde(default)]
-    cpe_id: String,
+    pub cpe_id: String,
     /// `once_off` (purchase) or `monthly` (rental).
     #[serde(default)]
-    cpe_billing: String,
+    pub cpe_billing: String,
     /// The chosen provider's slug (only when making the quote).
     #[serde(default)]
-    provider: String,
+    pub provider: String,
 }
 
 #[derive(Default)]
@@ -164,6 +165,22 @@ pub struct NetworkErrors {
 }
 
 impl NetworkErrors {
+    /// The first message, by the name of its field (`provider` for the whole form's).
+    pub fn first(&self) -> Option<(&'static str, &str)> {
+        [
+            ("site_address", &self.site_address),
+            ("site_suburb", &self.site_suburb),
+            ("speed_mbps", &self.speed_mbps),
+            ("term_months", &self.term_months),
+            ("bandwidth_mbps", &self.bandwidth_mbps),
+            ("cpe_id", &self.cpe_id),
+            ("cpe_billing", &self.cpe_billing),
+            ("provider", &self.form),
+        ]
+        .into_iter()
+        .find_map(|(field, error)| Some((field, error.as_deref()?)))
+    }
+
     fn any(&self) -> bool {
         [
             &self.site_address,
@@ -197,7 +214,7 @@ impl NetworkErrors {
     }
 }
 
-struct Parsed {
+pub struct Parsed {
     speed_mbps: i32,
     term_months: i32,
     bandwidth: Bandwidth,
@@ -205,7 +222,16 @@ struct Parsed {
 }
 
 impl NetworkForm {
-    fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
+    /// Internet bandwidth to fit the link unless another was asked for, as the builder
+    /// page starts (for the API, which has no page to start from).
+    pub fn with_default_bandwidth(self) -> NetworkForm {
+        match self.bandwidth_mbps.trim() {
+            "" => NetworkForm { bandwidth_mbps: "fit".into(), ..self },
+            _ => self,
+        }
+    }
+
+    pub fn parse(&self, tables: &PriceTables) -> Result<Parsed, Box<NetworkErrors>> {
         let mut errors = NetworkErrors::default();
         let address = self.site_address.trim();
         if let Err(e) = text::check(address, Lines::One) {
@@ -290,7 +316,7 @@ impl NetworkForm {
         }
     }
 
-    fn request<'a>(&'a self, parsed: &Parsed) -> Request<'a> {
+    pub fn request<'a>(&'a self, parsed: &Parsed) -> Request<'a> {
         Request {
             speed_mbps: parsed.speed_mbps,
             term_months: parsed.term_months,
@@ -470,31 +496,41 @@ pub async fn create(
 ) -> Result<Either<HttpResponse, CustomizeResponder<NewNetworkPage>>, AppError> {
     let user = required.user;
     let form = form.into_inner();
-    let tables = state.prices.network_for_quote(&state.pools.enetworks).await??;
-    let refuse = |errors: NetworkErrors, page: Page, form: NetworkForm| {
-        let page = new_network_page(&tables, &state, page, form, errors);
-        Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)))
-    };
-    let parsed = match form.parse(&tables) {
-        Ok(parsed) => parsed,
-        Err(errors) => return refuse(*errors, page, form),
-    };
-    let Some(provider) = Provider::from_slug(form.provider.trim()) else {
-        let errors = NetworkErrors { form: Some("Choose one of the offers below.".into()), ..Default::default() };
-        return refuse(errors, page, form);
-    };
-    let quote = match tables.quote(provider, &form.request(&parsed), form.site_address.trim(), state.vat_rate) {
+    let quote = match price_network_order(&state, &form).await? {
         Ok(quote) => quote,
-        Err(reason) => {
-            let message = format!("{}: {}", provider.label(), sentence(&reason.to_string()));
-            return refuse(NetworkErrors { form: Some(message), ..Default::default() }, page, form);
+        Err(errors) => {
+            let tables = state.prices.network(&state.pools.enetworks).await??;
+            let page = new_network_page(&tables, &state, page, form, errors);
+            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };
-    if let Err(e) = quote.totals.check_total() {
-        return refuse(NetworkErrors { form: Some(sentence(&e.to_string())), ..Default::default() }, page, form);
-    }
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
     let id = db_quotes::create(&mut conn, &new).await?;
     Ok(Either::Left(see_other(&format!("/quotes/{id}"))))
+}
+
+/// Prices the network quote the form asks for (the chosen provider's offer), with the
+/// form's rules and messages (the API's too).
+pub async fn price_network_order(
+    state: &AppState,
+    form: &NetworkForm,
+) -> Result<Result<PricedQuote, NetworkErrors>, AppError> {
+    let tables = state.prices.network_for_quote(&state.pools.enetworks).await??;
+    let refused = |message: String| Ok(Err(NetworkErrors { form: Some(message), ..Default::default() }));
+    let parsed = match form.parse(&tables) {
+        Ok(parsed) => parsed,
+        Err(errors) => return Ok(Err(*errors)),
+    };
+    let Some(provider) = Provider::from_slug(form.provider.trim()) else {
+        return refused("Choose one of the offers below.".into());
+    };
+    let quote = match tables.quote(provider, &form.request(&parsed), form.site_address.trim(), state.vat_rate) {
+        Ok(quote) => quote,
+        Err(reason) => return refused(format!("{}: {}", provider.label(), sentence(&reason.to_string()))),
+    };
+    if let Err(e) = quote.totals.check_total() {
+        return refused(sentence(&e.to_string()));
+    }
+    Ok(Ok(quote))
 }

@@ -67,16 +67,16 @@ pub struct QuotesPage {
 #[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
     #[serde(default)]
-    status: String,
+    pub status: String,
     #[serde(default)]
-    kind: String,
+    pub kind: String,
     #[serde(default)]
-    org: String,
+    pub org: String,
     /// Part of the number or title.
     #[serde(default)]
-    q: String,
+    pub q: String,
     #[serde(default)]
-    before: String,
+    pub before: String,
 }
 
 #[derive(Default)]
@@ -86,10 +86,18 @@ pub struct ListErrors {
     q: Option<String>,
 }
 
+impl ListErrors {
+    /// The first message, by the name of its field.
+    pub fn first(&self) -> Option<(&'static str, String)> {
+        let status = self.status.map(|e| ("status", e.to_owned()));
+        status.or_else(|| self.kind.map(|e| ("kind", e.to_owned()))).or_else(|| self.q.clone().map(|e| ("q", e)))
+    }
+}
+
 const MAX_SEARCH_CHARS: usize = 100;
 
 impl ListQuery {
-    fn parse(&self, org: &Resolved<OrganisationId>) -> Result<db::ListFilter, ListErrors> {
+    pub fn parse(&self, org: &Resolved<OrganisationId>) -> Result<db::ListFilter, ListErrors> {
         let mut errors = ListErrors::default();
         let status = match self.status.trim() {
             "" => None,
@@ -403,6 +411,20 @@ pub async fn show(
 
 // ---------------------------------------------------------------- accept and decline
 
+/// What a refusal to accept or decline says (on the quote page, and from the API).
+pub fn refusal_message(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::InsufficientFunds { short } => {
+            format!("Insufficient funds: {} short. Top up the wallet, then accept again.", format_zar(*short))
+        }
+        other => {
+            let text = other.to_string();
+            let mut chars = text.chars();
+            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str() + ".").unwrap_or_default()
+        }
+    }
+}
+
 /// A refusal on the quote page (422), or 404 for a quote that is not the user's to act on.
 async fn refused(
     conn: &mut AsyncPgConnection,
@@ -422,14 +444,7 @@ async fn refused(
             });
         }
         Refusal::Database(e) => return Err(e.into()),
-        Refusal::InsufficientFunds { short } => {
-            format!("Insufficient funds: {} short. Top up the wallet, then accept again.", format_zar(short))
-        }
-        other => {
-            let text = other.to_string();
-            let mut chars = text.chars();
-            chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str() + ".").unwrap_or_default()
-        }
+        other => refusal_message(&other),
     };
     let page = quote_page(conn, user, page, id, Some(message)).await?;
     Ok(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY))

@@ -30,25 +30,25 @@ pub const TERMS: [i32; 3] = [12, 24, 36];
 #[derive(Deserialize, Default)]
 pub struct VmForm {
     #[serde(default)]
-    template_id: String,
+    pub template_id: String,
     #[serde(default)]
-    count: String,
+    pub count: String,
     #[serde(default)]
-    term_months: String,
+    pub term_months: String,
     // The custom size, used when `template_id` is `custom`.
     #[serde(default)]
-    vcpu: String,
+    pub vcpu: String,
     #[serde(default)]
-    ram_gb: String,
+    pub ram_gb: String,
     #[serde(default)]
-    disk_gb: String,
+    pub disk_gb: String,
     #[serde(default)]
-    disk_type: String,
+    pub disk_type: String,
     #[serde(default)]
-    os: String,
+    pub os: String,
     /// `preview`: the no-JavaScript "Update price" button; anything else creates the quote.
     #[serde(default)]
-    action: String,
+    pub action: String,
 }
 
 #[derive(Default)]
@@ -64,6 +64,22 @@ pub struct VmErrors {
 }
 
 impl VmErrors {
+    /// The first message, by the name of its field, in the form's order.
+    pub fn first(&self) -> Option<(&'static str, &str)> {
+        [
+            ("template_id", &self.template_id),
+            ("count", &self.count),
+            ("term_months", &self.term_months),
+            ("vcpu", &self.vcpu),
+            ("ram_gb", &self.ram_gb),
+            ("disk_gb", &self.disk_gb),
+            ("disk_type", &self.disk_type),
+            ("os", &self.os),
+        ]
+        .into_iter()
+        .find_map(|(field, error)| Some((field, error.as_deref()?)))
+    }
+
     fn any(&self) -> bool {
         [&self.template_id, &self.count, &self.term_months, &self.vcpu, &self.ram_gb, &self.disk_gb]
             .iter()
@@ -122,7 +138,7 @@ impl VmForm {
 
     /// Parses the form; a template must exist and be active in the AAS catalog, a
     /// custom size must be within the stated bounds and priceable from the components.
-    async fn parse(&self, state: &AppState) -> Result<Result<VmOrder, VmErrors>, AppError> {
+    pub async fn parse(&self, state: &AppState) -> Result<Result<VmOrder, VmErrors>, AppError> {
         let mut errors = VmErrors::default();
         let count = parse_count(&self.count).map_err(|e| errors.count = Some(e)).ok();
         let term = parse_term(&self.term_months).map_err(|e| errors.term_months = Some(e)).ok();
@@ -295,6 +311,15 @@ pub async fn new_vm(
     Ok(Either::Right(new_vm_page(&state, page, form, VmErrors::default(), price).await?))
 }
 
+/// The quote of a parsed order, unless its total is more than a quote may be.
+pub fn priced(order: &VmOrder, vat_rate: Decimal) -> Result<PricedQuote, Box<VmErrors>> {
+    let quote = vm::quote(order, vat_rate);
+    match quote.totals.check_total() {
+        Ok(()) => Ok(quote),
+        Err(e) => Err(Box::new(VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() })),
+    }
+}
+
 pub async fn create_vm(
     required: Require<perm::QuoteCreate>,
     page: Page,
@@ -315,12 +340,13 @@ pub async fn create_vm(
             return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };
-    let quote = vm::quote(&order, state.vat_rate);
-    if let Err(e) = quote.totals.check_total() {
-        let errors = VmErrors { count: Some(sentence(&e.to_string())), ..Default::default() };
-        let page = new_vm_page(&state, page, form, errors, None).await?;
-        return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
-    }
+    let quote = match priced(&order, state.vat_rate) {
+        Ok(quote) => quote,
+        Err(errors) => {
+            let page = new_vm_page(&state, page, form, *errors, None).await?;
+            return Ok(Either::Right(page.customize().with_status(StatusCode::UNPROCESSABLE_ENTITY)));
+        }
+    };
     let new = NewQuote { organisation_id: user.organisation_id, created_by: user.id, quote: &quote };
     let mut conn = state.pools.main.get().await?;
     let id = db::create(&mut conn, &new).await?;

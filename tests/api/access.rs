@@ -56,6 +56,7 @@ pub(crate) const GET_ROUTES: &[&str] = &[
     "/admin/vat.csv",
     "/pickers/organisations",
     "/pickers/users",
+    "/account/api-keys",
 ];
 
 const POST_ROUTES: &[&str] = &[
@@ -82,6 +83,8 @@ const POST_ROUTES: &[&str] = &[
     "/admin/organisations/1/adjust",
     "/services/1/cancel",
     "/admin/billing/run",
+    "/account/api-keys",
+    "/account/api-keys/1/revoke",
 ];
 
 #[actix_web::test]
@@ -99,7 +102,7 @@ async fn anonymous_visitors_are_sent_to_sign_in_from_every_route() {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "POST {path}");
         assert_eq!(page.location(), "/login", "POST {path}");
     }
-    for public in ["/login", "/healthz", "/readyz", "/static/app.css"] {
+    for public in ["/login", "/healthz", "/readyz", "/static/app.css", "/api/docs", "/api/v1/openapi.json"] {
         assert_eq!(browser.get(public).await.status, StatusCode::OK, "{public} is public");
     }
 }
@@ -222,6 +225,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/login"),
     ("GET", "/login/second-factor"),
     ("POST", "/login/second-factor"),
+    ("GET", "/api/docs"),
+    ("GET", "/api/v1/openapi.json"),
 ];
 
 /// Every (method, pattern) `routes::configure` registers.
@@ -245,6 +250,7 @@ fn the_route_lists_cover_every_route() {
         PUBLIC.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect();
     listed.extend(GET_ROUTES.iter().map(|path| ("GET".to_owned(), pattern(path))));
     listed.extend(ALL_POST_ROUTES.iter().map(|path| ("POST".to_owned(), pattern(path))));
+    listed.extend(API_ROUTES.iter().map(|(method, path, _)| (method.to_string(), pattern(path))));
     assert_eq!(listed, routes_in_the_source());
 }
 
@@ -358,6 +364,8 @@ pub(crate) const ALL_POST_ROUTES: &[&str] = &[
     "/quotes/1/address",
     "/services/1/cancel",
     "/admin/billing/run",
+    "/account/api-keys",
+    "/account/api-keys/1/revoke",
 ];
 
 #[actix_web::test]
@@ -384,4 +392,116 @@ async fn every_post_route_refuses_a_missing_or_wrong_csrf_token() {
     };
     assert_eq!(activity_before, activity_after, "nothing was done, so nothing was logged");
     assert_eq!(admin.get("/").await.status, StatusCode::OK, "still signed in");
+}
+
+/// Every route of the billing API (ids are examples), with the permissions that open it
+/// (any one of them). A key acts as its creator, so these are the pages' permissions.
+pub(crate) const API_ROUTES: &[(&str, &str, &[&str])] = &[
+    ("GET", "/api/v1/wallet", &["wallet.view"]),
+    ("GET", "/api/v1/wallet/transactions", &["wallet.view"]),
+    ("GET", "/api/v1/quotes", &["quote.create", "quote.accept", "quote.view_all"]),
+    ("POST", "/api/v1/quotes", &["quote.create"]),
+    ("GET", "/api/v1/quotes/1", &["quote.create", "quote.accept", "quote.view_all"]),
+    ("POST", "/api/v1/quotes/1/accept", &["quote.accept"]),
+    ("POST", "/api/v1/quotes/1/decline", &["quote.accept"]),
+    ("GET", "/api/v1/catalog/products", &["catalog.view"]),
+    ("GET", "/api/v1/catalog/vm-templates", &["catalog.view"]),
+    ("GET", "/api/v1/catalog/network-offers", &["quote.create"]),
+    ("GET", "/api/v1/services", &["wallet.view"]),
+    ("POST", "/api/v1/services/1/cancel", &["quote.accept"]),
+    ("GET", "/api/v1/invoices", &["wallet.view", "transactions.view_all"]),
+    ("GET", "/api/v1/invoices/1", &["wallet.view", "transactions.view_all"]),
+    ("GET", "/api/v1/invoices/1.pdf", &["wallet.view", "transactions.view_all"]),
+];
+
+/// The API answers 401 in JSON to a request without a key, whatever cookie it carries,
+/// and 403 to a key whose user holds none of the route's permissions (here: a user whose
+/// only role grants exactly the other permissions).
+#[actix_web::test]
+async fn every_api_route_needs_a_key_and_its_permission() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use portal::db::main::schema::{api_keys, permissions, role_permissions, roles, users};
+
+    let app = spawn_app().await;
+    let browser = app.signed_in(CUSTOMER).await;
+    let client = reqwest::Client::new();
+    for (method, path, _) in API_ROUTES {
+        let url = format!("{}{path}", app.address);
+        for cookie in ["", browser.cookie_header().as_str()] {
+            let request = match *method {
+                "GET" => client.get(&url),
+                _ => client.post(&url).header("content-type", "application/json").body("{}"),
+            };
+            let response = request.header("cookie", cookie).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path} with cookie {cookie:?}");
+            let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "unauthenticated", "{method} {path}");
+        }
+    }
+    let api = crate::api_v1::Api::new(&app, &{
+        let page = browser.post("/account/api-keys", &[("name", "access")]).await;
+        crate::support::text_of(&page, "new-key-value").unwrap()
+    });
+    let mut conn = app.main_conn().await;
+    let customer: i64 =
+        roles::table.filter(roles::name.eq("customer")).select(roles::id).first(&mut conn).await.unwrap();
+    let all: Vec<(i64, String)> =
+        permissions::table.select((permissions::id, permissions::code)).load(&mut conn).await.unwrap();
+    drop(conn);
+    for (method, path, needs) in API_ROUTES {
+        // The customer role gets every permission but these (and those that would ask
+        // for a second factor).
+        let mut conn = app.main_conn().await;
+        diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(customer)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let grants: Vec<_> = all
+            .iter()
+            .filter(|(_, code)| !needs.contains(&code.as_str()))
+            .filter(|(_, code)| {
+                !["user.manage", "role.manage", "wallet.credit", "pricing.manage"].contains(&code.as_str())
+            })
+            .map(|(id, _)| (role_permissions::role_id.eq(customer), role_permissions::permission_id.eq(*id)))
+            .collect();
+        diesel::insert_into(role_permissions::table).values(&grants).execute(&mut conn).await.unwrap();
+        drop(conn);
+        let answer = match *method {
+            "GET" => api.get(path).await,
+            _ => api.post(path, &serde_json::json!({})).await,
+        };
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path} without {needs:?}: {}", answer.body);
+        assert_eq!(answer.body["error"]["code"], "forbidden", "{method} {path}");
+    }
+
+    // A revoked key, and then a deactivated creator: 401 on every route.
+    let mut conn = app.main_conn().await;
+    diesel::update(api_keys::table).set(api_keys::revoked_at.eq(diesel::dsl::now)).execute(&mut conn).await.unwrap();
+    drop(conn);
+    let unrevoked = crate::api_v1::Api::new(&app, &{
+        let page = browser.post("/account/api-keys", &[("name", "access 2")]).await;
+        crate::support::text_of(&page, "new-key-value").unwrap()
+    });
+    for (method, path, _) in API_ROUTES {
+        let revoked = match *method {
+            "GET" => api.get(path).await,
+            _ => api.post(path, &serde_json::json!({})).await,
+        };
+        assert_eq!(revoked.status, StatusCode::UNAUTHORIZED, "{method} {path} with a revoked key");
+    }
+    let mut conn = app.main_conn().await;
+    diesel::update(users::table.filter(users::email.eq(CUSTOMER)))
+        .set(users::is_active.eq(false))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    for (method, path, _) in API_ROUTES {
+        let deactivated = match *method {
+            "GET" => unrevoked.get(path).await,
+            _ => unrevoked.post(path, &serde_json::json!({})).await,
+        };
+        assert_eq!(deactivated.status, StatusCode::UNAUTHORIZED, "{method} {path} of a deactivated creator");
+    }
 }

@@ -61,6 +61,12 @@ async fn every_page_of_every_role_is_valid_html() {
     let org = admin.post("/admin/organisations", &[("name", "")]).await;
     assert_eq!(org.status, StatusCode::UNPROCESSABLE_ENTITY);
     files.push(write_page(&dir, "admin-organisations-422", &org));
+    let key = admin.post("/account/api-keys", &[("name", "HTML check")]).await;
+    assert_eq!(key.status, StatusCode::OK);
+    files.push(write_page(&dir, "admin-api-key-shown", &key));
+    let key = admin.post("/account/api-keys", &[("name", "")]).await;
+    assert_eq!(key.status, StatusCode::UNPROCESSABLE_ENTITY);
+    files.push(write_page(&dir, "admin-api-keys-422", &key));
 
     let output = Command::new("java")
         .arg("-jar")

@@ -8,6 +8,7 @@ mod admin_organisations;
 mod admin_roles;
 mod admin_users;
 mod alerts;
+mod api_v1;
 mod auth;
 mod backup;
 mod billing;

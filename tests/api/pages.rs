@@ -28,6 +28,8 @@ const COMMON: &[&str] = &[
     "/alerts",
     "/account/password",
     "/account/second-factor",
+    "/account/api-keys",
+    "/api/docs",
 ];
 
 /// A customer's own pages: building, accepting, paying.

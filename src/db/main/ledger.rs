@@ -303,6 +303,17 @@ pub async fn movement_of(
         .optional()
 }
 
+/// The balance a quote's debit left, if it was debited: what its acceptance answered.
+pub async fn balance_after_debit(conn: &mut AsyncPgConnection, quote: QuoteId) -> QueryResult<Option<Decimal>> {
+    wallet_transactions::table
+        .filter(wallet_transactions::quote_id.eq(quote))
+        .filter(wallet_transactions::kind.eq(TransactionKind::Debit))
+        .select(wallet_transactions::balance_after)
+        .first(conn)
+        .await
+        .optional()
+}
+
 #[cfg(test)]
 mod tests {
     use rust_decimal_macros::dec;

@@ -4,9 +4,11 @@
 pub mod acceptance;
 pub mod activity;
 pub mod alerts;
+pub mod api_keys;
 pub mod billing;
 pub mod cards;
 pub mod corrections;
+pub mod idempotency;
 pub mod invoices;
 pub mod ledger;
 pub mod login_throttle;

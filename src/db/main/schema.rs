@@ -8,6 +8,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_idempotency (api_key_id, idempotency_key) {
+        api_key_id -> Int8,
+        idempotency_key -> Text,
+        request_hash -> Bytea,
+        response_status -> Nullable<Int4>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamptz,
+        claimed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        user_id -> Int8,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Bytea,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     billing_runs (id) {
         id -> Int8,
         run_for -> Date,
@@ -380,6 +405,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_idempotency -> api_keys (api_key_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(customer_cards -> organisations (organisation_id));
 diesel::joinable!(customer_cards -> users (created_by));
 diesel::joinable!(disk_logs -> organisations (organisation_id));
@@ -422,6 +449,8 @@ diesel::joinable!(wallet_transactions -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_matrix_version,
+    api_idempotency,
+    api_keys,
     billing_runs,
     customer_cards,
     disk_logs,
