@@ -13,12 +13,14 @@ pub mod price_editor;
 pub mod registry;
 pub mod seed;
 
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{BigInt, Untyped};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
@@ -117,35 +119,79 @@ pub fn into_domain<R, T: From<R>>(records: Vec<R>) -> Vec<T> {
     records.into_iter().map(T::from).collect()
 }
 
-/// Fixed SQL around one `BIGINT` parameter, which diesel prepares once per connection
-/// and then reuses, where `diesel::sql_query` is parsed and planned on every call. For
-/// hand-written SQL on hot paths (the per-request session check: planning it anew took
-/// most of the database's time under load). Rows load through `QueryableByName`.
-#[derive(Debug, Clone, Copy)]
-pub struct SqlWithId {
-    /// The SQL before the parameter.
-    pub before: &'static str,
-    pub id: i64,
-    /// The SQL after it.
-    pub after: &'static str,
+/// Fixed SQL with `$1`, `$2`, … parameters, which diesel prepares once per connection
+/// and then reuses. `diesel::sql_query` is prepared anew on every call, and so (in
+/// diesel 2.3) is every `UPDATE`, every insert with an optional column and every
+/// `ON CONFLICT` clause: each costs a round trip of its own (Parse and Describe before
+/// Bind and Execute), during which diesel-async holds the connection's statement cache,
+/// so the statements pipelined after it wait too. For the statements of hot paths and
+/// of pipelines that must stay one round trip. Rows load through `QueryableByName`.
+/// The SQL holds no `$` other than its placeholders.
+pub struct Prepared<'a> {
+    sql: &'static str,
+    params: Vec<Box<dyn Param + Send + Sync + 'a>>,
 }
 
-impl QueryFragment<Pg> for SqlWithId {
+trait Param {
+    fn push<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()>;
+}
+
+struct Typed<ST, U>(U, PhantomData<fn() -> ST>);
+
+impl<ST, U> Param for Typed<ST, U>
+where
+    Pg: HasSqlType<ST>,
+    U: ToSql<ST, Pg>,
+{
+    fn push<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_bind_param::<ST, U>(&self.0)
+    }
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(sql: &'static str) -> Self {
+        Prepared { sql, params: Vec::new() }
+    }
+
+    /// The next parameter (`$1` first), as `sql_query`'s `bind`.
+    pub fn bind<ST, U>(mut self, value: U) -> Self
+    where
+        ST: 'static,
+        Pg: HasSqlType<ST>,
+        U: ToSql<ST, Pg> + Send + Sync + 'a,
+    {
+        self.params.push(Box::new(Typed::<ST, U>(value, PhantomData)));
+        self
+    }
+}
+
+impl QueryFragment<Pg> for Prepared<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql(self.before);
-        out.push_bind_param::<BigInt, _>(&self.id)?;
-        out.push_sql(self.after);
+        let mut rest = self.sql;
+        while let Some(at) = rest.find('$') {
+            out.push_sql(&rest[..at]);
+            let digits = rest[at + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            let n: usize = rest[at + 1..at + 1 + digits].parse().map_err(|_| placeholder_error(self.sql))?;
+            let param = self.params.get(n.wrapping_sub(1)).ok_or_else(|| placeholder_error(self.sql))?;
+            param.push(out.reborrow())?;
+            rest = &rest[at + 1 + digits..];
+        }
+        out.push_sql(rest);
         Ok(())
     }
 }
 
-impl QueryId for SqlWithId {
+fn placeholder_error(sql: &str) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(format!("a placeholder without its parameter in: {sql}").into())
+}
+
+impl QueryId for Prepared<'_> {
     type QueryId = ();
     /// Cached by its SQL text, not by type: each text is its own statement.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl Query for SqlWithId {
+impl Query for Prepared<'_> {
     type SqlType = Untyped;
 }
 

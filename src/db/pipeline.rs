@@ -11,6 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+use diesel::QueryResult;
+use diesel::connection::{TransactionDepthChange, TransactionManagerStatus};
+use crate::db::Prepared;
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+
 type Step<'a, E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'a>>;
 
 pub struct Pipeline<'a, E> {
@@ -50,6 +55,60 @@ impl<'a, E: 'a> Pipeline<'a, E> {
             if pending { Poll::Pending } else { Poll::Ready(Ok(())) }
         })
         .await
+    }
+}
+
+/// A transaction whose `BEGIN` is the first step of its first pipeline and whose
+/// `COMMIT` the last step of its last, so that locks-then-writes take two round trips
+/// and a row lock taken by the last write (the invoice series) is released when the
+/// server has flushed the commit, without waiting for the client's next message.
+///
+/// diesel-async's transaction manager is told the transaction is open from [`open`]
+/// until [`close`]: a request cancelled in between leaves the connection counted as
+/// broken, and the pool drops it instead of handing out an open transaction.
+pub mod transaction {
+    use super::*;
+
+    fn status(conn: &mut AsyncPgConnection) -> QueryResult<&mut diesel::connection::ValidTransactionManagerStatus> {
+        match <AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::transaction_manager_status_mut(conn) {
+            TransactionManagerStatus::Valid(status) => Ok(status),
+            TransactionManagerStatus::InError => Err(diesel::result::Error::BrokenTransactionManager),
+        }
+    }
+
+    /// Marks a transaction as open; its `BEGIN` must be the first step of the next
+    /// pipeline ([`begin`]).
+    pub fn open(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+        let status = status(conn)?;
+        if status.transaction_depth().is_some() {
+            return Err(diesel::result::Error::AlreadyInTransaction);
+        }
+        status.change_transaction_depth(TransactionDepthChange::IncreaseDepth)
+    }
+
+    /// The `BEGIN` step. Like every statement it goes through the connection's statement
+    /// cache (which a statement being prepared holds), so none pushed after it can
+    /// overtake it; `batch_execute` would bypass that.
+    pub async fn begin(mut conn: &AsyncPgConnection) -> QueryResult<()> {
+        Prepared::new("BEGIN").execute(&mut conn).await.map(drop)
+    }
+
+    /// The `COMMIT` step, last in the last pipeline. An error earlier in the pipeline
+    /// aborts the transaction on the server, which then answers `COMMIT` by rolling
+    /// back; a deferred constraint failing answers it with an error.
+    pub async fn commit(mut conn: &AsyncPgConnection) -> QueryResult<()> {
+        Prepared::new("COMMIT").execute(&mut conn).await.map(drop)
+    }
+
+    /// Ends the transaction: `committed` when the pipeline that carried [`commit`]
+    /// succeeded, otherwise it is rolled back (a `ROLLBACK` after a commit that did go
+    /// through only draws a warning from the server).
+    pub async fn close(conn: &mut AsyncPgConnection, committed: bool) -> QueryResult<()> {
+        if committed {
+            status(conn)?.change_transaction_depth(TransactionDepthChange::DecreaseDepth)
+        } else {
+            <AnsiTransactionManager as TransactionManager<AsyncPgConnection>>::rollback_transaction(conn).await
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 
 use chrono::Utc;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
@@ -21,11 +22,13 @@ use super::alerts::{self, NewAlert};
 use super::invoices::{self, Issued, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Wallet};
 use super::quotes::{self, Quote, QuoteLine};
-use super::schema::{disk_logs, organisations, quotes as q, vm_logs};
+use super::schema::{organisations, quotes as q};
 use super::services;
-use crate::db::pipeline::Pipeline;
+use crate::db::Prepared;
+use crate::db::pipeline::{Pipeline, transaction};
 use crate::domain::documents::{ChargedLine, FULL_INVOICE_ABOVE, acceptance_lines};
-use crate::domain::ids::{QuoteId, UserId};
+use crate::domain::ids::{OrganisationId, QuoteId, UserId};
+use crate::domain::quote::VmSpec;
 use crate::domain::money::format_zar;
 use crate::domain::states::{
     Billing, InvoiceKind, NotAcceptable, OrganisationStatus, QuoteKind, QuoteStatus, TransactionKind, may_accept,
@@ -82,30 +85,12 @@ async fn lock_own_quote(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor
 }
 
 pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<Outcome, Refusal> {
-    let result = conn
-        .transaction(async |conn| {
-            let locked = lock_for_acceptance(conn, id, actor).await?;
-            let quote = locked.quote.ok_or(Refusal::NotFound)?;
-            if quote.status.is_accepted() {
-                return Ok(Outcome::AlreadyAccepted);
-            }
-            let (org_status, has_address) = locked.organisation.ok_or(Refusal::NotFound)?;
-            may_accept(quote.status, quote.valid_until, org_status, Utc::now())?;
-            let wallet = locked.wallet.ok_or(Refusal::NoWallet)?;
-            if wallet.balance < quote.amount_due {
-                return Err(Refusal::InsufficientFunds { short: quote.amount_due - wallet.balance });
-            }
-            if quote.amount_due > FULL_INVOICE_ABOVE && !has_address {
-                return Err(Refusal::AddressNeeded);
-            }
-            let (balance_after, invoice) = record_acceptance(conn, &quote, &locked.lines, &wallet, actor).await?;
-            if quote.kind == QuoteKind::Vm {
-                request_provisioning(conn, &quote, actor.user_id).await?;
-            }
-            Ok(Outcome::Accepted { balance_after, invoice })
-        })
-        .await;
-    if let Err(Refusal::InsufficientFunds { short }) = &result {
+    transaction::open(conn)?;
+    let result = accept_in_transaction(conn, id, actor).await;
+    // Only an acceptance's write pipeline carries the COMMIT; everything else rolls back.
+    let committed = matches!(result, Ok(Outcome::Accepted { .. }));
+    let closed = transaction::close(conn, committed).await;
+    if let (Err(Refusal::InsufficientFunds { short }), Ok(())) = (&result, &closed) {
         // The acceptance rolled back; only the refusal is recorded.
         activity::record(
             conn,
@@ -121,7 +106,31 @@ pub async fn accept(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) ->
         )
         .await?;
     }
-    result
+    let outcome = result?;
+    closed?;
+    Ok(outcome)
+}
+
+/// The acceptance in two round trips: `BEGIN` and the locks, then the writes and
+/// `COMMIT` (a VM quote reads its VMs' specifications in between).
+async fn accept_in_transaction(conn: &mut AsyncPgConnection, id: QuoteId, actor: &Actor) -> Result<Outcome, Refusal> {
+    let locked = lock_for_acceptance(conn, id, actor).await?;
+    let quote = locked.quote.ok_or(Refusal::NotFound)?;
+    if quote.status.is_accepted() {
+        return Ok(Outcome::AlreadyAccepted);
+    }
+    let (org_status, has_address) = locked.organisation.ok_or(Refusal::NotFound)?;
+    may_accept(quote.status, quote.valid_until, org_status, Utc::now())?;
+    let wallet = locked.wallet.ok_or(Refusal::NoWallet)?;
+    if wallet.balance < quote.amount_due {
+        return Err(Refusal::InsufficientFunds { short: quote.amount_due - wallet.balance });
+    }
+    if quote.amount_due > FULL_INVOICE_ABOVE && !has_address {
+        return Err(Refusal::AddressNeeded);
+    }
+    let vms = if quote.kind == QuoteKind::Vm { quotes::vm_specs(conn, quote.id).await? } else { Vec::new() };
+    let (balance_after, invoice) = record_acceptance(conn, &quote, &locked.lines, &vms, &wallet, actor).await?;
+    Ok(Outcome::Accepted { balance_after, invoice })
 }
 
 /// What an acceptance reads under its locks.
@@ -133,14 +142,16 @@ struct Locked {
     lines: Vec<QuoteLine>,
 }
 
-/// The quote (when it is the actor's organisation's), the organisation's status and its
-/// wallet, locked in that order (quote, then wallet: the order every money path keeps),
-/// and the quote's lines for its tax invoice, pipelined in one round trip.
+/// `BEGIN`, then the quote (when it is the actor's organisation's), the organisation's
+/// status and its wallet, locked in that order (quote, then wallet: the order every
+/// money path keeps), and the quote's lines for its tax invoice, pipelined in one round
+/// trip.
 async fn lock_for_acceptance(conn: &AsyncPgConnection, id: QuoteId, actor: &Actor) -> QueryResult<Locked> {
     let org = actor.organisation_id;
     let mut locked = Locked { quote: None, organisation: None, wallet: None, lines: Vec::new() };
     let Locked { quote, organisation, wallet, lines } = &mut locked;
     let mut pipeline = Pipeline::<diesel::result::Error>::default();
+    pipeline.push(transaction::begin(conn));
     pipeline.push(ledger::bound_lock_waits(conn));
     pipeline.push(async {
         let mut c = conn;
@@ -177,14 +188,17 @@ async fn lock_for_acceptance(conn: &AsyncPgConnection, id: QuoteId, actor: &Acto
     Ok(locked)
 }
 
-/// The writes of an acceptance, pipelined in one round trip: the debit (its ledger row
-/// and the new balance, through the ledger), then the quote's status, the alert, the
-/// activity row and, last, the debit's tax invoice (it takes the series' next number,
-/// whose row stays locked until commit). Returns the balance after and the invoice.
+/// The writes of an acceptance and its `COMMIT`, pipelined in one round trip: the debit
+/// (its ledger row and the new balance, through the ledger), then the quote's status,
+/// its services, the alert, the activity row, the VMs' provisioning requests, the
+/// debit's tax invoice (it takes the series' next number, whose row stays locked until
+/// commit: so it goes last, and the commit right behind it) and `COMMIT`. Returns the
+/// balance after and the invoice.
 async fn record_acceptance(
     conn: &AsyncPgConnection,
     quote: &Quote,
     lines: &[QuoteLine],
+    vms: &[(i64, VmSpec)],
     wallet: &Wallet,
     actor: &Actor,
 ) -> Result<(Decimal, Option<Issued>), Refusal> {
@@ -253,6 +267,7 @@ async fn record_acceptance(
         vat,
         total: quote.amount_due,
     };
+    let provisioning = provisioning(quote, vms, actor.user_id);
     let mut invoice = None;
     let mut pipeline = Pipeline::<Refusal>::default();
     // A free quote moves no money, so it has no ledger row and no invoice.
@@ -262,13 +277,10 @@ async fn record_acceptance(
     }
     pipeline.push(async {
         let mut c = conn;
-        diesel::update(q::table.find(quote.id))
-            .set((
-                q::status.eq(QuoteStatus::Accepted),
-                q::accepted_by.eq(actor.user_id),
-                q::accepted_at.eq(diesel::dsl::now),
-                q::updated_at.eq(diesel::dsl::now),
-            ))
+        Prepared::new("UPDATE quotes SET status = $1, accepted_by = $2, accepted_at = now(), updated_at = now() WHERE id = $3")
+            .bind::<Text, _>(QuoteStatus::Accepted)
+            .bind::<BigInt, _>(actor.user_id)
+            .bind::<BigInt, _>(quote.id)
             .execute(&mut c)
             .await
     });
@@ -276,52 +288,68 @@ async fn record_acceptance(
     pipeline.push(services::create_for_quote(conn, quote.id));
     pipeline.push(alerts::raise(conn, &accepted));
     pipeline.push(activity::record(conn, &log));
+    for request in &provisioning {
+        pipeline.push(request_provisioning(conn, request));
+    }
     if debits {
         pipeline.push(async {
             invoice = Some(invoices::issue(conn, &document).await?);
             QueryResult::Ok(())
         });
     }
+    pipeline.push(transaction::commit(conn));
     pipeline.run().await?;
     Ok((balance_after, invoice))
 }
 
-/// "Provision requested" rows for every VM (and its disk) of an accepted VM quote.
-async fn request_provisioning(conn: &mut AsyncPgConnection, quote: &Quote, user: UserId) -> QueryResult<()> {
-    for (vm_quote_id, spec) in quotes::vm_specs(conn, quote.id).await? {
-        for n in 1..=spec.count {
-            let vm_name = format!("{}-vm{:02}", quote.number.to_lowercase(), n);
-            let vm_log_id: i64 = diesel::insert_into(vm_logs::table)
-                .values((
-                    vm_logs::organisation_id.eq(quote.organisation_id),
-                    vm_logs::quote_id.eq(quote.id),
-                    vm_logs::vm_quote_id.eq(vm_quote_id),
-                    vm_logs::vm_name.eq(&vm_name),
-                    vm_logs::event.eq("provision requested"),
-                    vm_logs::detail.eq(serde_json::json!({
-                        "template": spec.name, "vcpu": spec.vcpu, "ram_gb": spec.ram_gb, "os": spec.os,
-                    })),
-                    vm_logs::created_by.eq(user),
-                ))
-                .returning(vm_logs::id)
-                .get_result(conn)
-                .await?;
-            diesel::insert_into(disk_logs::table)
-                .values((
-                    disk_logs::organisation_id.eq(quote.organisation_id),
-                    disk_logs::quote_id.eq(quote.id),
-                    disk_logs::vm_log_id.eq(vm_log_id),
-                    disk_logs::vm_name.eq(&vm_name),
-                    disk_logs::disk_name.eq(format!("{vm_name}-disk0")),
-                    disk_logs::size_gb.eq(spec.disk_gb),
-                    disk_logs::disk_type.eq(&spec.disk_type),
-                    disk_logs::event.eq("provision requested"),
-                ))
-                .execute(conn)
-                .await?;
-        }
-    }
-    Ok(())
+/// One VM of an accepted VM quote to provision: its name and specification.
+struct Provisioning<'a> {
+    organisation_id: OrganisationId,
+    quote_id: QuoteId,
+    vm_quote_id: i64,
+    vm_name: String,
+    spec: &'a VmSpec,
+    detail: serde_json::Value,
+    user: UserId,
+}
+
+/// The VMs a VM quote's acceptance asks to provision, `count` of each specification.
+fn provisioning<'a>(quote: &Quote, vms: &'a [(i64, VmSpec)], user: UserId) -> Vec<Provisioning<'a>> {
+    vms.iter()
+        .flat_map(|(vm_quote_id, spec)| (1..=spec.count).map(move |n| (*vm_quote_id, spec, n)))
+        .map(|(vm_quote_id, spec, n)| Provisioning {
+            organisation_id: quote.organisation_id,
+            quote_id: quote.id,
+            vm_quote_id,
+            vm_name: format!("{}-vm{:02}", quote.number.to_lowercase(), n),
+            spec,
+            detail: serde_json::json!({
+                "template": spec.name, "vcpu": spec.vcpu, "ram_gb": spec.ram_gb, "os": spec.os,
+            }),
+            user,
+        })
+        .collect()
+}
+
+/// The "provision requested" rows of one VM and its disk, in one statement.
+async fn request_provisioning(mut conn: &AsyncPgConnection, vm: &Provisioning<'_>) -> QueryResult<usize> {
+    Prepared::new(
+        "WITH vm AS (
+            INSERT INTO vm_logs (organisation_id, quote_id, vm_quote_id, vm_name, event, detail, created_by)
+            VALUES ($1, $2, $3, $4, 'provision requested', $5, $6) RETURNING id)
+         INSERT INTO disk_logs (organisation_id, quote_id, vm_log_id, vm_name, disk_name, size_gb, disk_type, event)
+         SELECT $1, $2, vm.id, $4, $4 || '-disk0', $7, $8, 'provision requested' FROM vm",
+    )
+    .bind::<BigInt, _>(vm.organisation_id)
+    .bind::<BigInt, _>(vm.quote_id)
+    .bind::<BigInt, _>(vm.vm_quote_id)
+    .bind::<Text, _>(&vm.vm_name)
+    .bind::<Jsonb, _>(&vm.detail)
+    .bind::<BigInt, _>(vm.user)
+    .bind::<Integer, _>(vm.spec.disk_gb)
+    .bind::<Text, _>(&vm.spec.disk_type)
+    .execute(&mut conn)
+    .await
 }
 
 #[derive(Debug)]

@@ -7,6 +7,7 @@ use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::user_activity_log;
+use crate::db::Prepared;
 use crate::domain::ids::{OrganisationId, UserId};
 
 #[derive(Insertable, Default)]
@@ -23,7 +24,20 @@ pub struct NewActivity<'a> {
 
 /// Takes a shared connection so that it can be pipelined with other statements.
 pub async fn record(mut conn: &AsyncPgConnection, entry: &NewActivity<'_>) -> QueryResult<()> {
-    diesel::insert_into(user_activity_log::table).values(entry).execute(&mut conn).await.map(drop)
+    Prepared::new(
+        "INSERT INTO user_activity_log (user_id, actor_email, organisation_id, action, target, ip, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind::<Nullable<BigInt>, _>(entry.user_id)
+    .bind::<Nullable<Text>, _>(entry.actor_email)
+    .bind::<Nullable<BigInt>, _>(entry.organisation_id)
+    .bind::<Text, _>(entry.action)
+    .bind::<Nullable<Text>, _>(entry.target)
+    .bind::<Nullable<Text>, _>(entry.ip)
+    .bind::<Jsonb, _>(&entry.detail)
+    .execute(&mut conn)
+    .await
+    .map(drop)
 }
 
 /// Who acts, in which organisation, from where: the checks of a change and its log row

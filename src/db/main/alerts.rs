@@ -3,9 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{in_app_alerts, organisation_unread_alerts, user_unread_alerts};
+use crate::db::Prepared;
 use crate::domain::ids::{AlertId, OrganisationId, UserId};
 
 pub struct NewAlert {
@@ -20,21 +22,20 @@ pub struct NewAlert {
 
 /// Takes a shared connection so that it can be pipelined with other statements.
 pub async fn raise(mut conn: &AsyncPgConnection, alert: &NewAlert) -> QueryResult<()> {
-    diesel::insert_into(in_app_alerts::table)
-        .values((
-            in_app_alerts::organisation_id.eq(alert.organisation_id),
-            in_app_alerts::level.eq(alert.level),
-            in_app_alerts::kind.eq(alert.kind),
-            in_app_alerts::title.eq(&alert.title),
-            in_app_alerts::body.eq(&alert.body),
-            in_app_alerts::link.eq(&alert.link),
-            in_app_alerts::dedupe_key.eq(&alert.dedupe_key),
-        ))
-        .on_conflict(in_app_alerts::dedupe_key)
-        .do_nothing()
-        .execute(&mut conn)
-        .await
-        .map(drop)
+    Prepared::new(
+        "INSERT INTO in_app_alerts (organisation_id, level, kind, title, body, link, dedupe_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind::<Nullable<BigInt>, _>(alert.organisation_id)
+    .bind::<Text, _>(alert.level)
+    .bind::<Text, _>(alert.kind)
+    .bind::<Text, _>(&alert.title)
+    .bind::<Text, _>(&alert.body)
+    .bind::<Nullable<Text>, _>(&alert.link)
+    .bind::<Nullable<Text>, _>(&alert.dedupe_key)
+    .execute(&mut conn)
+    .await
+    .map(drop)
 }
 
 fn visible_to(

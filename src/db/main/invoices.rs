@@ -10,6 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::schema::{invoice_lines, invoices, organisations, wallet_transactions};
+use crate::db::Prepared;
 use crate::domain::documents::{DocumentLine, Original, Party, TaxDocument};
 use crate::domain::ids::{InvoiceId, OrganisationId, TransactionId};
 use crate::domain::states::InvoiceKind;
@@ -44,7 +45,7 @@ pub struct Issued {
 /// last: concurrent debits queue for as short a time as possible.
 pub async fn issue(mut conn: &AsyncPgConnection, doc: &NewDocument<'_>) -> QueryResult<Issued> {
     let column = |f: fn(&DocumentLine) -> Decimal| doc.lines.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(
+    Prepared::new(
         "WITH n AS (UPDATE invoice_series SET last_number = last_number + 1 RETURNING last_number),
               inv AS (
                 INSERT INTO invoices (serial, number, kind, organisation_id, wallet_transaction_id,

@@ -14,11 +14,13 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{BigInt, Bool, Nullable, Numeric, SmallInt, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::alerts::{self, NewAlert};
 use super::schema::{organisation_wallets, wallet_transactions};
+use crate::db::Prepared;
 use crate::db::pipeline::Pipeline;
 use crate::domain::ids::{OrganisationId, QuoteId, TransactionId, UserId, WalletId};
 use crate::domain::money::{WALLET_LIMIT, format_zar};
@@ -34,7 +36,7 @@ pub struct Wallet {
     pub low_balance_alerted: bool,
 }
 
-#[derive(Queryable, Selectable, Debug, Clone)]
+#[derive(Queryable, QueryableByName, Selectable, Debug, Clone)]
 #[diesel(table_name = wallet_transactions)]
 pub struct Transaction {
     pub id: TransactionId,
@@ -155,11 +157,14 @@ pub fn low_balance_state(wallet: &Wallet, balance: Decimal) -> (bool, Option<New
 /// ("busy, try again", 503) instead of holding its pooled connection while it waits.
 pub const LOCK_TIMEOUT: &str = "2s";
 
+/// The statement that sets [`LOCK_TIMEOUT`] (a constant text, so it is prepared once).
+const SET_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+
 /// Bounds the lock waits of the rest of this transaction by [`LOCK_TIMEOUT`]. The first
 /// statement of every money transaction; takes a shared connection so that it can be
 /// pipelined before the locks.
 pub async fn bound_lock_waits(mut conn: &AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query(format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")).execute(&mut conn).await.map(drop)
+    Prepared::new(SET_LOCK_TIMEOUT).execute(&mut conn).await.map(drop)
 }
 
 /// Locks an organisation's wallet row for the rest of the transaction. Every money
@@ -213,23 +218,25 @@ async fn insert_row(
     posting: &Posting<'_>,
     balance_after: Decimal,
 ) -> Result<Transaction, PostingError> {
-    diesel::insert_into(wallet_transactions::table)
-        .values((
-            wallet_transactions::wallet_id.eq(wallet.id),
-            wallet_transactions::organisation_id.eq(wallet.organisation_id),
-            wallet_transactions::kind.eq(posting.kind),
-            wallet_transactions::direction.eq(posting.direction.sign()),
-            wallet_transactions::amount.eq(posting.amount),
-            wallet_transactions::balance_after.eq(balance_after),
-            wallet_transactions::quote_id.eq(posting.quote_id),
-            wallet_transactions::reference.eq(posting.reference),
-            wallet_transactions::description.eq(posting.description),
-            wallet_transactions::idempotency_key.eq(posting.idempotency_key),
-            wallet_transactions::created_by.eq(posting.created_by),
-        ))
-        .returning(Transaction::as_returning())
-        .get_result(&mut conn)
-        .await
+    Prepared::new(
+        "INSERT INTO wallet_transactions (wallet_id, organisation_id, kind, direction, amount, balance_after,
+             quote_id, reference, description, idempotency_key, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         RETURNING id, kind, amount, balance_after, reference, created_at",
+    )
+    .bind::<BigInt, _>(wallet.id)
+    .bind::<BigInt, _>(wallet.organisation_id)
+    .bind::<Text, _>(posting.kind)
+    .bind::<SmallInt, _>(posting.direction.sign())
+    .bind::<Numeric, _>(posting.amount)
+    .bind::<Numeric, _>(balance_after)
+    .bind::<Nullable<BigInt>, _>(posting.quote_id)
+    .bind::<Text, _>(posting.reference)
+    .bind::<Text, _>(posting.description)
+    .bind::<Text, _>(posting.idempotency_key)
+    .bind::<Nullable<BigInt>, _>(posting.created_by)
+    .get_result(&mut conn)
+    .await
         .map_err(|e| match e {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => PostingError::KeyTaken,
             e => PostingError::Database(e),
@@ -237,14 +244,14 @@ async fn insert_row(
 }
 
 async fn set_balance(mut conn: &AsyncPgConnection, wallet: WalletId, effect: &Effect) -> QueryResult<usize> {
-    diesel::update(organisation_wallets::table.find(wallet))
-        .set((
-            organisation_wallets::balance.eq(effect.balance_after),
-            organisation_wallets::low_balance_alerted.eq(effect.low_balance_alerted),
-            organisation_wallets::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut conn)
-        .await
+    Prepared::new(
+        "UPDATE organisation_wallets SET balance = $1, low_balance_alerted = $2, updated_at = now() WHERE id = $3",
+    )
+    .bind::<Numeric, _>(effect.balance_after)
+    .bind::<Bool, _>(effect.low_balance_alerted)
+    .bind::<BigInt, _>(wallet)
+    .execute(&mut conn)
+    .await
 }
 
 /// A row an idempotency key already wrote.

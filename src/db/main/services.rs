@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use super::activity::{self, Actor, NewActivity};
 use super::ledger;
 use super::schema::{quotes, services};
+use crate::db::Prepared;
 use crate::domain::billing::{Billable, Schedule, VmRequest};
 use crate::domain::ids::{OrganisationId, QuoteId, ServiceId};
 use crate::domain::states::ServiceStatus;
@@ -59,7 +60,7 @@ pub async fn billable(conn: &mut AsyncPgConnection, org: OrganisationId) -> Quer
 /// Makes the services of a quote just accepted: call after its status is `accepted`, in
 /// the same transaction. Takes a shared connection so that it can be pipelined.
 pub async fn create_for_quote(mut conn: &AsyncPgConnection, quote: QuoteId) -> QueryResult<()> {
-    diesel::sql_query("SELECT services_for_accepted_quotes($1)")
+    Prepared::new("SELECT services_for_accepted_quotes($1)")
         .bind::<Nullable<BigInt>, _>(Some(quote))
         .execute(&mut conn)
         .await

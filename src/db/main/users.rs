@@ -11,7 +11,7 @@ use serde_json::json;
 use super::activity::Actor;
 use super::login_throttle;
 use super::schema::{roles, user_roles, users};
-use crate::db::SqlWithId;
+use crate::db::Prepared;
 use crate::domain::email::Email;
 use crate::domain::ids::{OrganisationId, RoleId, UserId};
 use crate::domain::states::OrganisationStatus;
@@ -135,12 +135,12 @@ const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name,
          LEFT JOIN user_roles ur ON ur.user_id = u.id
          LEFT JOIN organisation_unread_alerts oc ON oc.organisation_id = u.organisation_id
          LEFT JOIN user_unread_alerts uc ON uc.user_id = u.id
-         WHERE u.id = ";
+         WHERE u.id = $1";
 
 /// The signed-in user as every request checks them, with their role ids and unread
 /// alerts, in one query.
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUser>> {
-    let rows: Vec<SessionRow> = SqlWithId { before: SESSION_USER_SQL, id: id.0, after: "" }.load(conn).await?;
+    let rows: Vec<SessionRow> = Prepared::new(SESSION_USER_SQL).bind::<BigInt, _>(id.0).load(conn).await?;
     let role_ids: Vec<RoleId> = rows.iter().filter_map(|r| r.role_id).collect();
     Ok(rows.into_iter().next().map(|r| SessionUser {
         id: r.id,
