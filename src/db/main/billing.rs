@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, BigInt, Date, Numeric, Text};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
@@ -20,7 +20,8 @@ use super::invoices::{self, NewDocument};
 use super::ledger::{self, Direction, Posting, PostingError, Wallet};
 use super::schema::{billing_runs, organisations, services};
 use super::services::{self as svc, Service};
-use crate::db::pipeline::Pipeline;
+use crate::db::Prepared;
+use crate::db::pipeline::{Pipeline, transaction};
 use crate::domain::billing::{Billable, Plan, VmRequest, plan};
 use crate::domain::documents::{ChargedMonth, DocumentLine, monthly_lines};
 use crate::domain::ids::{BillingRunId, OrganisationId, ServiceId};
@@ -197,44 +198,57 @@ async fn dry(
     Ok(Some(plan(&services, wallet.balance, options.date, options.grace_days)))
 }
 
-/// Bills one organisation in one transaction; `None` when it has no wallet or nothing
-/// changes (another run got there first).
+/// Bills one organisation in one transaction of two round trips (`BEGIN` and the locks,
+/// then the writes and `COMMIT`); `None` when it has no wallet or nothing changes
+/// (another run got there first).
 async fn bill(
     conn: &mut AsyncPgConnection,
     org: OrganisationId,
     options: &RunOptions,
 ) -> Result<Option<Plan>, BillError> {
-    conn.transaction(async |conn| {
-        let (wallet, services) = lock(conn, org).await?;
-        let Some(wallet) = wallet else { return Ok(None) };
-        let descriptions: HashMap<ServiceId, String> = services.iter().map(|s| (s.id, s.description.clone())).collect();
-        let services: Vec<Billable> = crate::db::into_domain(services);
-        let plan = plan(&services, wallet.balance, options.date, options.grace_days);
-        if plan.charges.is_empty() && plan.changes.is_empty() && !plan.short {
-            return Ok(None);
-        }
-        let charged: Vec<ChargedMonth<'_>> = plan
-            .charges
-            .iter()
-            .map(|c| ChargedMonth {
-                description: descriptions.get(&c.service).map_or("Service", String::as_str),
-                start: c.period.start,
-                end: c.period.end,
-                amount: c.amount,
-            })
-            .collect();
-        let lines = monthly_lines(&charged, options.vat_rate);
-        write(conn, &wallet, &plan, &lines, options).await?;
-        Ok(Some(plan))
-    })
-    .await
+    transaction::open(conn)?;
+    let result = bill_in_transaction(conn, org, options).await;
+    // Only the write pipeline carries the COMMIT; nothing to write rolls back.
+    let closed = transaction::close(conn, matches!(result, Ok(Some(_)))).await;
+    let plan = result?;
+    closed?;
+    Ok(plan)
 }
 
-/// The wallet, then the organisation's billable services, locked in that order (the
-/// services' rows only change under their wallet's lock), in one round trip.
+async fn bill_in_transaction(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+    options: &RunOptions,
+) -> Result<Option<Plan>, BillError> {
+    let (wallet, services) = lock(conn, org).await?;
+    let Some(wallet) = wallet else { return Ok(None) };
+    let descriptions: HashMap<ServiceId, String> = services.iter().map(|s| (s.id, s.description.clone())).collect();
+    let services: Vec<Billable> = crate::db::into_domain(services);
+    let plan = plan(&services, wallet.balance, options.date, options.grace_days);
+    if plan.charges.is_empty() && plan.changes.is_empty() && !plan.short {
+        return Ok(None);
+    }
+    let charged: Vec<ChargedMonth<'_>> = plan
+        .charges
+        .iter()
+        .map(|c| ChargedMonth {
+            description: descriptions.get(&c.service).map_or("Service", String::as_str),
+            start: c.period.start,
+            end: c.period.end,
+            amount: c.amount,
+        })
+        .collect();
+    let lines = monthly_lines(&charged, options.vat_rate);
+    write(conn, &wallet, &plan, &lines, options).await?;
+    Ok(Some(plan))
+}
+
+/// `BEGIN`, then the wallet and the organisation's billable services, locked in that
+/// order (the services' rows only change under their wallet's lock), in one round trip.
 async fn lock(conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<(Option<Wallet>, Vec<Service>)> {
     let (mut wallet, mut rows) = (None, Vec::new());
     let mut pipeline = Pipeline::<DieselError>::default();
+    pipeline.push(transaction::begin(conn));
     pipeline.push(ledger::bound_lock_waits(conn));
     pipeline.push(async {
         wallet = ledger::lock_wallet(conn, org).await?;
@@ -256,10 +270,11 @@ async fn lock(conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<(Opt
     Ok((wallet, rows))
 }
 
-/// The writes of one organisation's run, pipelined in one round trip: the debit (ledger
-/// row and balance), its tax invoice (`lines`: one per month charged), the charge rows
-/// (which name the debit by its idempotency key, and the invoice), the services' rows,
-/// the provisioning requests, and the alert of a short wallet.
+/// The writes of one organisation's run and its `COMMIT`, pipelined in one round trip:
+/// the debit (ledger row and balance), the services' rows, the provisioning requests,
+/// the alert of a short wallet, then the tax invoice (`lines`: one per month charged;
+/// it takes the series' next number, whose row stays locked until commit) and the
+/// charge rows (which name the debit by its idempotency key, and the invoice).
 async fn write(
     conn: &AsyncPgConnection,
     wallet: &Wallet,
@@ -301,10 +316,8 @@ async fn write(
         total: plan.total,
     });
     let mut pipeline = Pipeline::<BillError>::default();
-    if let (Some(posting), Some(key), Some(document)) = (&posting, &key, &document) {
+    if let Some(posting) = &posting {
         pipeline.push(ledger::post(conn, wallet, posting));
-        pipeline.push(invoices::issue(conn, document));
-        pipeline.push(insert_charges(conn, plan, key));
     }
     if !plan.changes.is_empty() {
         pipeline.push(update_services(conn, plan));
@@ -318,12 +331,17 @@ async fn write(
     if let Some(alert) = &short_alert {
         pipeline.push(alerts::raise(conn, alert));
     }
+    if let (Some(key), Some(document)) = (&key, &document) {
+        pipeline.push(invoices::issue(conn, document));
+        pipeline.push(insert_charges(conn, plan, key));
+    }
+    pipeline.push(transaction::commit(conn));
     pipeline.run().await
 }
 
 async fn insert_charges(mut conn: &AsyncPgConnection, plan: &Plan, key: &str) -> QueryResult<usize> {
     let c = &plan.charges;
-    diesel::sql_query(
+    Prepared::new(
         "INSERT INTO service_charges (service_id, period_start, period_end, amount, wallet_transaction_id, invoice_id)
          SELECT v.service_id, v.period_start, v.period_end, v.amount, t.id, i.id
          FROM unnest($1, $2, $3, $4) AS v (service_id, period_start, period_end, amount)
@@ -341,7 +359,7 @@ async fn insert_charges(mut conn: &AsyncPgConnection, plan: &Plan, key: &str) ->
 
 async fn update_services(mut conn: &AsyncPgConnection, plan: &Plan) -> QueryResult<usize> {
     let c = &plan.changes;
-    diesel::sql_query(
+    Prepared::new(
         "UPDATE services s SET status = v.status, paid_through = v.paid_through, updated_at = now()
          FROM unnest($1, $2, $3) AS v (id, status, paid_through)
          WHERE s.id = v.id",

@@ -105,7 +105,7 @@ pub async fn request_vm_work(
     services: Vec<ServiceId>,
     request: VmRequest,
 ) -> QueryResult<usize> {
-    diesel::sql_query(
+    Prepared::new(
         "INSERT INTO vm_logs (organisation_id, quote_id, vm_quote_id, vm_name, event, detail)
          SELECT p.organisation_id, p.quote_id, p.vm_quote_id, p.vm_name, $2, jsonb_build_object('service', s.id)
          FROM services s
