@@ -266,12 +266,41 @@ async fn get_ok(client: &reqwest::Client, url: &str) -> bool {
     }
 }
 
-/// The acceptance script: wrk thread n (one connection each) signs as customer n and
+/// How an acceptance is asked for: the page's form, or the API with a bearer key.
+enum Accepting<'a> {
+    Form(&'a [Session]),
+    Api(&'a [String]),
+}
+
+/// The acceptance script: wrk thread n (one connection each) acts as customer n and
 /// accepts that customer's pending quotes one after another, from its first id.
-fn accept_script(dir: &Path, sessions: &[Session], first_quotes: &[i64]) -> anyhow::Result<std::path::PathBuf> {
+fn accept_script(dir: &Path, accepting: Accepting<'_>, first_quotes: &[i64]) -> anyhow::Result<std::path::PathBuf> {
     let mut lua = String::from("local sessions = {\n");
-    for (session, first) in sessions.iter().zip(first_quotes) {
-        lua.push_str(&format!("  {{ cookie = {:?}, csrf = {:?}, next = {first} }},\n", session.cookie, session.csrf));
+    let (requests, file): (Vec<(String, String, String)>, &str) = match accepting {
+        Accepting::Form(sessions) => (
+            sessions
+                .iter()
+                .map(|s| {
+                    let headers = format!(
+                        "{{ [\"Content-Type\"] = \"application/x-www-form-urlencoded\", [\"Cookie\"] = {:?} }}",
+                        s.cookie
+                    );
+                    ("/quotes/".to_owned(), headers, format!("csrf_token={}", s.csrf))
+                })
+                .collect(),
+            "accept.lua",
+        ),
+        Accepting::Api(keys) => (
+            keys.iter()
+                .map(|k| {
+                    ("/api/v1/quotes/".to_owned(), format!("{{ [\"Authorization\"] = \"Bearer {k}\" }}"), String::new())
+                })
+                .collect(),
+            "accept-api.lua",
+        ),
+    };
+    for ((path, headers, body), first) in requests.iter().zip(first_quotes) {
+        lua.push_str(&format!("  {{ path = {path:?}, headers = {headers}, body = {body:?}, next = {first} }},\n"));
     }
     lua.push_str(
         "}\n\
@@ -281,12 +310,10 @@ fn accept_script(dir: &Path, sessions: &[Session], first_quotes: &[i64]) -> anyh
          function request()\n\
            local id = s.next\n\
            s.next = s.next + 1\n\
-           return wrk.format(\"POST\", \"/quotes/\" .. id .. \"/accept\",\n\
-             { [\"Content-Type\"] = \"application/x-www-form-urlencoded\", [\"Cookie\"] = s.cookie },\n\
-             \"csrf_token=\" .. s.csrf)\n\
+           return wrk.format(\"POST\", s.path .. id .. \"/accept\", s.headers, s.body)\n\
          end\n",
     );
-    let path = dir.join("accept.lua");
+    let path = dir.join(file);
     std::fs::write(&path, lua)?;
     Ok(path)
 }
@@ -602,7 +629,8 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
     let mut customers = Vec::new();
     for (_, organisation) in CUSTOMERS {
         let id = fund(&mut main, organisation).await?;
-        customers.push((id, pending_quotes(&mut main, organisation, o.quotes / 8).await?));
+        // The first half for the form's acceptances, the second for the API's.
+        customers.push((id, pending_quotes(&mut main, organisation, o.quotes / 8 * 2).await?));
     }
     diesel::sql_query("UPDATE organisation_wallets SET low_balance_threshold = 0").execute(&mut main).await?;
     settle(&mut main).await?;
@@ -694,9 +722,19 @@ async fn scenarios(
         sessions.push(sign_in(base, email).await?);
     }
     let firsts: Vec<i64> = customers.iter().map(|(_, quotes)| quotes[0]).collect();
-    let script = accept_script(&o.dir, &sessions, &firsts)?;
+    let script = accept_script(&o.dir, Accepting::Form(&sessions), &firsts)?;
     let name = "quote acceptances (a different quote each, 8 organisations)";
     let measured_from = o.quotes / 8 / 2;
+    results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
+    // The same through the API, each customer with a key of their own, on the second
+    // half of their quotes (issue 18 asks for at least the form's rate).
+    let mut keys = Vec::new();
+    for session in &sessions {
+        keys.push(api_key(base, session).await?);
+    }
+    let firsts: Vec<i64> = customers.iter().map(|(_, quotes)| quotes[quotes.len() / 2]).collect();
+    let script = accept_script(&o.dir, Accepting::Api(&keys), &firsts)?;
+    let name = "API quote acceptances (`POST /api/v1/quotes/{id}/accept`, bearer keys, 8 organisations)";
     results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;
 
@@ -779,6 +817,10 @@ async fn scenarios(
     println!("| catalog page ÷ minimal page | {:.2} | ≥ 1.0 |", find("catalog") / find("minimal"));
     println!("| API wallet ÷ catalog page | {:.2} | ≥ 1.0 |", find("API wallet") / find("catalog"));
     println!("| acceptances ÷ pgbench debits | {:.2} | ≥ 0.5 |", find("quote acceptances") / pgbench_tps);
+    println!(
+        "| API acceptances ÷ form acceptances | {:.2} | ≥ 1.0 |",
+        find("API quote acceptances") / find("quote acceptances")
+    );
     println!(
         "| acceptances ÷ pgbench debits on the portal's ledger | {:.2} | (context) |",
         find("quote acceptances") / portal_tps

@@ -11,7 +11,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use super::middleware::{current_user, load_user};
+use super::middleware::{access_matrix, current_user};
 use super::permissions::CurrentUser;
 use crate::db::main::api_keys;
 use crate::domain::api_key;
@@ -65,7 +65,8 @@ async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentU
         .into_iter()
         .find(|c| api_key::matches(presented, &c.secret_hash))
         .ok_or_else(ApiError::unauthenticated)?;
-    let (row, matrix) = load_user(state, &mut conn, key.user_id).await?.ok_or_else(ApiError::unauthenticated)?;
+    let matrix = access_matrix(state, &mut conn, key.user.access_version).await?;
+    let (id, stale, row) = (key.id, key.stale(), key.user);
     if !row.is_active || !row.org_status.is_active() {
         return Err(ApiError::unauthenticated());
     }
@@ -79,8 +80,8 @@ async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentU
         let message = "The key's user must set up a second factor in the portal first.";
         return Err(ApiError::new(StatusCode::FORBIDDEN, "second_factor_required", message));
     }
-    if key.stale() {
-        api_keys::touch(&mut conn, key.id).await?;
+    if stale {
+        api_keys::touch(&mut conn, id).await?;
     }
-    Ok((current_user(row, roles, permissions), key.id))
+    Ok((current_user(row, roles, permissions), id))
 }

@@ -71,11 +71,21 @@ pub(super) async fn load_user(
     user: UserId,
 ) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
     let Some(row) = users::load_session_user(conn, user).await? else { return Ok(None) };
-    let matrix = match state.access.get(row.access_version) {
+    let matrix = access_matrix(state, conn, row.access_version).await?;
+    Ok(Some((row, matrix)))
+}
+
+/// The role × permission matrix of `version`: this process's copy, loaded again on
+/// `conn` when a role or grant has changed since.
+pub(super) async fn access_matrix(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    version: i64,
+) -> Result<Arc<AccessMatrix>, AppError> {
+    Ok(match state.access.get(version) {
         Some(matrix) => matrix,
         None => state.access.keep(roles::access_matrix(conn).await?),
-    };
-    Ok(Some((row, matrix)))
+    })
 }
 
 /// The request's user, from the checked row and the permissions its roles grant.

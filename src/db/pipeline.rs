@@ -11,9 +11,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+use crate::db::Prepared;
 use diesel::QueryResult;
 use diesel::connection::{TransactionDepthChange, TransactionManagerStatus};
-use crate::db::Prepared;
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
 
 type Step<'a, E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'a>>;

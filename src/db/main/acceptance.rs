@@ -28,8 +28,8 @@ use crate::db::Prepared;
 use crate::db::pipeline::{Pipeline, transaction};
 use crate::domain::documents::{ChargedLine, FULL_INVOICE_ABOVE, acceptance_lines};
 use crate::domain::ids::{OrganisationId, QuoteId, UserId};
-use crate::domain::quote::VmSpec;
 use crate::domain::money::format_zar;
+use crate::domain::quote::VmSpec;
 use crate::domain::states::{
     Billing, InvoiceKind, NotAcceptable, OrganisationStatus, QuoteKind, QuoteStatus, TransactionKind, may_accept,
     may_decline,
@@ -277,12 +277,14 @@ async fn record_acceptance(
     }
     pipeline.push(async {
         let mut c = conn;
-        Prepared::new("UPDATE quotes SET status = $1, accepted_by = $2, accepted_at = now(), updated_at = now() WHERE id = $3")
-            .bind::<Text, _>(QuoteStatus::Accepted)
-            .bind::<BigInt, _>(actor.user_id)
-            .bind::<BigInt, _>(quote.id)
-            .execute(&mut c)
-            .await
+        Prepared::new(
+            "UPDATE quotes SET status = $1, accepted_by = $2, accepted_at = now(), updated_at = now() WHERE id = $3",
+        )
+        .bind::<Text, _>(QuoteStatus::Accepted)
+        .bind::<BigInt, _>(actor.user_id)
+        .bind::<BigInt, _>(quote.id)
+        .execute(&mut c)
+        .await
     });
     // After the status: the services are made from the accepted quote's monthly lines.
     pipeline.push(services::create_for_quote(conn, quote.id));

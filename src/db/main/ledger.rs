@@ -237,10 +237,10 @@ async fn insert_row(
     .bind::<Nullable<BigInt>, _>(posting.created_by)
     .get_result(&mut conn)
     .await
-        .map_err(|e| match e {
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => PostingError::KeyTaken,
-            e => PostingError::Database(e),
-        })
+    .map_err(|e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => PostingError::KeyTaken,
+        e => PostingError::Database(e),
+    })
 }
 
 async fn set_balance(mut conn: &AsyncPgConnection, wallet: WalletId, effect: &Effect) -> QueryResult<usize> {

@@ -45,14 +45,15 @@ impl From<Service> for Billable {
 }
 
 /// An organisation's services that are still billed, oldest first: what it has
-/// committed to each month, and what the billing run charges.
-pub async fn billable(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Billable>> {
+/// committed to each month, and what the billing run charges. Takes a shared connection
+/// so that it can be pipelined.
+pub async fn billable(mut conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Billable>> {
     let rows: Vec<Service> = services::table
         .filter(services::organisation_id.eq(org))
         .filter(services::status.eq_any(ServiceStatus::BILLABLE))
         .order(services::id)
         .select(Service::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?;
     Ok(crate::db::into_domain(rows))
 }

@@ -65,7 +65,7 @@ pub async fn bump_session_version(conn: &mut AsyncPgConnection, id: UserId) -> Q
 /// One row of the session check: the user and organisation, with one of the user's
 /// roles (NULL for a user without one).
 #[derive(QueryableByName, Debug)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     #[diesel(sql_type = BigInt)]
     id: UserId,
     #[diesel(sql_type = BigInt)]
@@ -121,28 +121,46 @@ pub struct SessionUser {
     pub second_factor: bool,
 }
 
-/// The session check's SQL, up to its parameter (the user's id). Plain index joins, a
-/// row per role, the matrix's version and the unread counters: an aggregate, a count of
-/// alert rows or the permission tables here cost more than everything else a page does
-/// in the database (BENCHMARKS.md).
-const SESSION_USER_SQL: &str = "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
+/// The session check's SQL: `$columns` more, from `$from` (which names the users `u`),
+/// where `$filter`. Plain index joins, a row per role, the matrix's version and the
+/// unread counters: an aggregate, a count of alert rows or the permission tables here
+/// cost more than everything else a page does in the database (BENCHMARKS.md).
+macro_rules! session_user_sql {
+    ($columns:literal, $from:literal, $filter:literal) => {
+        concat!(
+            "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
                 o.is_operator AS org_is_operator, ur.role_id, v.version AS access_version,
                 LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts,
-                u.totp_enrolled_at IS NOT NULL AS second_factor
-         FROM users u JOIN organisations o ON o.id = u.organisation_id
+                u.totp_enrolled_at IS NOT NULL AS second_factor",
+            $columns,
+            " FROM ",
+            $from,
+            " JOIN organisations o ON o.id = u.organisation_id
          CROSS JOIN access_matrix_version v
          LEFT JOIN user_roles ur ON ur.user_id = u.id
          LEFT JOIN organisation_unread_alerts oc ON oc.organisation_id = u.organisation_id
          LEFT JOIN user_unread_alerts uc ON uc.user_id = u.id
-         WHERE u.id = $1";
+         WHERE ",
+            $filter
+        )
+    };
+}
+pub(crate) use session_user_sql;
+
+const SESSION_USER_SQL: &str = session_user_sql!("", "users u", "u.id = $1");
 
 /// The signed-in user as every request checks them, with their role ids and unread
 /// alerts, in one query.
 pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<SessionUser>> {
     let rows: Vec<SessionRow> = Prepared::new(SESSION_USER_SQL).bind::<BigInt, _>(id.0).load(conn).await?;
+    Ok(session_user(rows))
+}
+
+/// The user of a session query's rows (one per role), if any.
+pub(crate) fn session_user(rows: Vec<SessionRow>) -> Option<SessionUser> {
     let role_ids: Vec<RoleId> = rows.iter().filter_map(|r| r.role_id).collect();
-    Ok(rows.into_iter().next().map(|r| SessionUser {
+    rows.into_iter().next().map(|r| SessionUser {
         id: r.id,
         organisation_id: r.organisation_id,
         email: r.email,
@@ -157,7 +175,7 @@ pub async fn load_session_user(conn: &mut AsyncPgConnection, id: UserId) -> Quer
         access_version: r.access_version,
         unread_alerts: r.unread_alerts,
         second_factor: r.second_factor,
-    }))
+    })
 }
 
 /// A new user; the email address only as parsed.

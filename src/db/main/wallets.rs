@@ -16,11 +16,12 @@ use crate::domain::money::format_zar;
 use crate::domain::states::TransactionKind;
 use crate::domain::wallet_stats::MonthTotals;
 
-pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
+/// An organisation's wallet. Takes a shared connection so that it can be pipelined.
+pub async fn for_organisation(mut conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
     organisation_wallets::table
         .filter(organisation_wallets::organisation_id.eq(org))
         .select(Wallet::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
