@@ -565,6 +565,18 @@ INSERT INTO bench_ledger (wallet_id, amount, balance_after) SELECT :w, 1, balanc
 END;
 ";
 
+/// The bare debit with a gap-free number taken last, as every tax invoice takes one in
+/// its debit's transaction (DESIGN.md §10): one counter row that all debits queue on
+/// until each commit is flushed. The ceiling of any acceptance that keeps that rule.
+const NUMBERED_DEBIT: &str = "\\set w :client_id + 1
+BEGIN;
+SELECT balance FROM bench_wallets WHERE id = :w FOR UPDATE;
+UPDATE bench_wallets SET balance = balance - 1 WHERE id = :w;
+INSERT INTO bench_ledger (wallet_id, amount, balance_after) SELECT :w, 1, balance FROM bench_wallets WHERE id = :w;
+UPDATE bench_series SET last_number = last_number + 1;
+END;
+";
+
 /// The same three steps on the portal's own wallet and ledger, with every invariant the
 /// schema keeps (CHECKs, foreign keys, unique keys, the chain trigger, the deferred
 /// balance-matches-ledger triggers): what a debit costs before the portal adds anything.
@@ -619,7 +631,10 @@ async fn run(cluster: &Cluster, binary: &std::path::Path, o: &Options) -> anyhow
              CREATE TABLE bench_ledger (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, wallet_id INT NOT NULL,
                                         amount NUMERIC(14,2) NOT NULL, balance_after NUMERIC(14,2) NOT NULL,
                                         created_at TIMESTAMPTZ NOT NULL DEFAULT now());
-             INSERT INTO bench_wallets SELECT g, 1000000 FROM generate_series(1, 100) g;",
+             INSERT INTO bench_wallets SELECT g, 1000000 FROM generate_series(1, 100) g;
+             CREATE TABLE bench_series (only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row),
+                                        last_number BIGINT NOT NULL);
+             INSERT INTO bench_series VALUES (true, 0);",
         )
         .await?;
     let mut main = AsyncPgConnection::establish(urls.main.expose_secret()).await?;
@@ -737,6 +752,7 @@ async fn scenarios(
     let name = "API quote acceptances (`POST /api/v1/quotes/{id}/accept`, bearer keys, 8 organisations)";
     results.push(wrk(name, base, 8, o.seconds, pid, Load::Script { path: &script, measured_from }).await?);
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;
+    let numbered_tps = pgbench(cluster, "bench", NUMBERED_DEBIT, o.seconds)?;
 
     // PDFs, as the customer downloads them: an acceptance's one-page tax invoice under
     // load, then the month's statement, which the acceptances have filled.
@@ -813,10 +829,17 @@ async fn scenarios(
     println!(
         "\npgbench wallet-debit transaction, 8 clients, one wallet each: {pgbench_tps:.0} tps on bare tables, {portal_tps:.0} tps on the portal's own wallet and ledger"
     );
+    println!(
+        "pgbench debit taking a gap-free number last (one counter row, as each tax invoice does): {numbered_tps:.0} tps"
+    );
     println!("\n| ratio | value | target |\n|---|---:|---|");
     println!("| catalog page ÷ minimal page | {:.2} | ≥ 1.0 |", find("catalog") / find("minimal"));
     println!("| API wallet ÷ catalog page | {:.2} | ≥ 1.0 |", find("API wallet") / find("catalog"));
     println!("| acceptances ÷ pgbench debits | {:.2} | ≥ 0.5 |", find("quote acceptances") / pgbench_tps);
+    println!(
+        "| acceptances ÷ pgbench debits that take a gap-free number | {:.2} | (context) |",
+        find("quote acceptances") / numbered_tps
+    );
     println!(
         "| API acceptances ÷ form acceptances | {:.2} | ≥ 1.0 |",
         find("API quote acceptances") / find("quote acceptances")

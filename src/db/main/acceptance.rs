@@ -294,6 +294,7 @@ async fn record_acceptance(
         pipeline.push(request_provisioning(conn, request));
     }
     if debits {
+        pipeline.push(ledger::check_balances_now(conn));
         pipeline.push(async {
             invoice = Some(invoices::issue(conn, &document).await?);
             QueryResult::Ok(())

@@ -332,6 +332,7 @@ async fn write(
         pipeline.push(alerts::raise(conn, alert));
     }
     if let (Some(key), Some(document)) = (&key, &document) {
+        pipeline.push(ledger::check_balances_now(conn));
         pipeline.push(invoices::issue(conn, document));
         pipeline.push(insert_charges(conn, plan, key));
     }

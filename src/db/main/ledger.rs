@@ -167,6 +167,13 @@ pub async fn bound_lock_waits(mut conn: &AsyncPgConnection) -> QueryResult<()> {
     Prepared::new(SET_LOCK_TIMEOUT).execute(&mut conn).await.map(drop)
 }
 
+/// Runs the transaction's deferred checks (every wallet touched matches its ledger) now
+/// rather than at `COMMIT`. Sent right before a tax document takes the series' next
+/// number, so that the checks do not run while every other debit waits for that row.
+pub async fn check_balances_now(mut conn: &AsyncPgConnection) -> QueryResult<()> {
+    Prepared::new("SET CONSTRAINTS ALL IMMEDIATE").execute(&mut conn).await.map(drop)
+}
+
 /// Locks an organisation's wallet row for the rest of the transaction. Every money
 /// path that also locks a quote locks the quote first, so none can deadlock. Takes a
 /// shared connection so that it can be pipelined.
