@@ -7,7 +7,9 @@
 //! the activity row and the provisioning log rows. Lock order is always quote, then wallet (top-ups lock only the wallet), so
 //! concurrent acceptances cannot deadlock. Who may accept is `domain::states::may_accept`;
 //! the debit goes through `ledger::post`. The statements are pipelined in a stated
-//! order (`db::pipeline`): the locks go in one round trip and the writes in one more.
+//! order (`db::pipeline`): `BEGIN` and the locks go in one round trip, the writes and
+//! `COMMIT` in one more, so the tax invoice's number (taken last) is held only while the
+//! server commits.
 //! The schema backs every invariant: one debit per quote (unique index), balance never
 //! negative (check), ledger chain (triggers).
 
