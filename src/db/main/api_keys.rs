@@ -123,9 +123,12 @@ struct CandidateRow {
     user: SessionRow,
 }
 
+/// The session check from the key's side; an API answer shows no alert bell, so the
+/// unread counters are not read.
 const KEY_USER_SQL: &str = session_user_sql!(
-    ", k.id AS key_id, k.secret_hash, k.last_used_at",
+    "0::bigint AS unread_alerts, k.id AS key_id, k.secret_hash, k.last_used_at",
     "api_keys k JOIN users u ON u.id = k.user_id",
+    "",
     "k.prefix = $1 AND k.revoked_at IS NULL ORDER BY k.id"
 );
 

@@ -10,7 +10,8 @@ use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
 use super::ledger;
-use super::schema::{quotes, services};
+use super::ledger::Wallet;
+use super::schema::{organisation_wallets, quotes, services};
 use crate::db::Prepared;
 use crate::domain::billing::{Billable, Schedule, VmRequest};
 use crate::domain::ids::{OrganisationId, QuoteId, ServiceId};
@@ -45,17 +46,37 @@ impl From<Service> for Billable {
 }
 
 /// An organisation's services that are still billed, oldest first: what it has
-/// committed to each month, and what the billing run charges. Takes a shared connection
-/// so that it can be pipelined.
-pub async fn billable(mut conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Billable>> {
+/// committed to each month, and what the billing run charges.
+pub async fn billable(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Vec<Billable>> {
     let rows: Vec<Service> = services::table
         .filter(services::organisation_id.eq(org))
         .filter(services::status.eq_any(ServiceStatus::BILLABLE))
         .order(services::id)
         .select(Service::as_select())
-        .load(&mut conn)
+        .load(conn)
         .await?;
     Ok(crate::db::into_domain(rows))
+}
+
+/// An organisation's wallet and its services that are still billed (what it has
+/// committed to each month), in one query: `None` without a wallet.
+pub async fn wallet_and_billable(
+    conn: &mut AsyncPgConnection,
+    org: OrganisationId,
+) -> QueryResult<Option<(Wallet, Vec<Billable>)>> {
+    let rows: Vec<(Wallet, Option<Service>)> = organisation_wallets::table
+        .left_join(
+            services::table.on(services::organisation_id
+                .eq(organisation_wallets::organisation_id)
+                .and(services::status.eq_any(ServiceStatus::BILLABLE))),
+        )
+        .filter(organisation_wallets::organisation_id.eq(org))
+        .order(services::id)
+        .select((Wallet::as_select(), Option::<Service>::as_select()))
+        .load(conn)
+        .await?;
+    let Some(wallet) = <[_]>::first(&rows).map(|(wallet, _)| wallet.clone()) else { return Ok(None) };
+    Ok(Some((wallet, crate::db::into_domain(rows.into_iter().filter_map(|(_, s)| s).collect()))))
 }
 
 /// Makes the services of a quote just accepted: call after its status is `accepted`, in

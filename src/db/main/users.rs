@@ -121,34 +121,42 @@ pub struct SessionUser {
     pub second_factor: bool,
 }
 
-/// The session check's SQL: `$columns` more, from `$from` (which names the users `u`),
-/// where `$filter`. Plain index joins, a row per role, the matrix's version and the
-/// unread counters: an aggregate, a count of alert rows or the permission tables here
-/// cost more than everything else a page does in the database (BENCHMARKS.md).
+/// The session check's SQL: the user, organisation, role (a row per role) and matrix
+/// version, then `$columns` (at least `unread_alerts`) from `$from` (which names the
+/// users `u`) with `$joins`, where `$filter`. Plain index joins: an aggregate, a count of
+/// alert rows or the permission tables here cost more than everything else a page does
+/// in the database (BENCHMARKS.md).
 macro_rules! session_user_sql {
-    ($columns:literal, $from:literal, $filter:literal) => {
+    ($columns:literal, $from:literal, $joins:literal, $filter:literal) => {
         concat!(
             "SELECT u.id, u.organisation_id, u.email, u.name, u.is_active, u.session_version,
                 u.must_change_password, o.name AS org_name, o.status AS org_status,
                 o.is_operator AS org_is_operator, ur.role_id, v.version AS access_version,
-                LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts,
-                u.totp_enrolled_at IS NOT NULL AS second_factor",
+                u.totp_enrolled_at IS NOT NULL AS second_factor, ",
             $columns,
             " FROM ",
             $from,
             " JOIN organisations o ON o.id = u.organisation_id
          CROSS JOIN access_matrix_version v
-         LEFT JOIN user_roles ur ON ur.user_id = u.id
-         LEFT JOIN organisation_unread_alerts oc ON oc.organisation_id = u.organisation_id
-         LEFT JOIN user_unread_alerts uc ON uc.user_id = u.id
-         WHERE ",
+         LEFT JOIN user_roles ur ON ur.user_id = u.id ",
+            $joins,
+            " WHERE ",
             $filter
         )
     };
 }
 pub(crate) use session_user_sql;
 
-const SESSION_USER_SQL: &str = session_user_sql!("", "users u", "u.id = $1");
+/// A page's session check, with the unread alerts for the bell (up to
+/// `alerts::UNREAD_COUNT_CAP`, written into the query), so that a page needs no second
+/// query.
+const SESSION_USER_SQL: &str = session_user_sql!(
+    "LEAST(100, COALESCE(oc.unread, 0) + COALESCE(uc.unread, 0)) AS unread_alerts",
+    "users u",
+    "LEFT JOIN organisation_unread_alerts oc ON oc.organisation_id = u.organisation_id
+     LEFT JOIN user_unread_alerts uc ON uc.user_id = u.id",
+    "u.id = $1"
+);
 
 /// The signed-in user as every request checks them, with their role ids and unread
 /// alerts, in one query.

@@ -16,12 +16,11 @@ use crate::domain::money::format_zar;
 use crate::domain::states::TransactionKind;
 use crate::domain::wallet_stats::MonthTotals;
 
-/// An organisation's wallet. Takes a shared connection so that it can be pipelined.
-pub async fn for_organisation(mut conn: &AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
+pub async fn for_organisation(conn: &mut AsyncPgConnection, org: OrganisationId) -> QueryResult<Option<Wallet>> {
     organisation_wallets::table
         .filter(organisation_wallets::organisation_id.eq(org))
         .select(Wallet::as_select())
-        .first(&mut conn)
+        .first(conn)
         .await
         .optional()
 }

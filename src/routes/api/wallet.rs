@@ -44,12 +44,9 @@ pub async fn show(
     state: web::Data<AppState>,
 ) -> Result<web::Json<Wallet>, ApiError> {
     let org = required.user.organisation_id;
-    let conn = state.pools.main.get().await?;
-    // Both queries in one round trip.
-    let (wallet, running) =
-        futures_util::future::try_join(wallets::for_organisation(&conn, org), services::billable(&conn, org)).await?;
+    let mut conn = state.pools.main.get().await?;
     // The operator buys nothing from itself: it has no wallet.
-    let wallet = wallet.ok_or(AppError::NotFound)?;
+    let (wallet, running) = services::wallet_and_billable(&mut conn, org).await?.ok_or(AppError::NotFound)?;
     Ok(web::Json(Wallet {
         balance: format_decimal(wallet.balance),
         low_balance_threshold: format_decimal(wallet.low_balance_threshold),
