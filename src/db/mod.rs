@@ -231,3 +231,28 @@ impl Pools {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::{BigInt, Text};
+
+    use super::*;
+
+    #[test]
+    fn prepared_sql_keeps_its_text_and_numbers_each_parameter_in_turn() {
+        let query = Prepared::new("SELECT $1 || name FROM t WHERE id = $2 AND owner = $1")
+            .bind::<Text, _>("x")
+            .bind::<BigInt, _>(7_i64);
+        let sql = diesel::debug_query::<Pg, _>(&query).to_string();
+        assert!(sql.starts_with("SELECT $1 || name FROM t WHERE id = $2 AND owner = $3"), "{sql}");
+        assert!(sql.contains(r#"["x", 7, "x"]"#), "{sql}");
+    }
+
+    #[test]
+    fn a_placeholder_without_its_parameter_is_an_error_not_a_panic() {
+        use std::fmt::Write;
+        let query = Prepared::new("SELECT $2").bind::<BigInt, _>(1_i64);
+        let mut sql = String::new();
+        assert!(write!(sql, "{}", diesel::debug_query::<Pg, _>(&query)).is_err());
+    }
+}

@@ -113,14 +113,20 @@ impl Candidate {
 /// One row of [`KEY_USER_SQL`]: a key and its user with one of their roles.
 #[derive(QueryableByName)]
 struct CandidateRow {
+    #[diesel(embed)]
+    key: KeyRow,
+    #[diesel(embed)]
+    user: SessionRow,
+}
+
+#[derive(QueryableByName)]
+struct KeyRow {
     #[diesel(sql_type = BigInt)]
     key_id: ApiKeyId,
     #[diesel(sql_type = Binary)]
     secret_hash: Vec<u8>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     last_used_at: Option<DateTime<Utc>>,
-    #[diesel(embed)]
-    user: SessionRow,
 }
 
 /// The session check from the key's side; an API answer shows no alert bell, so the
@@ -137,17 +143,22 @@ const KEY_USER_SQL: &str = session_user_sql!(
 pub async fn unrevoked_with_prefix(conn: &mut AsyncPgConnection, prefix: &str) -> QueryResult<Vec<Candidate>> {
     let rows: Vec<CandidateRow> = Prepared::new(KEY_USER_SQL).bind::<Text, _>(prefix).load(conn).await?;
     // The rows come a key at a time, a row per role of its user.
-    let mut keys: Vec<(ApiKeyId, Vec<u8>, Option<DateTime<Utc>>, Vec<SessionRow>)> = Vec::new();
-    for CandidateRow { key_id, secret_hash, last_used_at, user } in rows {
+    let mut keys: Vec<(KeyRow, Vec<SessionRow>)> = Vec::new();
+    for CandidateRow { key, user } in rows {
         match keys.last_mut() {
-            Some((id, .., users)) if *id == key_id => users.push(user),
-            _ => keys.push((key_id, secret_hash, last_used_at, vec![user])),
+            Some((last, users)) if last.key_id == key.key_id => users.push(user),
+            _ => keys.push((key, vec![user])),
         }
     }
     Ok(keys
         .into_iter()
-        .filter_map(|(id, secret_hash, last_used_at, rows)| {
-            Some(Candidate { id, secret_hash, last_used_at, user: users::session_user(rows)? })
+        .filter_map(|(key, rows)| {
+            Some(Candidate {
+                id: key.key_id,
+                secret_hash: key.secret_hash,
+                last_used_at: key.last_used_at,
+                user: users::session_user(rows)?,
+            })
         })
         .collect())
 }
