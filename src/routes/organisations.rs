@@ -408,9 +408,8 @@ async fn organisation_page(
 ) -> Result<OrganisationPage, AppError> {
     let mut conn = state.pools.main.get().await?;
     let org = organisations::find_by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let wallet = wallets::for_organisation(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let (wallet, running) = services::wallet_and_billable(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let rows = wallets::ledger(&mut conn, id, None, RECENT).await?;
-    let running = services::billable(&mut conn, id).await?;
     let can_manage = user.can(Permission::OrgManage);
     let (members, quotes) = if can_manage {
         let now = Utc::now();

@@ -128,12 +128,11 @@ async fn wallet_page(
     form: Option<ThresholdForm>,
     threshold_error: Option<String>,
 ) -> Result<WalletPage, AppError> {
-    let wallet = wallets::for_organisation(conn, org).await?.ok_or(AppError::NotFound)?;
+    let (wallet, running) = services::wallet_and_billable(conn, org).await?.ok_or(AppError::NotFound)?;
     let rows = wallets::ledger(conn, org, before, PAGE_SIZE).await?;
     let older = (rows.len() as i64 == PAGE_SIZE).then(|| rows.last().map(|r| r.id)).flatten();
     let today = today_sast();
     let sums = wallets::monthly_totals(conn, org, sast_midnight(wallet_stats::window_start(today))).await?;
-    let running = services::billable(conn, org).await?;
     Ok(WalletPage {
         page,
         balance: format_zar(wallet.balance),

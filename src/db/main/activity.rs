@@ -6,12 +6,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use super::schema::user_activity_log;
 use crate::db::Prepared;
 use crate::domain::ids::{OrganisationId, UserId};
 
-#[derive(Insertable, Default)]
-#[diesel(table_name = user_activity_log)]
+#[derive(Default)]
 pub struct NewActivity<'a> {
     pub user_id: Option<UserId>,
     pub actor_email: Option<&'a str>,

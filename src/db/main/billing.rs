@@ -193,8 +193,7 @@ async fn dry(
     org: OrganisationId,
     options: &RunOptions,
 ) -> Result<Option<Plan>, BillError> {
-    let Some(wallet) = super::wallets::for_organisation(conn, org).await? else { return Ok(None) };
-    let services = svc::billable(conn, org).await?;
+    let Some((wallet, services)) = svc::wallet_and_billable(conn, org).await? else { return Ok(None) };
     Ok(Some(plan(&services, wallet.balance, options.date, options.grace_days)))
 }
 

@@ -152,15 +152,13 @@ pub fn low_balance_state(wallet: &Wallet, balance: Decimal) -> (bool, Option<New
     (true, Some(alert))
 }
 
-/// How long a money transaction waits for a row lock: a wallet or quote row held
+/// How long a money transaction waits for a row lock (2 s): a wallet or quote row held
 /// elsewhere (a stuck job, a manual SQL session) makes the request give up after this
-/// ("busy, try again", 503) instead of holding its pooled connection while it waits.
-pub const LOCK_TIMEOUT: &str = "2s";
-
-/// The statement that sets [`LOCK_TIMEOUT`] (a constant text, so it is prepared once).
+/// ("busy, try again", 503) instead of holding its pooled connection while it waits. A
+/// constant text, so it is prepared once per connection.
 const SET_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
 
-/// Bounds the lock waits of the rest of this transaction by [`LOCK_TIMEOUT`]. The first
+/// Bounds the lock waits of the rest of this transaction ([`SET_LOCK_TIMEOUT`]). The first
 /// statement of every money transaction; takes a shared connection so that it can be
 /// pipelined before the locks.
 pub async fn bound_lock_waits(mut conn: &AsyncPgConnection) -> QueryResult<()> {

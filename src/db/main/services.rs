@@ -9,8 +9,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rust_decimal::Decimal;
 
 use super::activity::{self, Actor, NewActivity};
-use super::ledger;
-use super::ledger::Wallet;
+use super::ledger::{self, Wallet};
 use super::schema::{organisation_wallets, quotes, services};
 use crate::db::Prepared;
 use crate::domain::billing::{Billable, Schedule, VmRequest};
