@@ -72,6 +72,12 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    /// `cache` (this process's fenced copy) or `database`.
+    answered_by: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DatabaseLabels {
     database: &'static str,
 }
@@ -89,6 +95,7 @@ pub struct Metrics {
     pool_connections: Family<ConnectionLabels, Gauge>,
     pool_max: Family<DatabaseLabels, Gauge>,
     pool_waiting: Family<DatabaseLabels, Gauge>,
+    access_checks: Family<CheckLabels, Counter>,
     acceptances: Counter,
     insufficient_funds: Counter,
     months_charged: Counter,
@@ -115,6 +122,7 @@ impl Metrics {
         let pool_connections = Family::<ConnectionLabels, Gauge>::default();
         let pool_max = Family::<DatabaseLabels, Gauge>::default();
         let pool_waiting = Family::<DatabaseLabels, Gauge>::default();
+        let access_checks = Family::<CheckLabels, Counter>::default();
         let acceptances = Counter::default();
         let insufficient_funds = Counter::default();
         let months_charged = Counter::default();
@@ -133,6 +141,11 @@ impl Metrics {
             pool_max.clone(),
         );
         registry.register("portal_db_pool_waiting_requests", "Requests waiting for a connection", pool_waiting.clone());
+        registry.register(
+            "portal_access_checks",
+            "Session and API key checks, by what answered them (this process's copy or the database)",
+            access_checks.clone(),
+        );
         registry.register(
             "portal_quote_acceptances",
             "Quotes accepted (and their wallets debited)",
@@ -165,6 +178,7 @@ impl Metrics {
             pool_connections,
             pool_max,
             pool_waiting,
+            access_checks,
             acceptances,
             insufficient_funds,
             months_charged,
@@ -178,6 +192,13 @@ impl Metrics {
     /// Reports these pools too (each worker has its own).
     pub fn watch(&self, pools: &Pools) {
         self.pools.lock().expect("metrics lock").push(pools.clone());
+    }
+
+    /// A session or key check of a signed-in request, answered from this process's
+    /// copy or by the database.
+    pub fn count_access_check(&self, from_cache: bool) {
+        let answered_by = if from_cache { "cache" } else { "database" };
+        self.access_checks.get_or_create(&CheckLabels { answered_by }).inc();
     }
 
     pub fn count_acceptance(&self) {

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::password::Hasher;
 use crate::bulkhead::Bulkhead;
 use crate::db::cache::PriceCache;
@@ -31,6 +32,9 @@ pub struct Shared {
     pub redis_addr: Option<String>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
+    /// The signed-in users and API keys this process has checked (see `auth::cache`);
+    /// used only while [`crate::auth::cache::listen`] runs.
+    pub auth: Arc<AuthCache>,
     pub metrics: Arc<Metrics>,
     pub bulkhead: Arc<Bulkhead>,
     /// `PORTAL_GRACE_DAYS`, for the billing run staff start.
@@ -48,6 +52,7 @@ impl Shared {
             redis_addr: None,
             prices: Arc::default(),
             access: Arc::default(),
+            auth: Arc::default(),
             metrics: Arc::default(),
             bulkhead: Arc::default(),
             grace_days: crate::config::DEFAULT_GRACE_DAYS,

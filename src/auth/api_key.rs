@@ -1,8 +1,9 @@
 //! Bearer authentication for `/api/`: `Authorization: Bearer pk_live_…` names a key,
 //! which acts as the user who made it, with that user's permissions now. The key and
-//! its user are checked against the database on every request (the key not revoked, the
-//! user active, the organisation not suspended), so a revocation or deactivation holds
-//! at once on every instance. Cookies are never read here: a session alone is refused.
+//! its user are checked on every request (the key not revoked, the user active, the
+//! organisation not suspended), against the database or against this process's copy
+//! once `auth::cache` has fenced it, so a revocation or deactivation holds on the next
+//! request on every instance. Cookies are never read here: a session alone is refused.
 
 use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
@@ -10,9 +11,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web;
+use diesel_async::AsyncPgConnection;
 
 use super::middleware::{access_matrix, current_user};
 use super::permissions::CurrentUser;
+use crate::db::PooledConn;
 use crate::db::main::api_keys;
 use crate::domain::api_key;
 use crate::domain::ids::ApiKeyId;
@@ -59,13 +62,29 @@ pub async fn authenticate(
 async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentUser, ApiKeyId), ApiError> {
     let presented = presented.ok_or_else(ApiError::unauthenticated)?;
     let prefix = api_key::prefix_of(presented).ok_or_else(ApiError::unauthenticated)?;
-    let mut conn = state.pools.main.get().await?;
-    let candidates = api_keys::unrevoked_with_prefix(&mut conn, prefix).await?;
+    let mut conn = None;
+    let cached = match state.auth.holds_keys(prefix) && state.auth.fence().await {
+        true => state.auth.keys(prefix),
+        false => None,
+    };
+    state.metrics.count_access_check(cached.is_some());
+    let candidates = match cached {
+        Some(candidates) => candidates,
+        None => {
+            let ticket = state.auth.ticket();
+            let candidates = api_keys::unrevoked_with_prefix(connection(state, &mut conn).await?, prefix).await?;
+            state.auth.keep_keys(ticket, prefix, &candidates);
+            candidates
+        }
+    };
     let key = candidates
         .into_iter()
         .find(|c| api_key::matches(presented, &c.secret_hash))
         .ok_or_else(ApiError::unauthenticated)?;
-    let matrix = access_matrix(state, &mut conn, key.user.access_version).await?;
+    let matrix = match state.access.get(key.user.access_version) {
+        Some(matrix) => matrix,
+        None => access_matrix(state, connection(state, &mut conn).await?, key.user.access_version).await?,
+    };
     let (id, stale, row) = (key.id, key.stale(), key.user);
     if !row.is_active || !row.org_status.is_active() {
         return Err(ApiError::unauthenticated());
@@ -81,7 +100,19 @@ async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentU
         return Err(ApiError::new(StatusCode::FORBIDDEN, "second_factor_required", message));
     }
     if stale {
-        api_keys::touch(&mut conn, id).await?;
+        api_keys::touch(connection(state, &mut conn).await?, id).await?;
+        state.auth.forget_keys(prefix);
     }
     Ok((current_user(row, roles, permissions), id))
+}
+
+/// A main-database connection, taken from the pool the first time one is needed.
+async fn connection<'a>(
+    state: &AppState,
+    conn: &'a mut Option<PooledConn>,
+) -> Result<&'a mut AsyncPgConnection, ApiError> {
+    if conn.is_none() {
+        *conn = Some(state.pools.main.get().await?);
+    }
+    Ok(conn.as_mut().expect("just taken from the pool"))
 }

@@ -1,5 +1,6 @@
-//! The authentication middleware: on every request it checks the session against the
-//! database (user active, organisation active, session version current, timeouts) and
+//! The authentication middleware: on every request it checks the session (user active,
+//! organisation active, session version current, timeouts), against the database or
+//! against this process's copy once `auth::cache` has fenced it, and
 //! puts a [`CurrentUser`] into the request. Anything but the public paths without a
 //! signed-in user is redirected to the sign-in page: deny by default. A user with a
 //! temporary password is held at the password page, and one whose permissions need a
@@ -62,16 +63,24 @@ fn is_polling(path: &str) -> bool {
     path == "/alerts/count"
 }
 
-/// The session check's row, and the role × permission matrix of the version it names
-/// (from this process's copy, loaded again on the same connection when a role or grant
-/// has changed since).
-pub(super) async fn load_user(
-    state: &AppState,
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
-    let Some(row) = users::load_session_user(conn, user).await? else { return Ok(None) };
-    let matrix = access_matrix(state, conn, row.access_version).await?;
+/// The session check's row, and the role × permission matrix of the version it names:
+/// this process's copies when the access cache can vouch for them (see `auth::cache`),
+/// else from the database (the matrix loaded again when a role or grant has changed).
+async fn load_user(state: &AppState, user: UserId) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
+    if state.auth.holds_user(user)
+        && state.auth.fence().await
+        && let Some(row) = state.auth.user(user)
+        && let Some(matrix) = state.access.get(row.access_version)
+    {
+        state.metrics.count_access_check(true);
+        return Ok(Some((row, matrix)));
+    }
+    state.metrics.count_access_check(false);
+    let ticket = state.auth.ticket();
+    let mut conn = state.pools.main.get().await?;
+    let Some(row) = users::load_session_user(&mut conn, user).await? else { return Ok(None) };
+    let matrix = access_matrix(state, &mut conn, row.access_version).await?;
+    state.auth.keep_user(ticket, &row);
     Ok(Some((row, matrix)))
 }
 
@@ -128,11 +137,7 @@ pub async fn authenticate(
         }
         SessionCheck::Active { user, version } => {
             let state = req.app_data::<web::Data<AppState>>().expect("AppState is registered").clone();
-            let loaded = match state.pools.main.get().await {
-                Ok(mut conn) => load_user(&state, &mut conn, user).await,
-                Err(e) => Err(e.into()),
-            };
-            match loaded {
+            match load_user(&state, user).await {
                 Ok(Some((row, matrix)))
                     if row.is_active && row.org_status.is_active() && row.session_version == version =>
                 {

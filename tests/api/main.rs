@@ -1,6 +1,7 @@
 //! Integration tests: the real application over HTTP against real PostgreSQL.
 
 mod access;
+mod access_cache;
 mod activity;
 mod admin_browser;
 mod admin_helpers;

@@ -94,7 +94,7 @@ pub async fn revoke(conn: &mut AsyncPgConnection, id: ApiKeyId, actor: &Actor) -
 
 /// A stored key that a presented key may be (not revoked, with its prefix), with its
 /// user as the session check sees them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Candidate {
     pub id: ApiKeyId,
     pub secret_hash: Vec<u8>,

@@ -1,0 +1,12 @@
+DROP TRIGGER api_keys_revoked ON api_keys;
+DROP TRIGGER api_keys_access_changed ON api_keys;
+DROP TRIGGER user_unread_alerts_changed ON user_unread_alerts;
+DROP TRIGGER organisation_unread_alerts_changed ON organisation_unread_alerts;
+DROP TRIGGER access_matrix_changed ON access_matrix_version;
+DROP TRIGGER organisations_access_removed ON organisations;
+DROP TRIGGER organisations_access_changed ON organisations;
+DROP TRIGGER user_roles_access_changed ON user_roles;
+DROP TRIGGER users_access_removed ON users;
+DROP TRIGGER users_access_changed ON users;
+DROP FUNCTION notify_access_changed();
+DROP FUNCTION access_changed_payload(TEXT, JSONB);
