@@ -509,7 +509,6 @@ async fn serve(
         .with_grace_days(settings.grace_days)
         .with_api_rate(settings.api_rate, settings.api_burst)
         .with_redis(settings.redis_url.as_ref().map(|url| url.expose_secret()));
-    actix_web::rt::spawn(crate::auth::cache::listen(shared.auth.clone(), urls.main.clone()));
     actix_web::rt::spawn(jobs::hourly(
         urls.main.clone(),
         shared.metrics.clone(),

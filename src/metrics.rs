@@ -143,7 +143,7 @@ impl Metrics {
         registry.register("portal_db_pool_waiting_requests", "Requests waiting for a connection", pool_waiting.clone());
         registry.register(
             "portal_access_checks",
-            "Session and API key checks, by what answered them (this process's copy or the database)",
+            "Session and API key checks, by what answered them (the worker's copy or the database)",
             access_checks.clone(),
         );
         registry.register(

@@ -32,9 +32,6 @@ pub struct Shared {
     pub redis_addr: Option<String>,
     pub prices: Arc<PriceCache>,
     pub access: Arc<AccessCache>,
-    /// The signed-in users and API keys this process has checked (see `auth::cache`);
-    /// used only while [`crate::auth::cache::listen`] runs.
-    pub auth: Arc<AuthCache>,
     pub metrics: Arc<Metrics>,
     pub bulkhead: Arc<Bulkhead>,
     /// `PORTAL_GRACE_DAYS`, for the billing run staff start.
@@ -52,7 +49,6 @@ impl Shared {
             redis_addr: None,
             prices: Arc::default(),
             access: Arc::default(),
-            auth: Arc::default(),
             metrics: Arc::default(),
             bulkhead: Arc::default(),
             grace_days: crate::config::DEFAULT_GRACE_DAYS,
@@ -97,6 +93,9 @@ impl Shared {
 pub struct AppState {
     pub pools: Pools,
     pub shared: Shared,
+    /// The signed-in users and API keys this worker has checked (see `auth::cache`),
+    /// used while the worker's [`crate::auth::cache::listen`] runs.
+    pub auth: Arc<AuthCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -109,7 +108,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(pools: Pools, shared: &Shared) -> AppState {
-        AppState { pools, shared: shared.clone() }
+        AppState { pools, shared: shared.clone(), auth: Arc::default() }
     }
 
     /// A main-database connection for a money request of `org`: its organisation's turn

@@ -1,7 +1,7 @@
 //! Bearer authentication for `/api/`: `Authorization: Bearer pk_live_…` names a key,
 //! which acts as the user who made it, with that user's permissions now. The key and
 //! its user are checked on every request (the key not revoked, the user active, the
-//! organisation not suspended), against the database or against this process's copy
+//! organisation not suspended), against the database or against this worker's copy
 //! once `auth::cache` has fenced it, so a revocation or deactivation holds on the next
 //! request on every instance. Cookies are never read here: a session alone is refused.
 

@@ -1,4 +1,4 @@
-//! This process's copies of the signed-in users and API keys it has checked, so that a
+//! Each worker's copies of the signed-in users and API keys it has checked, so that a
 //! page or an API answer costs no query for its session check.
 //!
 //! A copy is only as good as what the database says now, on every instance, so three
@@ -6,7 +6,9 @@
 //!
 //! - **Notifications.** Triggers on the rows a check reads (migration
 //!   `2026-12-25-000001_access_notifications`) send `access_changed` with what changed;
-//!   [`listen`] holds one connection listening on it and drops the copies named.
+//!   [`listen`] holds a connection listening on it and drops the copies named. Each
+//!   worker has its own, driven by its own thread like its pools, so a fence wakes no
+//!   other thread.
 //! - **A fence before every use.** A request may use a copy only after a round trip on
 //!   the listening connection that started after the request arrived. PostgreSQL sends
 //!   a listener every notification committed before a command ahead of that command's
@@ -245,7 +247,7 @@ impl State {
 }
 
 /// Keeps a connection listening for [`CHANNEL`] and runs the fences on it, for as long
-/// as the process runs; makes it again a second after it is lost.
+/// as the worker runs; makes it again a second after it is lost.
 pub async fn listen(cache: std::sync::Arc<AuthCache>, url: SecretString) {
     loop {
         let lost = listen_once(&cache, &url).await;

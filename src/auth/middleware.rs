@@ -1,6 +1,6 @@
 //! The authentication middleware: on every request it checks the session (user active,
 //! organisation active, session version current, timeouts), against the database or
-//! against this process's copy once `auth::cache` has fenced it, and
+//! against this worker's copy once `auth::cache` has fenced it, and
 //! puts a [`CurrentUser`] into the request. Anything but the public paths without a
 //! signed-in user is redirected to the sign-in page: deny by default. A user with a
 //! temporary password is held at the password page, and one whose permissions need a

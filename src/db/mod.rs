@@ -24,7 +24,7 @@ use diesel::sql_types::{HasSqlType, Untyped};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::DatabaseUrls;
 
@@ -219,6 +219,8 @@ pub struct Pools {
     /// Main-database connections for long exports only (a quarter of `main`'s size, at
     /// least one): a slow download holds one of these, never one that pages need.
     pub exports: MainPool,
+    /// The main database, for a worker's connection of its own (`auth::cache::listen`).
+    pub main_url: SecretString,
 }
 
 impl Pools {
@@ -228,6 +230,7 @@ impl Pools {
             aas: AasPool::new(urls.aas.expose_secret(), max_size),
             enetworks: EnetworksPool::new(urls.enetworks.expose_secret(), max_size),
             exports: MainPool::new(urls.main.expose_secret(), max_size.div_ceil(4)),
+            main_url: urls.main.clone(),
         }
     }
 }

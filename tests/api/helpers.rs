@@ -174,7 +174,6 @@ pub async fn spawn_app_on(shared: Shared, sessions: Sessions) -> TestApp {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let app_pools = pools.clone();
-    actix_web::rt::spawn(portal::auth::cache::listen(shared.auth.clone(), db.urls.main.clone()));
     let state = move || AppState::new(app_pools.clone(), &shared);
     let key: [u8; 64] = rand::random();
     let server = startup::run(state, listener, &key, sessions, 1).expect("start the app");
