@@ -146,6 +146,9 @@ async fn while_the_listener_is_away_every_request_asks_the_database() {
     wait_for_listener(&app, Some(first)).await;
     alert_acme(&app, acme).await;
     assert_eq!(bell(&customer).await.as_deref(), Some("3"));
+    // The alert's notification may reach the worker after the copy this page loaded, and
+    // drop it at the next fence (harmless: the copy is loaded again); then it stays.
+    assert_eq!(bell(&customer).await.as_deref(), Some("3"));
     let before = answered_from_copies(&app).await;
     assert_eq!(bell(&customer).await.as_deref(), Some("3"));
     assert_eq!(answered_from_copies(&app).await, before + 1, "the second look came from the copy");
