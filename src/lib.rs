@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulkhead;
 pub mod cli;
 pub mod config;
+pub mod copies;
 pub mod db;
 pub mod documents;
 pub mod domain;

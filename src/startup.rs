@@ -221,7 +221,7 @@ fn serve<S: SessionStore + 'static>(
     let server = HttpServer::new(move || {
         let state = web::Data::new(state());
         // On the worker's own thread, like its pools: a fence wakes no other thread.
-        actix_web::rt::spawn(crate::auth::cache::listen(state.auth.clone(), state.pools.main_url.clone()));
+        actix_web::rt::spawn(crate::copies::listen(state.copies.clone(), state.pools.main_url.clone()));
         let (path, query, form, json) = crate::error::extractor_configs();
         state.metrics.watch(&state.pools);
         // Registered inside-out: a request meets headers, compression, metrics, logging,

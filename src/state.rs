@@ -8,9 +8,9 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use tokio::sync::OwnedSemaphorePermit;
 
-use crate::auth::cache::AuthCache;
 use crate::auth::password::Hasher;
 use crate::bulkhead::Bulkhead;
+use crate::copies::Copies;
 use crate::db::cache::PriceCache;
 use crate::db::{PooledConn, Pools};
 use crate::domain::ids::OrganisationId;
@@ -93,9 +93,9 @@ impl Shared {
 pub struct AppState {
     pub pools: Pools,
     pub shared: Shared,
-    /// The signed-in users and API keys this worker has checked (see `auth::cache`),
-    /// used while the worker's [`crate::auth::cache::listen`] runs.
-    pub auth: Arc<AuthCache>,
+    /// The signed-in users and API keys this worker has checked (see `copies`),
+    /// used while the worker's [`crate::copies::listen`] runs.
+    pub copies: Arc<Copies>,
 }
 
 impl std::ops::Deref for AppState {
@@ -108,7 +108,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(pools: Pools, shared: &Shared) -> AppState {
-        AppState { pools, shared: shared.clone(), auth: Arc::default() }
+        AppState { pools, shared: shared.clone(), copies: Arc::default() }
     }
 
     /// A main-database connection for a money request of `org`: its organisation's turn

@@ -2,7 +2,7 @@
 //! which acts as the user who made it, with that user's permissions now. The key and
 //! its user are checked on every request (the key not revoked, the user active, the
 //! organisation not suspended), against the database or against this worker's copy
-//! once `auth::cache` has fenced it, so a revocation or deactivation holds on the next
+//! once `copies` has fenced it, so a revocation or deactivation holds on the next
 //! request on every instance. Cookies are never read here: a session alone is refused.
 
 use actix_web::HttpMessage;
@@ -15,6 +15,7 @@ use diesel_async::AsyncPgConnection;
 
 use super::middleware::{access_matrix, current_user};
 use super::permissions::CurrentUser;
+use crate::copies::Fenced;
 use crate::db::PooledConn;
 use crate::db::main::api_keys;
 use crate::domain::api_key;
@@ -47,33 +48,35 @@ pub async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|v| v.trim().to_owned());
     match identify(&state, presented.as_deref()).await {
-        Ok((user, key)) => {
+        Ok((user, key, fenced)) => {
             if let Err(e) = state.api_limits.check(key) {
                 return Ok(req.error_response(e));
             }
             req.extensions_mut().insert(user);
             req.extensions_mut().insert(KeyInUse(key));
+            if fenced {
+                req.extensions_mut().insert(Fenced);
+            }
             next.call(req).await.map(ServiceResponse::map_into_boxed_body)
         }
         Err(e) => Ok(req.error_response(e)),
     }
 }
 
-async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentUser, ApiKeyId), ApiError> {
+/// The key's user, the key, and whether a fence passed on the way.
+async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentUser, ApiKeyId, bool), ApiError> {
     let presented = presented.ok_or_else(ApiError::unauthenticated)?;
     let prefix = api_key::prefix_of(presented).ok_or_else(ApiError::unauthenticated)?;
     let mut conn = None;
-    let cached = match state.auth.holds_keys(prefix) && state.auth.fence().await {
-        true => state.auth.keys(prefix),
-        false => None,
-    };
+    let fenced = state.copies.holds_keys(prefix) && state.copies.fence().await;
+    let cached = if fenced { state.copies.keys(prefix) } else { None };
     state.metrics.count_access_check(cached.is_some());
     let candidates = match cached {
         Some(candidates) => candidates,
         None => {
-            let ticket = state.auth.ticket();
+            let ticket = state.copies.ticket();
             let candidates = api_keys::unrevoked_with_prefix(connection(state, &mut conn).await?, prefix).await?;
-            state.auth.keep_keys(ticket, prefix, &candidates);
+            state.copies.keep_keys(ticket, prefix, &candidates);
             candidates
         }
     };
@@ -101,9 +104,9 @@ async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentU
     }
     if stale {
         api_keys::touch(connection(state, &mut conn).await?, id).await?;
-        state.auth.forget_keys(prefix);
+        state.copies.forget_keys(prefix);
     }
-    Ok((current_user(row, roles, permissions), id))
+    Ok((current_user(row, roles, permissions), id, fenced))
 }
 
 /// A main-database connection, taken from the pool the first time one is needed.

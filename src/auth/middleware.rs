@@ -1,6 +1,6 @@
 //! The authentication middleware: on every request it checks the session (user active,
 //! organisation active, session version current, timeouts), against the database or
-//! against this worker's copy once `auth::cache` has fenced it, and
+//! against this worker's copy once `copies` has fenced it, and
 //! puts a [`CurrentUser`] into the request. Anything but the public paths without a
 //! signed-in user is redirected to the sign-in page: deny by default. A user with a
 //! temporary password is held at the password page, and one whose permissions need a
@@ -64,23 +64,23 @@ fn is_polling(path: &str) -> bool {
 }
 
 /// The session check's row, and the role × permission matrix of the version it names:
-/// this process's copies when the access cache can vouch for them (see `auth::cache`),
+/// this process's copies when the access cache can vouch for them (see `copies`),
 /// else from the database (the matrix loaded again when a role or grant has changed).
 async fn load_user(state: &AppState, user: UserId) -> Result<Option<(SessionUser, Arc<AccessMatrix>)>, AppError> {
-    if state.auth.holds_user(user)
-        && state.auth.fence().await
-        && let Some(row) = state.auth.user(user)
+    if state.copies.holds_user(user)
+        && state.copies.fence().await
+        && let Some(row) = state.copies.user(user)
         && let Some(matrix) = state.access.get(row.access_version)
     {
         state.metrics.count_access_check(true);
         return Ok(Some((row, matrix)));
     }
     state.metrics.count_access_check(false);
-    let ticket = state.auth.ticket();
+    let ticket = state.copies.ticket();
     let mut conn = state.pools.main.get().await?;
     let Some(row) = users::load_session_user(&mut conn, user).await? else { return Ok(None) };
     let matrix = access_matrix(state, &mut conn, row.access_version).await?;
-    state.auth.keep_user(ticket, &row);
+    state.copies.keep_user(ticket, &row);
     Ok(Some((row, matrix)))
 }
 

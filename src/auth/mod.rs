@@ -2,7 +2,6 @@
 //! per-request user check and the permission extractors.
 
 pub mod api_key;
-pub mod cache;
 pub mod csrf;
 pub mod middleware;
 pub mod password;

@@ -219,7 +219,7 @@ pub struct Pools {
     /// Main-database connections for long exports only (a quarter of `main`'s size, at
     /// least one): a slow download holds one of these, never one that pages need.
     pub exports: MainPool,
-    /// The main database, for a worker's connection of its own (`auth::cache::listen`).
+    /// The main database, for a worker's connection of its own (`copies::listen`).
     pub main_url: SecretString,
 }
 

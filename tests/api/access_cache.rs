@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
-use portal::auth::cache::LISTENER_NAME;
+use portal::copies::LISTENER_NAME;
 use portal::db::main::schema::{api_keys, in_app_alerts, users};
 use reqwest::StatusCode;
 
@@ -152,4 +152,42 @@ async fn while_the_listener_is_away_every_request_asks_the_database() {
     let before = answered_from_copies(&app).await;
     assert_eq!(bell(&customer).await.as_deref(), Some("3"));
     assert_eq!(answered_from_copies(&app).await, before + 1, "the second look came from the copy");
+}
+
+#[actix_web::test]
+async fn the_api_wallet_shows_a_top_up_made_elsewhere_on_the_very_next_request() {
+    use portal::db::main::wallets;
+    let app = spawn_app().await;
+    wait_for_listener(&app, None).await;
+    let acme = portal::domain::ids::OrganisationId(org_id(&app, ACME).await);
+    let customer = app.signed_in(CUSTOMER).await;
+    let page = customer.post("/account/api-keys", &[("name", "wallet")]).await;
+    let key = text_of(&page, "new-key-value").expect("the new key");
+    let client = reqwest::Client::new();
+    let balance = async || -> rust_decimal::Decimal {
+        let url = format!("{}/api/v1/wallet", app.address);
+        let text = client.get(url).bearer_auth(&key).send().await.unwrap().text().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        body["balance"].as_str().unwrap().parse().unwrap()
+    };
+    let mut expected = balance().await;
+    assert_eq!(balance().await, expected);
+    let before = answered_from_copies(&app).await;
+    for n in 0..10 {
+        // A top-up as another instance (or an operator's command) makes it.
+        let credit = wallets::NewCredit {
+            organisation_id: acme,
+            amount: rust_decimal::Decimal::from(100),
+            reference: "ELSEWHERE",
+            description: "Top-up made behind this instance's back",
+            idempotency_key: &format!("elsewhere-{n}"),
+            created_by: None,
+            ip: None,
+        };
+        wallets::credit(&mut *app.main_conn().await, &credit).await.unwrap();
+        expected += rust_decimal::Decimal::from(100);
+        assert_eq!(balance().await, expected, "at once");
+        assert_eq!(balance().await, expected, "and from the copy");
+    }
+    assert!(answered_from_copies(&app).await >= before + 10, "the keys were answered from the copies");
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::{ApiError, List, PAGE_SIZE, cursor};
 use crate::auth::{Require, perm};
+use crate::copies::{Fenced, WalletFigures};
 use crate::db::main::{services, wallets};
 use crate::domain::ids::{QuoteId, TransactionId};
 use crate::domain::money::format_decimal;
@@ -41,16 +42,36 @@ pub struct Wallet {
 )]
 pub async fn show(
     required: Require<perm::WalletView>,
+    fenced: Option<web::ReqData<Fenced>>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Wallet>, ApiError> {
     let org = required.user.organisation_id;
-    let mut conn = state.pools.main.get().await?;
-    // The operator buys nothing from itself: it has no wallet.
-    let (wallet, running) = services::wallet_and_billable(&mut conn, org).await?.ok_or(AppError::NotFound)?;
+    let copies = &state.copies;
+    // The worker's copy once a fence (the key check's, or one of its own) has passed.
+    let copied = match copies.holds_wallet(org) && (fenced.is_some() || copies.fence().await) {
+        true => copies.wallet(org),
+        false => None,
+    };
+    let figures = match copied {
+        Some(figures) => figures,
+        None => {
+            let ticket = copies.ticket();
+            let mut conn = state.pools.main.get().await?;
+            // The operator buys nothing from itself: it has no wallet.
+            let (wallet, running) = services::wallet_and_billable(&mut conn, org).await?.ok_or(AppError::NotFound)?;
+            let figures = WalletFigures {
+                balance: wallet.balance,
+                low_balance_threshold: wallet.low_balance_threshold,
+                committed_monthly: wallet_stats::committed(&running),
+            };
+            copies.keep_wallet(ticket, org, figures);
+            figures
+        }
+    };
     Ok(web::Json(Wallet {
-        balance: format_decimal(wallet.balance),
-        low_balance_threshold: format_decimal(wallet.low_balance_threshold),
-        committed_monthly: format_decimal(wallet_stats::committed(&running)),
+        balance: format_decimal(figures.balance),
+        low_balance_threshold: format_decimal(figures.low_balance_threshold),
+        committed_monthly: format_decimal(figures.committed_monthly),
     }))
 }
 

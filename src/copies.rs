@@ -1,11 +1,13 @@
 //! Each worker's copies of the signed-in users and API keys it has checked, so that a
-//! page or an API answer costs no query for its session check.
+//! page or an API answer costs no query for its session check, and of the wallet
+//! figures `GET /api/v1/wallet` answers (the API's most polled read).
 //!
 //! A copy is only as good as what the database says now, on every instance, so three
 //! things keep it honest:
 //!
 //! - **Notifications.** Triggers on the rows a check reads (migration
-//!   `2026-12-25-000001_access_notifications`) send `access_changed` with what changed;
+//!   `2026-12-25-000001_access_notifications`) and on wallets and services (migration
+//!   `2026-12-26-000001_wallet_notifications`) send `access_changed` with what changed;
 //!   [`listen`] holds a connection listening on it and drops the copies named. Each
 //!   worker has its own, driven by its own thread like its pools, so a fence wakes no
 //!   other thread.
@@ -37,6 +39,21 @@ use crate::db::main::api_keys::Candidate;
 use crate::db::main::users::SessionUser;
 use crate::domain::ids::{OrganisationId, UserId};
 
+/// What the API's wallet answer shows: balance, threshold, and what billed services
+/// commit to each month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalletFigures {
+    pub balance: rust_decimal::Decimal,
+    pub low_balance_threshold: rust_decimal::Decimal,
+    pub committed_monthly: rust_decimal::Decimal,
+}
+
+/// A request whose fence has passed: every change committed before it arrived has
+/// reached the copies, for the rest of the request (put into the request by the API's
+/// key check, so its handler need not fence again).
+#[derive(Debug, Clone, Copy)]
+pub struct Fenced;
+
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "access_changed";
 /// The listening connection's `application_name`, to find it in `pg_stat_activity`.
@@ -56,7 +73,7 @@ const CAPACITY: usize = 10_000;
 
 /// The copies, and whether they may be used.
 #[derive(Default)]
-pub struct AuthCache {
+pub struct Copies {
     state: Mutex<State>,
     /// Rounds of the listening connection, for the fences.
     rounds: watch::Sender<Round>,
@@ -76,6 +93,7 @@ struct State {
     generation: u64,
     users: HashMap<UserId, SessionUser>,
     keys: HashMap<String, Vec<Candidate>>,
+    wallets: HashMap<OrganisationId, WalletFigures>,
 }
 
 /// The last fence finished, on which connection.
@@ -90,7 +108,7 @@ struct Round {
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(Option<u64>);
 
-impl AuthCache {
+impl Copies {
     /// Waits until every change committed before now has reached this process. False
     /// when copies may not be used: no listening connection, or it did not answer in time.
     pub async fn fence(&self) -> bool {
@@ -166,6 +184,29 @@ impl AuthCache {
         }
     }
 
+    /// There is a copy of the organisation's wallet figures to fence for.
+    pub fn holds_wallet(&self, org: OrganisationId) -> bool {
+        let state = self.lock();
+        state.live && state.wallets.contains_key(&org)
+    }
+
+    /// The organisation's wallet figures; only after a [`fence`](Self::fence).
+    pub fn wallet(&self, org: OrganisationId) -> Option<WalletFigures> {
+        let state = self.lock();
+        state.wallets.get(&org).filter(|_| state.live).copied()
+    }
+
+    /// Keeps an organisation's wallet figures, loaded under `ticket`.
+    pub fn keep_wallet(&self, ticket: Ticket, org: OrganisationId, figures: WalletFigures) {
+        let mut state = self.lock();
+        if state.current(ticket) {
+            if state.wallets.len() >= CAPACITY {
+                state.wallets.clear();
+            }
+            state.wallets.insert(org, figures);
+        }
+    }
+
     /// Drops the copy of the keys with a prefix (their last use was just written).
     pub fn forget_keys(&self, prefix: &str) {
         self.lock().keys.remove(prefix);
@@ -184,8 +225,12 @@ impl AuthCache {
                 state.users.remove(&user);
                 state.keys.retain(|_, keys| keys.iter().all(|k| k.user.id != user));
             }
+            ("w", Some(id)) => {
+                state.wallets.remove(&OrganisationId(id));
+            }
             ("o", Some(id)) => {
                 let org = OrganisationId(id);
+                state.wallets.remove(&org);
                 state.users.retain(|_, u| u.organisation_id != org);
                 state.keys.retain(|_, keys| keys.iter().all(|k| k.user.organisation_id != org));
             }
@@ -195,6 +240,7 @@ impl AuthCache {
             _ => {
                 state.users.clear();
                 state.keys.clear();
+                state.wallets.clear();
             }
         }
     }
@@ -239,6 +285,7 @@ impl State {
         self.generation += 1;
         self.users.clear();
         self.keys.clear();
+        self.wallets.clear();
     }
 
     fn current(&self, ticket: Ticket) -> bool {
@@ -248,7 +295,7 @@ impl State {
 
 /// Keeps a connection listening for [`CHANNEL`] and runs the fences on it, for as long
 /// as the worker runs; makes it again a second after it is lost.
-pub async fn listen(cache: std::sync::Arc<AuthCache>, url: SecretString) {
+pub async fn listen(cache: std::sync::Arc<Copies>, url: SecretString) {
     loop {
         let lost = listen_once(&cache, &url).await;
         cache.disconnected();
@@ -279,7 +326,7 @@ enum Event {
     Fence,
 }
 
-async fn listen_once(cache: &AuthCache, url: &SecretString) -> Lost {
+async fn listen_once(cache: &Copies, url: &SecretString) -> Lost {
     let run = async {
         let mut conn = bounded(CONNECT_TIMEOUT, AsyncPgConnection::establish(url.expose_secret())).await?;
         let listen = format!("SET application_name = '{LISTENER_NAME}'; LISTEN {CHANNEL}");
@@ -341,15 +388,15 @@ mod tests {
         }
     }
 
-    fn live() -> AuthCache {
-        let cache = AuthCache::default();
+    fn live() -> Copies {
+        let cache = Copies::default();
         cache.connected();
         cache
     }
 
     #[test]
     fn nothing_is_kept_or_used_without_a_listening_connection() {
-        let cache = AuthCache::default();
+        let cache = Copies::default();
         cache.keep_user(cache.ticket(), &user(1, 1));
         assert!(cache.user(UserId(1)).is_none());
         let cache = live();
@@ -371,7 +418,7 @@ mod tests {
     }
 
     #[test]
-    fn notifications_drop_the_user_the_organisation_or_everyone() {
+    fn notifications_drop_the_user_the_organisation_the_wallet_or_everyone() {
         let cache = live();
         for (id, org) in [(1, 10), (2, 10), (3, 20)] {
             cache.keep_user(cache.ticket(), &user(id, org));
@@ -382,8 +429,15 @@ mod tests {
         cache.changed("o10");
         assert!(cache.user(UserId(2)).is_none());
         assert!(cache.user(UserId(3)).is_some());
+        let figures = WalletFigures { balance: 5.into(), low_balance_threshold: 1.into(), committed_monthly: 2.into() };
+        cache.keep_wallet(cache.ticket(), OrganisationId(20), figures);
+        cache.keep_wallet(cache.ticket(), OrganisationId(30), figures);
+        cache.changed("w20");
+        assert!(cache.wallet(OrganisationId(20)).is_none());
+        assert_eq!(cache.wallet(OrganisationId(30)), Some(figures));
         cache.changed("*");
         assert!(cache.user(UserId(3)).is_none());
+        assert!(cache.wallet(OrganisationId(30)).is_none());
         cache.keep_user(cache.ticket(), &user(3, 20));
         cache.changed("nonsense");
         assert!(cache.user(UserId(3)).is_none(), "what cannot be read drops everything");
@@ -391,7 +445,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_fence_fails_at_once_without_a_connection_and_waits_for_a_round_that_starts_later() {
-        let cache = std::sync::Arc::new(AuthCache::default());
+        let cache = std::sync::Arc::new(Copies::default());
         assert!(!cache.fence().await);
         cache.connected();
         // A round already under way when the request came does not do.
