@@ -213,7 +213,10 @@ impl Copies {
     }
 
     /// A notification's payload: drops what it names (everything if it names nothing
-    /// this process knows how to read).
+    /// this process knows how to read). `u<user>` and `o<organisation>`: what the
+    /// session and key checks read; `b<user>` and `a<organisation>`: the bell's unread
+    /// counters, which only sessions show; `w<organisation>`: the wallet answer;
+    /// `p<prefix>`: the keys with that prefix.
     pub fn changed(&self, payload: &str) {
         let mut state = self.lock();
         state.generation += 1;
@@ -224,6 +227,13 @@ impl Copies {
                 let user = UserId(id);
                 state.users.remove(&user);
                 state.keys.retain(|_, keys| keys.iter().all(|k| k.user.id != user));
+            }
+            ("b", Some(id)) => {
+                state.users.remove(&UserId(id));
+            }
+            ("a", Some(id)) => {
+                let org = OrganisationId(id);
+                state.users.retain(|_, u| u.organisation_id != org);
             }
             ("w", Some(id)) => {
                 state.wallets.remove(&OrganisationId(id));
@@ -429,6 +439,22 @@ mod tests {
         cache.changed("o10");
         assert!(cache.user(UserId(2)).is_none());
         assert!(cache.user(UserId(3)).is_some());
+        // The bell's counters drop sessions, never keys.
+        cache.keep_user(cache.ticket(), &user(4, 40));
+        cache.keep_user(cache.ticket(), &user(5, 50));
+        let key = Candidate {
+            id: crate::domain::ids::ApiKeyId(9),
+            secret_hash: vec![],
+            last_used_at: None,
+            user: user(4, 40),
+        };
+        cache.keep_keys(cache.ticket(), "pk_live_abc", std::slice::from_ref(&key));
+        cache.changed("a40");
+        cache.changed("b5");
+        assert!(cache.user(UserId(4)).is_none() && cache.user(UserId(5)).is_none());
+        assert!(cache.keys("pk_live_abc").is_some());
+        cache.changed("ppk_live_abc");
+        assert!(cache.keys("pk_live_abc").is_none());
         let figures = WalletFigures { balance: 5.into(), low_balance_threshold: 1.into(), committed_monthly: 2.into() };
         cache.keep_wallet(cache.ticket(), OrganisationId(20), figures);
         cache.keep_wallet(cache.ticket(), OrganisationId(30), figures);
