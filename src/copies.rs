@@ -5,9 +5,9 @@
 //! A copy is only as good as what the database says now, on every instance, so three
 //! things keep it honest:
 //!
-//! - **Notifications.** Triggers on the rows a check reads (migration
-//!   `2026-12-25-000001_access_notifications`) and on wallets and services (migration
-//!   `2026-12-26-000001_wallet_notifications`) send `access_changed` with what changed;
+//! - **Notifications.** Triggers on the rows a check reads and on wallets and services
+//!   (migration `2026-12-25-000001_access_notifications`) send `access_changed` with
+//!   what changed;
 //!   [`listen`] holds a connection listening on it and drops the copies named. Each
 //!   worker has its own, driven by its own thread like its pools, so a fence wakes no
 //!   other thread.
@@ -137,73 +137,65 @@ impl Copies {
         Ticket(state.live.then_some(state.generation))
     }
 
-    /// There is a copy of the user to fence for.
-    pub fn holds_user(&self, id: UserId) -> bool {
-        let state = self.lock();
-        state.live && state.users.contains_key(&id)
-    }
-
-    /// The user's copy; only after a [`fence`](Self::fence).
-    pub fn user(&self, id: UserId) -> Option<SessionUser> {
-        let state = self.lock();
-        state.users.get(&id).filter(|_| state.live).cloned()
+    /// The user's copy, once a fence has passed; and whether one did.
+    pub async fn user(&self, id: UserId) -> (Option<SessionUser>, bool) {
+        self.fenced(false, |state| state.users.get(&id)).await
     }
 
     /// Keeps a user's copy loaded under `ticket`.
     pub fn keep_user(&self, ticket: Ticket, user: &SessionUser) {
-        let mut state = self.lock();
-        if state.current(ticket) {
-            if state.users.len() >= CAPACITY {
-                state.users.clear();
-            }
-            state.users.insert(user.id, user.clone());
-        }
+        self.keep(ticket, |state| keep_in(&mut state.users, user.id, user.clone()));
     }
 
-    /// There is a copy of the keys with this prefix to fence for.
-    pub fn holds_keys(&self, prefix: &str) -> bool {
-        let state = self.lock();
-        state.live && state.keys.contains_key(prefix)
-    }
-
-    /// The unrevoked keys with this prefix; only after a [`fence`](Self::fence).
-    pub fn keys(&self, prefix: &str) -> Option<Vec<Candidate>> {
-        let state = self.lock();
-        state.keys.get(prefix).filter(|_| state.live).cloned()
+    /// The copy of the unrevoked keys with this prefix, once a fence has passed; and
+    /// whether one did.
+    pub async fn keys(&self, prefix: &str) -> (Option<Vec<Candidate>>, bool) {
+        self.fenced(false, |state| state.keys.get(prefix)).await
     }
 
     /// Keeps the keys with a prefix, loaded under `ticket` (none: a key made next
     /// would otherwise be refused until a notification).
     pub fn keep_keys(&self, ticket: Ticket, prefix: &str, keys: &[Candidate]) {
-        let mut state = self.lock();
-        if state.current(ticket) && !keys.is_empty() {
-            if state.keys.len() >= CAPACITY {
-                state.keys.clear();
-            }
-            state.keys.insert(prefix.to_owned(), keys.to_vec());
+        if !keys.is_empty() {
+            self.keep(ticket, |state| keep_in(&mut state.keys, prefix.to_owned(), keys.to_vec()));
         }
     }
 
-    /// There is a copy of the organisation's wallet figures to fence for.
-    pub fn holds_wallet(&self, org: OrganisationId) -> bool {
-        let state = self.lock();
-        state.live && state.wallets.contains_key(&org)
-    }
-
-    /// The organisation's wallet figures; only after a [`fence`](Self::fence).
-    pub fn wallet(&self, org: OrganisationId) -> Option<WalletFigures> {
-        let state = self.lock();
-        state.wallets.get(&org).filter(|_| state.live).copied()
+    /// The organisation's wallet figures, once a fence has passed (`fenced`: the
+    /// request's own already did).
+    pub async fn wallet(&self, org: OrganisationId, fenced: bool) -> Option<WalletFigures> {
+        self.fenced(fenced, |state| state.wallets.get(&org)).await.0
     }
 
     /// Keeps an organisation's wallet figures, loaded under `ticket`.
     pub fn keep_wallet(&self, ticket: Ticket, org: OrganisationId, figures: WalletFigures) {
+        self.keep(ticket, |state| keep_in(&mut state.wallets, org, figures));
+    }
+
+    /// The copy `find` picks, if there is one, after a fence (none when `fenced` says
+    /// the request already passed one); and whether a fence has passed. Nothing is
+    /// fenced for when there is no copy.
+    async fn fenced<T: Clone>(&self, fenced: bool, find: impl Fn(&State) -> Option<&T>) -> (Option<T>, bool) {
+        let held = {
+            let state = self.lock();
+            state.live && find(&state).is_some()
+        };
+        if !held {
+            return (None, fenced);
+        }
+        let fenced = fenced || self.fence().await;
+        if !fenced {
+            return (None, false);
+        }
+        let state = self.lock();
+        (find(&state).filter(|_| state.live).cloned(), true)
+    }
+
+    /// Runs `put` if nothing changed since `ticket` was taken.
+    fn keep(&self, ticket: Ticket, put: impl FnOnce(&mut State)) {
         let mut state = self.lock();
         if state.current(ticket) {
-            if state.wallets.len() >= CAPACITY {
-                state.wallets.clear();
-            }
-            state.wallets.insert(org, figures);
+            put(&mut state);
         }
     }
 
@@ -247,11 +239,7 @@ impl Copies {
             ("p", _) => {
                 state.keys.remove(rest);
             }
-            _ => {
-                state.users.clear();
-                state.keys.clear();
-                state.wallets.clear();
-            }
+            _ => state.drop_all(),
         }
     }
 
@@ -293,6 +281,10 @@ impl State {
         self.epoch += 1;
         self.started = 0;
         self.generation += 1;
+        self.drop_all();
+    }
+
+    fn drop_all(&mut self) {
         self.users.clear();
         self.keys.clear();
         self.wallets.clear();
@@ -301,6 +293,14 @@ impl State {
     fn current(&self, ticket: Ticket) -> bool {
         self.live && ticket.0 == Some(self.generation)
     }
+}
+
+/// Puts a copy into `map`, dropping all of them first if it is full.
+fn keep_in<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= CAPACITY {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// Keeps a connection listening for [`CHANNEL`] and runs the fences on it, for as long
@@ -398,6 +398,22 @@ mod tests {
         }
     }
 
+    // The copies as they are now, without a fence (no listener runs here).
+    fn user_copy(cache: &Copies, id: UserId) -> Option<SessionUser> {
+        let state = cache.lock();
+        state.users.get(&id).filter(|_| state.live).cloned()
+    }
+
+    fn keys_copy(cache: &Copies, prefix: &str) -> Option<Vec<Candidate>> {
+        let state = cache.lock();
+        state.keys.get(prefix).filter(|_| state.live).cloned()
+    }
+
+    fn wallet_copy(cache: &Copies, org: OrganisationId) -> Option<WalletFigures> {
+        let state = cache.lock();
+        state.wallets.get(&org).filter(|_| state.live).copied()
+    }
+
     fn live() -> Copies {
         let cache = Copies::default();
         cache.connected();
@@ -408,12 +424,12 @@ mod tests {
     fn nothing_is_kept_or_used_without_a_listening_connection() {
         let cache = Copies::default();
         cache.keep_user(cache.ticket(), &user(1, 1));
-        assert!(cache.user(UserId(1)).is_none());
+        assert!(user_copy(&cache, UserId(1)).is_none());
         let cache = live();
         cache.keep_user(cache.ticket(), &user(1, 1));
-        assert!(cache.user(UserId(1)).is_some());
+        assert!(user_copy(&cache, UserId(1)).is_some());
         cache.disconnected();
-        assert!(cache.user(UserId(1)).is_none(), "copies are dropped with the connection");
+        assert!(user_copy(&cache, UserId(1)).is_none(), "copies are dropped with the connection");
     }
 
     #[test]
@@ -422,9 +438,9 @@ mod tests {
         let ticket = cache.ticket();
         cache.changed("u2");
         cache.keep_user(ticket, &user(1, 1));
-        assert!(cache.user(UserId(1)).is_none());
+        assert!(user_copy(&cache, UserId(1)).is_none());
         cache.keep_user(cache.ticket(), &user(1, 1));
-        assert!(cache.user(UserId(1)).is_some());
+        assert!(user_copy(&cache, UserId(1)).is_some());
     }
 
     #[test]
@@ -434,11 +450,11 @@ mod tests {
             cache.keep_user(cache.ticket(), &user(id, org));
         }
         cache.changed("u1");
-        assert!(cache.user(UserId(1)).is_none());
-        assert!(cache.user(UserId(2)).is_some());
+        assert!(user_copy(&cache, UserId(1)).is_none());
+        assert!(user_copy(&cache, UserId(2)).is_some());
         cache.changed("o10");
-        assert!(cache.user(UserId(2)).is_none());
-        assert!(cache.user(UserId(3)).is_some());
+        assert!(user_copy(&cache, UserId(2)).is_none());
+        assert!(user_copy(&cache, UserId(3)).is_some());
         // The bell's counters drop sessions, never keys.
         cache.keep_user(cache.ticket(), &user(4, 40));
         cache.keep_user(cache.ticket(), &user(5, 50));
@@ -451,22 +467,22 @@ mod tests {
         cache.keep_keys(cache.ticket(), "pk_live_abc", std::slice::from_ref(&key));
         cache.changed("a40");
         cache.changed("b5");
-        assert!(cache.user(UserId(4)).is_none() && cache.user(UserId(5)).is_none());
-        assert!(cache.keys("pk_live_abc").is_some());
+        assert!(user_copy(&cache, UserId(4)).is_none() && user_copy(&cache, UserId(5)).is_none());
+        assert!(keys_copy(&cache, "pk_live_abc").is_some());
         cache.changed("ppk_live_abc");
-        assert!(cache.keys("pk_live_abc").is_none());
+        assert!(keys_copy(&cache, "pk_live_abc").is_none());
         let figures = WalletFigures { balance: 5.into(), low_balance_threshold: 1.into(), committed_monthly: 2.into() };
         cache.keep_wallet(cache.ticket(), OrganisationId(20), figures);
         cache.keep_wallet(cache.ticket(), OrganisationId(30), figures);
         cache.changed("w20");
-        assert!(cache.wallet(OrganisationId(20)).is_none());
-        assert_eq!(cache.wallet(OrganisationId(30)), Some(figures));
+        assert!(wallet_copy(&cache, OrganisationId(20)).is_none());
+        assert_eq!(wallet_copy(&cache, OrganisationId(30)), Some(figures));
         cache.changed("*");
-        assert!(cache.user(UserId(3)).is_none());
-        assert!(cache.wallet(OrganisationId(30)).is_none());
+        assert!(user_copy(&cache, UserId(3)).is_none());
+        assert!(wallet_copy(&cache, OrganisationId(30)).is_none());
         cache.keep_user(cache.ticket(), &user(3, 20));
         cache.changed("nonsense");
-        assert!(cache.user(UserId(3)).is_none(), "what cannot be read drops everything");
+        assert!(user_copy(&cache, UserId(3)).is_none(), "what cannot be read drops everything");
     }
 
     #[tokio::test]

@@ -68,8 +68,7 @@ async fn identify(state: &AppState, presented: Option<&str>) -> Result<(CurrentU
     let presented = presented.ok_or_else(ApiError::unauthenticated)?;
     let prefix = api_key::prefix_of(presented).ok_or_else(ApiError::unauthenticated)?;
     let mut conn = None;
-    let fenced = state.copies.holds_keys(prefix) && state.copies.fence().await;
-    let cached = if fenced { state.copies.keys(prefix) } else { None };
+    let (cached, fenced) = state.copies.keys(prefix).await;
     state.metrics.count_access_check(cached.is_some());
     let candidates = match cached {
         Some(candidates) => candidates,

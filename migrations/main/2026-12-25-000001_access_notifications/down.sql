@@ -1,3 +1,6 @@
+DROP TRIGGER services_changed ON services;
+DROP TRIGGER organisation_wallets_balance_changed ON organisation_wallets;
+DROP TRIGGER organisation_wallets_changed ON organisation_wallets;
 DROP TRIGGER api_keys_revoked ON api_keys;
 DROP TRIGGER api_keys_access_changed ON api_keys;
 DROP TRIGGER user_unread_alerts_changed ON user_unread_alerts;

@@ -48,11 +48,7 @@ pub async fn show(
     let org = required.user.organisation_id;
     let copies = &state.copies;
     // The worker's copy once a fence (the key check's, or one of its own) has passed.
-    let copied = match copies.holds_wallet(org) && (fenced.is_some() || copies.fence().await) {
-        true => copies.wallet(org),
-        false => None,
-    };
-    let figures = match copied {
+    let figures = match copies.wallet(org, fenced.is_some()).await {
         Some(figures) => figures,
         None => {
             let ticket = copies.ticket();
