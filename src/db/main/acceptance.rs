@@ -9,7 +9,8 @@
 //! the debit goes through `ledger::post`. The statements are pipelined in a stated
 //! order (`db::pipeline`): `BEGIN` and the locks go in one round trip, the writes and
 //! `COMMIT` in one more, so the tax invoice's number (taken last) is held only while the
-//! server commits.
+//! server records the commit: the commit does not wait for the disk, the statement
+//! pipelined after it does, before any answer (`pipeline::transaction::flushed`).
 //! The schema backs every invariant: one debit per quote (unique index), balance never
 //! negative (check), ledger chain (triggers).
 
@@ -275,6 +276,7 @@ async fn record_acceptance(
     // A free quote moves no money, so it has no ledger row and no invoice.
     let debits = quote.amount_due > Decimal::ZERO;
     if debits {
+        pipeline.push(transaction::release_at_commit(conn));
         pipeline.push(ledger::post(conn, wallet, &posting));
     }
     pipeline.push(async {
@@ -288,8 +290,11 @@ async fn record_acceptance(
         .execute(&mut c)
         .await
     });
-    // After the status: the services are made from the accepted quote's monthly lines.
-    pipeline.push(services::create_for_quote(conn, quote.id));
+    // After the status: the services are made from the accepted quote's monthly lines
+    // (a quote without one makes none, and needs no call).
+    if lines.iter().any(|l| l.billing == Billing::Monthly && l.amount > Decimal::ZERO) {
+        pipeline.push(services::create_for_quote(conn, quote.id));
+    }
     pipeline.push(alerts::raise(conn, &accepted));
     pipeline.push(activity::record(conn, &log));
     for request in &provisioning {
@@ -303,6 +308,9 @@ async fn record_acceptance(
         });
     }
     pipeline.push(transaction::commit(conn));
+    if debits {
+        pipeline.push(transaction::flushed(conn));
+    }
     pipeline.run().await?;
     Ok((balance_after, invoice))
 }
