@@ -315,6 +315,9 @@ async fn write(
         total: plan.total,
     });
     let mut pipeline = Pipeline::<BillError>::default();
+    if document.is_some() {
+        pipeline.push(transaction::release_at_commit(conn));
+    }
     if let Some(posting) = &posting {
         pipeline.push(ledger::post(conn, wallet, posting));
     }
@@ -336,6 +339,9 @@ async fn write(
         pipeline.push(insert_charges(conn, plan, key));
     }
     pipeline.push(transaction::commit(conn));
+    if document.is_some() {
+        pipeline.push(transaction::flushed(conn));
+    }
     pipeline.run().await
 }
 
