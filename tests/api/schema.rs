@@ -173,3 +173,18 @@ async fn demo_data_has_the_production_shape() {
         SELECT sum(t.direction * t.amount) FROM wallet_transactions t WHERE t.wallet_id = w.id), 0)";
     assert_eq!(count(main, disagreeing).await, 0);
 }
+
+/// Every debit that takes an invoice number answers only after
+/// `pipeline::transaction::flushed`, which writes a WAL record with
+/// `pg_logical_emit_message`. A role that is not a superuser may call it, so a
+/// deployment with a database role of its own accepts quotes too.
+#[actix_web::test]
+async fn the_flush_after_a_numbered_debit_needs_no_superuser() {
+    let dbs = TestDatabases::new().await;
+    let role = format!("plain_{}", dbs.names[0]);
+    let mut admin = AsyncPgConnection::establish(dbs.urls.main.expose_secret()).await.unwrap();
+    diesel::sql_query(format!("CREATE ROLE {role} LOGIN")).execute(&mut admin).await.unwrap();
+    let url = dbs.urls.main.expose_secret().replacen("postgres@", &format!("{role}@"), 1);
+    let plain = AsyncPgConnection::establish(&url).await.unwrap();
+    portal::db::pipeline::transaction::flushed(&plain).await.expect("a plain role may write the flush's WAL record");
+}
