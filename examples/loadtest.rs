@@ -757,20 +757,14 @@ async fn scenarios(
     // series row is updated once per acceptance) and fewer full-page writes. A round
     // takes at most ~150 acceptances a second per connection: the first (after a
     // warm-up from its first quote) starts a fifth into each half, the second halfway.
-    let rounds = [
-        (&form, "quote acceptances, form, round 1", half / 5, true),
-        (&api, "API quote acceptances, round 1", half / 5, true),
-        (&api, "API quote acceptances, round 2", half / 2, false),
-        (&form, "quote acceptances, form, round 2", half / 2, false),
-    ];
-    for (script, name, measured_from, warm_up) in rounds {
+    let form = (&form, "quote acceptances, form", "a different quote each, 8 organisations");
+    let api = (&api, "API quote acceptances", "`POST /api/v1/quotes/{id}/accept`, bearer keys, 8 organisations");
+    let rounds =
+        [(form, 1, half / 5, true), (api, 1, half / 5, true), (api, 2, half / 2, false), (form, 2, half / 2, false)];
+    for ((script, kind, what), round, measured_from, warm_up) in rounds {
         settle(main).await?;
         let load = Load::Script { path: script, measured_from, warm_up };
-        let name = if name.starts_with("API") {
-            format!("{name} (`POST /api/v1/quotes/{{id}}/accept`, bearer keys, 8 organisations)")
-        } else {
-            format!("{name} (a different quote each, 8 organisations)")
-        };
+        let name = format!("{kind}, round {round} ({what})");
         results.push(wrk(&name, base, 8, o.seconds, pid, load).await?);
     }
     let pgbench_tps = pgbench(cluster, "bench", BARE_DEBIT, o.seconds)?;

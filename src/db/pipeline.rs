@@ -61,7 +61,7 @@ impl<'a, E: 'a> Pipeline<'a, E> {
 /// A transaction whose `BEGIN` is the first step of its first pipeline and whose
 /// `COMMIT` the last step of its last, so that locks-then-writes take two round trips
 /// and a row lock taken by the last write (the invoice series) is released when the
-/// server has recorded the commit (flushed, unless [`transaction::release_at_commit`]
+/// server has recorded the commit (flushed, unless [`transaction::commit_numbered`]
 /// says otherwise), without waiting for the client's next message.
 ///
 /// diesel-async's transaction manager is told the transaction is open from [`open`]
@@ -101,25 +101,34 @@ pub mod transaction {
         Prepared::new("COMMIT").execute(&mut conn).await.map(drop)
     }
 
-    /// The first write step of a transaction that takes a gap-free number: its `COMMIT`
-    /// does not wait for the disk (`synchronous_commit = off` for this transaction
-    /// only), so the series row it locked is released once the commit is recorded,
-    /// not once it is flushed, and the next debit's number need not wait for this one's
-    /// fsync. Such a pipeline must end with [`commit`] and then [`flushed`], so that no
-    /// answer leaves before the commit is on disk.
-    pub async fn release_at_commit(mut conn: &AsyncPgConnection) -> QueryResult<()> {
-        Prepared::new("SET LOCAL synchronous_commit = off").execute(&mut conn).await.map(drop)
+    /// The last steps of a pipeline whose transaction took a gap-free number (the series
+    /// row stays locked until its commit), in place of [`commit`]: the transaction
+    /// commits without waiting for the disk (`synchronous_commit = off`, read at
+    /// `COMMIT`, for this transaction only), so the series row is released once the
+    /// commit is recorded, not once it is flushed, and the next debit's number need not
+    /// wait for this one's fsync; then [`flushed`], so that no answer leaves before the
+    /// commit is on disk.
+    pub fn commit_numbered<'a, E: From<diesel::result::Error> + 'a>(
+        pipeline: &mut Pipeline<'a, E>,
+        conn: &'a AsyncPgConnection,
+    ) {
+        pipeline.push(async move {
+            let mut c = conn;
+            Prepared::new("SET LOCAL synchronous_commit = off").execute(&mut c).await
+        });
+        pipeline.push(commit(conn));
+        pipeline.push(flushed(conn));
     }
 
-    /// The step after the [`commit`] of a [`release_at_commit`] transaction: a
-    /// transaction of its own that writes one WAL record (a logical message, which no
-    /// one consumes) and commits synchronously, so it answers once the WAL is flushed
-    /// past its own commit, hence past the one before it. The flushes of concurrent
-    /// debits are shared (group commit) instead of queueing one by one behind the
-    /// series row. Durability is unchanged: nothing is answered before the flush, and
-    /// WAL is replayed in order, so a crash before it loses this debit together with
-    /// every later one, leaving the numbers without a gap. Only a reader in that
-    /// sub-millisecond window may see a debit that the crash then undoes.
+    /// The step after the `COMMIT` of [`commit_numbered`]: a transaction of its own that
+    /// writes one WAL record (a logical message, which no one consumes) and commits
+    /// synchronously, so it answers once the WAL is flushed past its own commit, hence
+    /// past the one before it. The flushes of concurrent debits are shared (group
+    /// commit) instead of queueing one by one behind the series row. Durability is
+    /// unchanged: nothing is answered before the flush, and WAL is replayed in order, so
+    /// a crash before it loses this debit together with every later one, leaving the
+    /// numbers without a gap. Only a reader in that sub-millisecond window may see a
+    /// debit that the crash then undoes.
     pub async fn flushed(mut conn: &AsyncPgConnection) -> QueryResult<()> {
         Prepared::new("SELECT pg_logical_emit_message(true, 'portal.flush', '')").execute(&mut conn).await.map(drop)
     }

@@ -10,7 +10,7 @@
 //! order (`db::pipeline`): `BEGIN` and the locks go in one round trip, the writes and
 //! `COMMIT` in one more, so the tax invoice's number (taken last) is held only while the
 //! server records the commit: the commit does not wait for the disk, the statement
-//! pipelined after it does, before any answer (`pipeline::transaction::flushed`).
+//! pipelined after it does, before any answer (`pipeline::transaction::commit_numbered`).
 //! The schema backs every invariant: one debit per quote (unique index), balance never
 //! negative (check), ledger chain (triggers).
 
@@ -276,7 +276,6 @@ async fn record_acceptance(
     // A free quote moves no money, so it has no ledger row and no invoice.
     let debits = quote.amount_due > Decimal::ZERO;
     if debits {
-        pipeline.push(transaction::release_at_commit(conn));
         pipeline.push(ledger::post(conn, wallet, &posting));
     }
     pipeline.push(async {
@@ -307,9 +306,10 @@ async fn record_acceptance(
             QueryResult::Ok(())
         });
     }
-    pipeline.push(transaction::commit(conn));
     if debits {
-        pipeline.push(transaction::flushed(conn));
+        transaction::commit_numbered(&mut pipeline, conn);
+    } else {
+        pipeline.push(transaction::commit(conn));
     }
     pipeline.run().await?;
     Ok((balance_after, invoice))

@@ -315,9 +315,6 @@ async fn write(
         total: plan.total,
     });
     let mut pipeline = Pipeline::<BillError>::default();
-    if document.is_some() {
-        pipeline.push(transaction::release_at_commit(conn));
-    }
     if let Some(posting) = &posting {
         pipeline.push(ledger::post(conn, wallet, posting));
     }
@@ -338,9 +335,10 @@ async fn write(
         pipeline.push(invoices::issue(conn, document));
         pipeline.push(insert_charges(conn, plan, key));
     }
-    pipeline.push(transaction::commit(conn));
     if document.is_some() {
-        pipeline.push(transaction::flushed(conn));
+        transaction::commit_numbered(&mut pipeline, conn);
+    } else {
+        pipeline.push(transaction::commit(conn));
     }
     pipeline.run().await
 }
