@@ -295,4 +295,18 @@ async fn the_unread_counters_follow_every_change_to_the_alerts() {
     assert_eq!((after_delete.0, after_delete.2), (after_delete.1, after_delete.3));
     assert_eq!(after_delete.0, after_read.0 + 2 - 3);
     assert_eq!(after_delete.2, 0);
+
+    // An alert written already read counts for no one.
+    diesel::insert_into(in_app_alerts::table)
+        .values((
+            in_app_alerts::organisation_id.eq(Some(acme)),
+            in_app_alerts::level.eq("info"),
+            in_app_alerts::kind.eq("test"),
+            in_app_alerts::title.eq("Read already"),
+            in_app_alerts::is_read.eq(true),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(counted(&mut conn).await, after_delete);
 }
