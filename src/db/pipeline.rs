@@ -61,8 +61,8 @@ impl<'a, E: 'a> Pipeline<'a, E> {
 /// A transaction whose `BEGIN` is the first step of its first pipeline and whose
 /// `COMMIT` the last step of its last, so that locks-then-writes take two round trips
 /// and a row lock taken by the last write (the invoice series) is released when the
-/// server has recorded the commit (flushed, unless [`transaction::commit_numbered`]
-/// says otherwise), without waiting for the client's next message.
+/// server has recorded the commit (flushed, unless [`transaction::push_commit`] was
+/// told the transaction took a number), without waiting for the client's next message.
 ///
 /// diesel-async's transaction manager is told the transaction is open from [`open`]
 /// until [`close`]: a request cancelled in between leaves the connection counted as
@@ -94,33 +94,39 @@ pub mod transaction {
         Prepared::new("BEGIN").execute(&mut conn).await.map(drop)
     }
 
-    /// The `COMMIT` step, last in the last pipeline. An error earlier in the pipeline
-    /// aborts the transaction on the server, which then answers `COMMIT` by rolling
-    /// back; a deferred constraint failing answers it with an error.
-    pub async fn commit(mut conn: &AsyncPgConnection) -> QueryResult<()> {
+    /// The `COMMIT` step. An error earlier in the pipeline aborts the transaction on the
+    /// server, which then answers `COMMIT` by rolling back; a deferred constraint failing
+    /// answers it with an error.
+    async fn commit(mut conn: &AsyncPgConnection) -> QueryResult<()> {
         Prepared::new("COMMIT").execute(&mut conn).await.map(drop)
     }
 
-    /// The last steps of a pipeline whose transaction took a gap-free number (the series
-    /// row stays locked until its commit), in place of [`commit`]: the transaction
-    /// commits without waiting for the disk (`synchronous_commit = off`, read at
-    /// `COMMIT`, for this transaction only), so the series row is released once the
-    /// commit is recorded, not once it is flushed, and the next debit's number need not
-    /// wait for this one's fsync; then [`flushed`], so that no answer leaves before the
-    /// commit is on disk.
-    pub fn commit_numbered<'a, E: From<diesel::result::Error> + 'a>(
+    /// The last steps of the last pipeline: `COMMIT`, and when the transaction
+    /// `took_number` (a gap-free one, whose series row stays locked until its commit)
+    /// two more around it. The transaction commits without waiting for the disk
+    /// (`synchronous_commit = off`, read at `COMMIT`, for this transaction only), so the
+    /// series row is released once the commit is recorded, not once it is flushed, and
+    /// the next debit's number need not wait for this one's fsync; then [`flushed`], so
+    /// that no answer leaves before the commit is on disk.
+    pub fn push_commit<'a, E: From<diesel::result::Error> + 'a>(
         pipeline: &mut Pipeline<'a, E>,
         conn: &'a AsyncPgConnection,
+        took_number: bool,
     ) {
-        pipeline.push(async move {
-            let mut c = conn;
-            Prepared::new("SET LOCAL synchronous_commit = off").execute(&mut c).await
-        });
+        if took_number {
+            pipeline.push(async move {
+                let mut c = conn;
+                Prepared::new("SET LOCAL synchronous_commit = off").execute(&mut c).await
+            });
+        }
         pipeline.push(commit(conn));
-        pipeline.push(flushed(conn));
+        if took_number {
+            pipeline.push(flushed(conn));
+        }
     }
 
-    /// The step after the `COMMIT` of [`commit_numbered`]: a transaction of its own that
+    /// The step after the `COMMIT` of a transaction that took a number (see
+    /// [`push_commit`]): a transaction of its own that
     /// writes one WAL record (a logical message, which no one consumes) and commits
     /// synchronously, so it answers once the WAL is flushed past its own commit, hence
     /// past the one before it. The flushes of concurrent debits are shared (group
@@ -133,7 +139,7 @@ pub mod transaction {
         Prepared::new("SELECT pg_logical_emit_message(true, 'portal.flush', '')").execute(&mut conn).await.map(drop)
     }
 
-    /// Ends the transaction: `committed` when the pipeline that carried [`commit`]
+    /// Ends the transaction: `committed` when the pipeline that carried [`push_commit`]
     /// succeeded, otherwise it is rolled back (a `ROLLBACK` after a commit that did go
     /// through only draws a warning from the server).
     pub async fn close(conn: &mut AsyncPgConnection, committed: bool) -> QueryResult<()> {

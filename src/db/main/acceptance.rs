@@ -10,7 +10,7 @@
 //! order (`db::pipeline`): `BEGIN` and the locks go in one round trip, the writes and
 //! `COMMIT` in one more, so the tax invoice's number (taken last) is held only while the
 //! server records the commit: the commit does not wait for the disk, the statement
-//! pipelined after it does, before any answer (`pipeline::transaction::commit_numbered`).
+//! pipelined after it does, before any answer (`pipeline::transaction::push_commit`).
 //! The schema backs every invariant: one debit per quote (unique index), balance never
 //! negative (check), ledger chain (triggers).
 
@@ -306,11 +306,7 @@ async fn record_acceptance(
             QueryResult::Ok(())
         });
     }
-    if debits {
-        transaction::commit_numbered(&mut pipeline, conn);
-    } else {
-        pipeline.push(transaction::commit(conn));
-    }
+    transaction::push_commit(&mut pipeline, conn, debits);
     pipeline.run().await?;
     Ok((balance_after, invoice))
 }

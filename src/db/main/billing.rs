@@ -335,11 +335,7 @@ async fn write(
         pipeline.push(invoices::issue(conn, document));
         pipeline.push(insert_charges(conn, plan, key));
     }
-    if document.is_some() {
-        transaction::commit_numbered(&mut pipeline, conn);
-    } else {
-        pipeline.push(transaction::commit(conn));
-    }
+    transaction::push_commit(&mut pipeline, conn, document.is_some());
     pipeline.run().await
 }
 
