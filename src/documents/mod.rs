@@ -1,18 +1,27 @@
-//! PDFs of tax invoices, credit notes (VAT Act s20, s21) and monthly statements, laid out
-//! by Typst used as a library. The document becomes JSON of display-ready strings (money
-//! through `format_zar`, times in South African time) that the template reads as data, so
-//! nothing a customer typed is ever parsed as Typst markup or code.
+//! PDFs of tax invoices, credit notes (VAT Act s20, s21) and monthly statements.
 //!
-//! Rendering is CPU-bound (tens of milliseconds): call it from `web::block`.
+//! Tax documents are laid out by Typst used as a library. The document becomes JSON of
+//! display-ready strings (money through `format_zar`, times in South African time) that
+//! the template reads as data, so nothing a customer typed is ever parsed as Typst markup
+//! or code. Statements, which can run to thousands of rows, are drawn directly with
+//! krilla (`statement.rs`): Typst's table cost too much time and memory a row.
+//!
+//! Rendering is CPU-bound (milliseconds to hundreds of them): call it from `web::block`.
 
+mod statement;
 mod world;
 
 use serde::Serialize;
 
-use crate::domain::documents::{DocumentLine, Party, Statement, StatementRow, TaxDocument};
+use crate::domain::documents::{DocumentLine, Party, TaxDocument};
 use crate::domain::money::{format_plain, format_zar};
 use crate::domain::time::format_sast;
-use world::Template;
+pub use statement::statement_pdf;
+
+/// DejaVu Sans (Bitstream Vera licence, `templates/pdf/fonts/LICENSE-DejaVu.txt`):
+/// open, covers every Latin script a South African name needs, and ships in Debian.
+const DEJAVU_SANS: &[u8] = include_bytes!("../../templates/pdf/fonts/DejaVuSans.ttf");
+const DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../../templates/pdf/fonts/DejaVuSans-Bold.ttf");
 
 /// Why a PDF could not be made. Each means a bug in a template or in Typst, not bad
 /// data: every string is data to the template.
@@ -28,12 +37,7 @@ pub enum PdfError {
 
 /// A tax invoice or credit note as a PDF.
 pub fn invoice_pdf(doc: &TaxDocument) -> Result<Vec<u8>, PdfError> {
-    world::render(Template::Invoice, serde_json::to_vec(&InvoiceData::from(doc))?)
-}
-
-/// A month's statement as a PDF.
-pub fn statement_pdf(st: &Statement) -> Result<Vec<u8>, PdfError> {
-    world::render(Template::Statement, serde_json::to_vec(&StatementData::from(st))?)
+    world::render(serde_json::to_vec(&InvoiceData::from(doc))?)
 }
 
 /// A party as printed: empty fields are left out, never printed as blanks.
@@ -135,62 +139,6 @@ impl<'a> From<&'a TaxDocument> for InvoiceData<'a> {
                 .as_ref()
                 .map(|original| OriginalData { number: &original.number, issued_at: format_sast(original.issued_at) }),
             reason: present(doc.reason.as_deref()),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct RowData<'a> {
-    at: String,
-    description: &'a str,
-    document: &'a str,
-    money_in: String,
-    money_out: String,
-    balance: String,
-}
-
-impl<'a> From<&'a StatementRow> for RowData<'a> {
-    fn from(row: &'a StatementRow) -> Self {
-        let (money_in, money_out) = if row.amount.is_sign_negative() && !row.amount.is_zero() {
-            (String::new(), format_zar(-row.amount))
-        } else {
-            (format_zar(row.amount), String::new())
-        };
-        Self {
-            at: format_sast(row.at),
-            description: &row.description,
-            document: row.document.as_deref().unwrap_or(""),
-            money_in,
-            money_out,
-            balance: format_zar(row.balance_after),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct StatementData<'a> {
-    supplier: PartyData<'a>,
-    recipient: PartyData<'a>,
-    /// `November 2026`.
-    month: String,
-    opening_balance: String,
-    rows: Vec<RowData<'a>>,
-    closing_balance: String,
-    committed_monthly: String,
-    generated_at: String,
-}
-
-impl<'a> From<&'a Statement> for StatementData<'a> {
-    fn from(st: &'a Statement) -> Self {
-        Self {
-            supplier: PartyData::full(&st.supplier),
-            recipient: PartyData::full(&st.recipient),
-            month: st.month.format("%B %Y").to_string(),
-            opening_balance: format_zar(st.opening_balance),
-            rows: st.rows.iter().map(RowData::from).collect(),
-            closing_balance: format_zar(st.closing_balance),
-            committed_monthly: format_zar(st.committed_monthly),
-            generated_at: format_sast(st.generated_at),
         }
     }
 }
@@ -440,5 +388,50 @@ mod tests {
             assert!(text.contains(expected), "{expected:?} missing from {text}");
         }
         assert_eq!(text.matches("INV-0").count(), 54, "every document number once");
+    }
+
+    #[test]
+    fn every_row_and_the_totals_land_on_a_page_whatever_the_count() {
+        let mut totals_alone = false;
+        for count in 30..=100 {
+            let st = samples::statement(count);
+            let pages = pages(&format!("statement_{count}"), &statement_pdf(&st).expect("renders"));
+            for (i, page) in pages.iter().enumerate() {
+                assert_eq!(page.matches("Balance").count(), 1, "{count} rows, page {}: {page}", i + 1);
+                assert!(page.contains(&format!("Page {} of {}", i + 1, pages.len())), "{count} rows: {page}");
+            }
+            let last = pages.last().expect("a page");
+            assert!(last.contains(&format!("Closing balance {}", format_zar(st.closing_balance))), "{last}");
+            totals_alone |= !last.contains("2026-11-0");
+            let text = pages.join(" ");
+            assert_eq!(text.matches("2026-11-0").count(), count, "{count} rows: every row once");
+        }
+        assert!(totals_alone, "some count leaves the totals a page of their own, under the header");
+    }
+
+    #[test]
+    fn a_long_description_wraps_and_loses_nothing() {
+        let mut st = samples::statement(3);
+        let word = "Z".repeat(150);
+        st.rows[1].description =
+            format!("Adjustment: {} {word} Zoë Ndlovu-Smith — café “refund” end", "word ".repeat(60));
+        // One description taller than a page continues on the next.
+        st.rows[2].description = "line ".repeat(12_000);
+        let pages = pages("long_description", &statement_pdf(&st).expect("renders"));
+        assert!(pages.len() >= 3, "a description taller than a page takes {} pages", pages.len());
+        let text: String = pages.join(" ").split_whitespace().collect();
+        assert!(text.contains(&format!("{}{word}ZoëNdlovu-Smith—café“refund”end", "word".repeat(60))), "{text}");
+        assert_eq!(text.matches("line").count(), 12_000, "every word of the tallest description");
+    }
+
+    #[test]
+    fn an_empty_month_still_states_both_balances() {
+        let mut st = samples::statement(0);
+        st.closing_balance = st.opening_balance;
+        let pages = pages("empty_statement", &statement_pdf(&st).expect("renders"));
+        assert_eq!(pages.len(), 1);
+        for expected in ["Opening balance R 50 000.00", "Closing balance R 50 000.00", "Page 1 of 1"] {
+            assert!(pages[0].contains(expected), "{expected:?} missing from {}", pages[0]);
+        }
     }
 }

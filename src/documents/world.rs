@@ -15,29 +15,19 @@ use typst::{Library, LibraryExt, World};
 
 use super::PdfError;
 
-/// DejaVu Sans (Bitstream Vera licence, `templates/pdf/fonts/LICENSE-DejaVu.txt`):
-/// open, covers every Latin script a South African name needs, and ships in Debian.
-const FONTS: [&[u8]; 2] = [
-    include_bytes!("../../templates/pdf/fonts/DejaVuSans.ttf"),
-    include_bytes!("../../templates/pdf/fonts/DejaVuSans-Bold.ttf"),
-];
+const FONTS: [&[u8]; 2] = [super::DEJAVU_SANS, super::DEJAVU_SANS_BOLD];
 
 /// The templates, by the path they have inside the Typst world.
-const TEMPLATES: [(&str, &str); 3] = [
+const TEMPLATES: [(&str, &str); 2] = [
     ("/common.typ", include_str!("../../templates/pdf/common.typ")),
     ("/invoice.typ", include_str!("../../templates/pdf/invoice.typ")),
-    ("/statement.typ", include_str!("../../templates/pdf/statement.typ")),
 ];
+/// The template a render starts from: the tax invoice's (the statement is drawn by
+/// `statement.rs`, without Typst).
+const MAIN: usize = 1;
 
 /// Where the template finds its data (`json("/data.json")`).
 const DATA_PATH: &str = "/data.json";
-
-/// Which template a render starts from.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Template {
-    Invoice,
-    Statement,
-}
 
 /// What every render shares: built on first use, then only read, so renders on several
 /// blocking threads share it without a lock. Typst's own memoisation (comemo) also keeps
@@ -113,14 +103,10 @@ impl World for RenderWorld {
     }
 }
 
-/// Lays out `template` over `data` (JSON) and writes the PDF.
-pub(super) fn render(template: Template, data: Vec<u8>) -> Result<Vec<u8>, PdfError> {
+/// Lays out the invoice template over `data` (JSON) and writes the PDF.
+pub(super) fn render(data: Vec<u8>) -> Result<Vec<u8>, PdfError> {
     let statics = &*STATICS;
-    let index = match template {
-        Template::Invoice => 1,
-        Template::Statement => 2,
-    };
-    let world = RenderWorld { statics, main: statics.sources[index].id(), data: Bytes::new(data) };
+    let world = RenderWorld { statics, main: statics.sources[MAIN].id(), data: Bytes::new(data) };
     let document: PagedDocument =
         typst::compile(&world).output.map_err(|errors| PdfError::Layout(messages(&errors)))?;
     let pdf = typst_pdf::pdf(&document, &typst_pdf::PdfOptions::default())
