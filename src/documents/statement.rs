@@ -43,6 +43,8 @@ const INSET: f32 = 4.0;
 /// The space between lines: 0.65 em of body text, from one baseline to the next line's
 /// capital height, as Typst sets paragraphs.
 const LEADING: f32 = 0.65 * BODY.size;
+/// Between the first page's blocks: the title, the parties, the opening balance, the table.
+const BLOCK_GAP: f32 = 14.0;
 /// The gap between the opening balance's label and its amount.
 const GUTTER: f32 = 12.0;
 
@@ -339,142 +341,206 @@ impl Canvas<'_, '_> {
 /// The month's statement as a PDF: its parties, opening balance, every row, closing
 /// balance and committed monthly spend.
 pub fn statement_pdf(st: &Statement) -> Result<Vec<u8>, PdfError> {
-    let month = st.month.format("%B %Y").to_string();
-    let title = format!("Statement {month}");
-    let generated = format!("Generated: {}", format_sast(st.generated_at));
-    let opening = format_zar(st.opening_balance);
-    let totals = [
-        (STRONG, "Closing balance", format_zar(st.closing_balance)),
-        (BODY, "Committed monthly spend (VAT incl.)", format_zar(st.committed_monthly)),
-    ];
-    let party_width = (RIGHT - LEFT - 16.0) / 2.0;
-    let parties = [("From", &st.supplier), ("Organisation", &st.recipient)]
-        .map(|(heading, party)| party_lines(heading, &PartyData::full(party), party_width));
-
-    let mut rows: Vec<Row> = st.rows.iter().map(Row::new).collect();
-    let columns = Columns::measure(&rows);
-    let text_width = columns.width[DESCRIPTION] - 2.0 * INSET;
-    for row in &mut rows {
-        row.description = wrap(BODY, &std::mem::take(&mut row.cells[DESCRIPTION]), text_width);
-    }
-    let header_height = cell_height(STRONG, 1);
-    let rows = split_taller_than_a_page(rows, BOTTOM - TOP - header_height);
-
-    // The first page's head: title and month, the parties, the opening balance.
-    let title_height = TITLE.cap_height().max(MONTH.cap_height() + LEADING + BODY.cap_height());
-    let parties_top = TOP + title_height + 14.0;
-    let parties_height = parties.iter().map(|lines| block_height(lines)).fold(0.0, f32::max);
-    let opening_baseline = parties_top + parties_height + 16.0 + BODY.cap_height();
-    let table_top = opening_baseline + 14.0;
-    let totals_height = totals.len() as f32 * cell_height(BODY, 1);
-    let pages = paginate(&rows, table_top, header_height, totals_height);
-
+    let layout = Layout::new(st);
     let mut document = Document::new();
     let mut tree = TagTree::new();
-    let mut table = TagGroup::new(Tag::Table);
-    let mut body = TagGroup::new(Tag::TBody);
-    let mut foot = TagGroup::new(Tag::TFoot);
-    let page_count = pages.len();
-    for (index, on_page) in pages.iter().enumerate() {
+    let mut table =
+        TableTags { head: TagGroup::new(Tag::THead), body: TagGroup::new(Tag::TBody), foot: TagGroup::new(Tag::TFoot) };
+    let page_count = layout.pages.len();
+    for (index, on_page) in layout.pages.iter().enumerate() {
         let mut page = document.start_page_with(PageSettings::new(WIDTH, HEIGHT));
         let mut surface = page.surface();
         let mut canvas = Canvas { surface: &mut surface };
         let mut y = TOP;
         if index == 0 {
-            let mut heading = TagGroup::new(Tag::Hn(NonZeroU16::MIN, Some("Statement".into())));
-            canvas.text(&mut heading, TITLE, LEFT, TOP + TITLE.cap_height(), "Statement");
-            tree.push(heading);
-            let mut dates = TagGroup::new(Tag::P);
-            let month_baseline = TOP + MONTH.cap_height();
-            canvas.text_right(&mut dates, MONTH, RIGHT, month_baseline, &month);
-            canvas.text_right(&mut dates, BODY, RIGHT, month_baseline + LEADING + BODY.cap_height(), &generated);
-            tree.push(dates);
-            for (column, lines) in parties.iter().enumerate() {
-                let mut party = TagGroup::new(Tag::P);
-                let x = LEFT + column as f32 * (party_width + 16.0);
-                let mut baseline = parties_top;
-                for (i, (style, line)) in lines.iter().enumerate() {
-                    baseline += if i == 0 { style.cap_height() } else { style.pitch() };
-                    canvas.text(&mut party, *style, x, baseline, line);
-                }
-                tree.push(party);
-            }
-            let mut balance = TagGroup::new(Tag::P);
-            let amount_x = RIGHT - BODY.width(&opening);
-            let label = "Opening balance";
-            canvas.text(&mut balance, BODY, amount_x - GUTTER - BODY.width(label), opening_baseline, label);
-            canvas.text(&mut balance, BODY, amount_x, opening_baseline, &opening);
-            tree.push(balance);
-            y = table_top;
+            layout.draw_head(&mut canvas, &mut tree);
+            y = layout.table_top;
         }
-
-        // The table's header: tagged once, on the first page; a repetition after that.
-        let baseline = y + INSET + STRONG.cap_height();
-        if index == 0 {
-            let mut head_row = TagGroup::new(Tag::TR);
-            for (column, heading) in HEADINGS.iter().enumerate() {
-                let mut cell = TagGroup::new(Tag::TH(TableHeaderScope::Column));
-                canvas.text(&mut cell, STRONG, columns.text_x(column, STRONG.width(heading)), baseline, heading);
-                head_row.push(cell);
-            }
-            let mut head = TagGroup::new(Tag::THead);
-            head.push(head_row);
-            table.push(head);
-        } else {
-            for (column, heading) in HEADINGS.iter().enumerate() {
-                let x = columns.text_x(column, STRONG.width(heading));
-                canvas.artifact(ArtifactType::Other, STRONG, x, baseline, heading);
-            }
+        // The table's header is tagged once, on the first page; a repetition after that.
+        y = layout.draw_table_header(&mut canvas, y, (index == 0).then_some(&mut table.head));
+        for row in &layout.rows[on_page.clone()] {
+            y = layout.draw_row(&mut canvas, y, row, &mut table.body);
         }
-        y += header_height;
-        canvas.rule(y, HEADER_RULE);
-
-        for row in &rows[on_page.clone()] {
-            let mut tr = TagGroup::new(Tag::TR);
-            let baseline = y + INSET + BODY.cap_height();
-            for (column, text) in row.cells.iter().enumerate() {
-                let mut cell = TagGroup::new(Tag::TD);
-                if column == DESCRIPTION {
-                    for (i, line) in row.description.iter().enumerate() {
-                        let x = columns.text_x(column, 0.0);
-                        canvas.text(&mut cell, BODY, x, baseline + i as f32 * BODY.pitch(), line);
-                    }
-                } else {
-                    canvas.text(&mut cell, BODY, columns.text_x(column, BODY.width(text)), baseline, text);
-                }
-                tr.push(cell);
-            }
-            body.push(tr);
-            y += row.height();
-            canvas.rule(y, ROW_RULE);
-        }
-
         if index + 1 == page_count {
-            for (style, label, amount) in &totals {
-                let mut tr = TagGroup::new(Tag::TR);
-                let baseline = y + INSET + style.cap_height();
-                let (mut label_cell, mut amount_cell) = (TagGroup::new(Tag::TD), TagGroup::new(Tag::TD));
-                canvas.text_right(&mut label_cell, *style, columns.x[FIRST_MONEY + 1] - INSET, baseline, label);
-                canvas.text_right(&mut amount_cell, *style, RIGHT - INSET, baseline, amount);
-                tr.push(label_cell);
-                tr.push(amount_cell);
-                foot.push(tr);
-                y += cell_height(*style, 1);
-            }
+            layout.draw_totals(&mut canvas, y, &mut table.foot);
         }
-
-        canvas.artifact(ArtifactType::Footer, FOOTER, LEFT, FOOTER_BASELINE, &title);
+        canvas.artifact(ArtifactType::Footer, FOOTER, LEFT, FOOTER_BASELINE, &layout.title);
         let numbering = format!("Page {} of {page_count}", index + 1);
         canvas.artifact(ArtifactType::Footer, FOOTER, RIGHT - FOOTER.width(&numbering), FOOTER_BASELINE, &numbering);
         surface.finish();
         page.finish();
     }
-    table.push(body);
-    table.push(foot);
-    tree.push(table);
-    document.set_metadata(Metadata::new().title(title).language("en-ZA".into()));
+    let mut group = TagGroup::new(Tag::Table);
+    for part in [table.head, table.body, table.foot] {
+        group.push(part);
+    }
+    tree.push(group);
+    document.set_metadata(Metadata::new().title(layout.title).language("en-ZA".into()));
     document.set_tag_tree(tree);
     document.finish().map_err(|error| PdfError::Export(format!("{error:?}")))
+}
+
+/// The table's tags, filled page by page.
+struct TableTags {
+    head: TagGroup,
+    body: TagGroup,
+    foot: TagGroup,
+}
+
+/// Everything measured before the first page is drawn.
+struct Layout {
+    title: String,
+    month: String,
+    generated: String,
+    opening: String,
+    parties: [Vec<(Style, String)>; 2],
+    totals: [(Style, &'static str, String); 2],
+    columns: Columns,
+    rows: Vec<Row>,
+    parties_top: f32,
+    opening_baseline: f32,
+    table_top: f32,
+    /// The rows on each page.
+    pages: Vec<Range<usize>>,
+}
+
+/// Between the two parties' blocks.
+const PARTY_GAP: f32 = 16.0;
+const PARTY_WIDTH: f32 = (RIGHT - LEFT - PARTY_GAP) / 2.0;
+
+impl Layout {
+    fn new(st: &Statement) -> Self {
+        let month = st.month.format("%B %Y").to_string();
+        let parties = [("From", &st.supplier), ("Organisation", &st.recipient)]
+            .map(|(heading, party)| party_lines(heading, &PartyData::full(party), PARTY_WIDTH));
+        let totals = [
+            (STRONG, "Closing balance", format_zar(st.closing_balance)),
+            (BODY, "Committed monthly spend (VAT incl.)", format_zar(st.committed_monthly)),
+        ];
+
+        let mut rows: Vec<Row> = st.rows.iter().map(Row::new).collect();
+        let columns = Columns::measure(&rows);
+        let text_width = columns.width[DESCRIPTION] - 2.0 * INSET;
+        for row in &mut rows {
+            row.description = wrap(BODY, &std::mem::take(&mut row.cells[DESCRIPTION]), text_width);
+        }
+        let header_height = cell_height(STRONG, 1);
+        let rows = split_taller_than_a_page(rows, BOTTOM - TOP - header_height);
+
+        // The first page's head: title and month, the parties, the opening balance.
+        let title_height = TITLE.cap_height().max(MONTH.cap_height() + LEADING + BODY.cap_height());
+        let parties_top = TOP + title_height + BLOCK_GAP;
+        let parties_height = parties.iter().map(|lines| block_height(lines)).fold(0.0, f32::max);
+        let opening_baseline = parties_top + parties_height + BLOCK_GAP + BODY.cap_height();
+        let table_top = opening_baseline + BLOCK_GAP;
+        let totals_height = totals.len() as f32 * cell_height(BODY, 1);
+        let pages = paginate(&rows, table_top, header_height, totals_height);
+        Self {
+            title: format!("Statement {month}"),
+            month,
+            generated: format!("Generated: {}", format_sast(st.generated_at)),
+            opening: format_zar(st.opening_balance),
+            parties,
+            totals,
+            columns,
+            rows,
+            parties_top,
+            opening_baseline,
+            table_top,
+            pages,
+        }
+    }
+
+    /// The first page's head: title, month and date generated, both parties, the opening
+    /// balance.
+    fn draw_head(&self, canvas: &mut Canvas<'_, '_>, tree: &mut TagTree) {
+        let mut heading = TagGroup::new(Tag::Hn(NonZeroU16::MIN, Some("Statement".into())));
+        canvas.text(&mut heading, TITLE, LEFT, TOP + TITLE.cap_height(), "Statement");
+        tree.push(heading);
+        let mut dates = TagGroup::new(Tag::P);
+        let month_baseline = TOP + MONTH.cap_height();
+        canvas.text_right(&mut dates, MONTH, RIGHT, month_baseline, &self.month);
+        canvas.text_right(&mut dates, BODY, RIGHT, month_baseline + LEADING + BODY.cap_height(), &self.generated);
+        tree.push(dates);
+        for (column, lines) in self.parties.iter().enumerate() {
+            let mut party = TagGroup::new(Tag::P);
+            let x = LEFT + column as f32 * (PARTY_WIDTH + PARTY_GAP);
+            let mut baseline = self.parties_top;
+            for (i, (style, line)) in lines.iter().enumerate() {
+                baseline += if i == 0 { style.cap_height() } else { style.pitch() };
+                canvas.text(&mut party, *style, x, baseline, line);
+            }
+            tree.push(party);
+        }
+        let mut balance = TagGroup::new(Tag::P);
+        let amount_x = RIGHT - BODY.width(&self.opening);
+        let label = "Opening balance";
+        canvas.text(&mut balance, BODY, amount_x - GUTTER - BODY.width(label), self.opening_baseline, label);
+        canvas.text(&mut balance, BODY, amount_x, self.opening_baseline, &self.opening);
+        tree.push(balance);
+    }
+
+    /// The column headings from `y`, and the rule under them; tagged into `head` when
+    /// given, page furniture otherwise. Returns where the rows start.
+    fn draw_table_header(&self, canvas: &mut Canvas<'_, '_>, y: f32, head: Option<&mut TagGroup>) -> f32 {
+        let baseline = y + INSET + STRONG.cap_height();
+        let at = |column: usize, heading: &str| self.columns.text_x(column, STRONG.width(heading));
+        if let Some(head) = head {
+            let mut row = TagGroup::new(Tag::TR);
+            for (column, heading) in HEADINGS.iter().enumerate() {
+                let mut cell = TagGroup::new(Tag::TH(TableHeaderScope::Column));
+                canvas.text(&mut cell, STRONG, at(column, heading), baseline, heading);
+                row.push(cell);
+            }
+            head.push(row);
+        } else {
+            for (column, heading) in HEADINGS.iter().enumerate() {
+                canvas.artifact(ArtifactType::Other, STRONG, at(column, heading), baseline, heading);
+            }
+        }
+        let y = y + cell_height(STRONG, 1);
+        canvas.rule(y, HEADER_RULE);
+        y
+    }
+
+    /// One ledger row from `y` and the rule under it. Returns where the next row starts.
+    fn draw_row(&self, canvas: &mut Canvas<'_, '_>, y: f32, row: &Row, body: &mut TagGroup) -> f32 {
+        let mut tr = TagGroup::new(Tag::TR);
+        let baseline = y + INSET + BODY.cap_height();
+        for (column, text) in row.cells.iter().enumerate() {
+            let mut cell = TagGroup::new(Tag::TD);
+            if column == DESCRIPTION {
+                let x = self.columns.text_x(column, 0.0);
+                for (i, line) in row.description.iter().enumerate() {
+                    canvas.text(&mut cell, BODY, x, baseline + i as f32 * BODY.pitch(), line);
+                }
+            } else {
+                canvas.text(&mut cell, BODY, self.columns.text_x(column, BODY.width(text)), baseline, text);
+            }
+            tr.push(cell);
+        }
+        body.push(tr);
+        let y = y + row.height();
+        canvas.rule(y, ROW_RULE);
+        y
+    }
+
+    /// The closing balance and committed monthly spend from `y`: each label right-aligned
+    /// under the first four columns, its amount under the last two.
+    fn draw_totals(&self, canvas: &mut Canvas<'_, '_>, mut y: f32, foot: &mut TagGroup) {
+        let label_right = self.columns.x[FIRST_MONEY + 1] - INSET;
+        for (style, label, amount) in &self.totals {
+            let mut tr = TagGroup::new(Tag::TR);
+            let baseline = y + INSET + style.cap_height();
+            let (mut label_cell, mut amount_cell) = (TagGroup::new(Tag::TD), TagGroup::new(Tag::TD));
+            canvas.text_right(&mut label_cell, *style, label_right, baseline, label);
+            canvas.text_right(&mut amount_cell, *style, RIGHT - INSET, baseline, amount);
+            tr.push(label_cell);
+            tr.push(amount_cell);
+            foot.push(tr);
+            y += cell_height(*style, 1);
+        }
+    }
 }
 
 /// A party's lines as printed, each with its style: the heading, the name, the address
