@@ -5,7 +5,8 @@
 //! columns as wide as their contents, a description that wraps, the table's header on
 //! every page and the totals kept together after the last row. So it is laid out here in
 //! two passes, measured and paginated first (every footer says "Page x of y"), then
-//! drawn. Text is placed glyph by glyph from the font's own advances, and every piece is
+//! drawn. Text is placed glyph by glyph from the font's own advances (shaped and put in
+//! visual order first when a script needs it: `Face::glyphs`), and every piece is
 //! tagged (title, parties, table header, rows and cells, totals), so screen readers and
 //! copy-paste read the statement in order.
 
@@ -73,10 +74,11 @@ const DESCRIPTION: usize = 1;
 /// Columns 3 to 5 hold money, right-aligned.
 const FIRST_MONEY: usize = 3;
 
-/// DejaVu Sans as krilla embeds it and as ttf-parser measures it, parsed once a process.
+/// DejaVu Sans as krilla embeds it and as rustybuzz measures and shapes it, parsed once a
+/// process.
 struct Face {
     font: Font,
-    metrics: ttf_parser::Face<'static>,
+    shaper: rustybuzz::Face<'static>,
     units_per_em: f32,
     /// The height of a capital letter, in ems: where Typst puts the top of a line.
     cap_height: f32,
@@ -87,22 +89,73 @@ static BOLD: LazyLock<Face> = LazyLock::new(|| Face::new(DEJAVU_SANS_BOLD));
 
 impl Face {
     fn new(data: &'static [u8]) -> Self {
-        let metrics = ttf_parser::Face::parse(data, 0).expect("DejaVu Sans is a valid font");
+        let shaper = rustybuzz::Face::from_slice(data, 0).expect("DejaVu Sans is a valid font");
         let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(data);
         let font = Font::new(shared.into(), 0).expect("krilla reads DejaVu Sans");
-        let units_per_em = f32::from(metrics.units_per_em());
+        let units_per_em = shaper.units_per_em() as f32;
         // DejaVu's OS/2 table is too old to state it: the top of an H.
-        let cap_height = metrics
+        let cap_height = shaper
             .glyph_index('H')
-            .and_then(|h| metrics.glyph_bounding_box(h))
+            .and_then(|h| shaper.glyph_bounding_box(h))
             .map_or(0.73, |bounds| f32::from(bounds.y_max) / units_per_em);
-        Self { font, metrics, units_per_em, cap_height }
+        Self { font, shaper, units_per_em, cap_height }
     }
 
     /// A character's glyph and advance in ems; one the font lacks is its missing-glyph box.
     fn glyph(&self, c: char) -> (u16, f32) {
-        let id = self.metrics.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0));
-        (id.0, f32::from(self.metrics.glyph_hor_advance(id).unwrap_or(0)) / self.units_per_em)
+        let id = self.shaper.glyph_index(c).unwrap_or_default();
+        (id.0, f32::from(self.shaper.glyph_hor_advance(id).unwrap_or(0)) / self.units_per_em)
+    }
+
+    /// `text` as glyphs in the order they are drawn, left to right, each knowing the
+    /// characters it stands for. Text below U+0300 (Latin with its extensions, the
+    /// statement's own wording, dates and amounts) is set a glyph a character from the
+    /// advances; anything else (combining marks, right-to-left and joined scripts, as a
+    /// typed reason may hold) is put in visual order (Unicode bidi) and shaped by
+    /// rustybuzz, as Typst did.
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        if text.chars().all(|c| c < '\u{300}') {
+            return text
+                .char_indices()
+                .map(|(at, c)| {
+                    let (id, advance) = self.glyph(c);
+                    KrillaGlyph::new(GlyphId::new(id.into()), advance, 0.0, 0.0, 0.0, at..at + c.len_utf8(), None)
+                })
+                .collect();
+        }
+        let em = |units: i32| units as f32 / self.units_per_em;
+        let bidi = unicode_bidi::ParagraphBidiInfo::new(text, None);
+        let (levels, runs) = bidi.visual_runs(0..text.len());
+        let mut glyphs = Vec::with_capacity(text.len());
+        for run in runs {
+            let mut buffer = rustybuzz::UnicodeBuffer::new();
+            buffer.push_str(&text[run.clone()]);
+            buffer.set_direction(if levels[run.start].is_rtl() {
+                rustybuzz::Direction::RightToLeft
+            } else {
+                rustybuzz::Direction::LeftToRight
+            });
+            buffer.guess_segment_properties();
+            let shaped = rustybuzz::shape(&self.shaper, &[], buffer);
+            // A glyph stands for the characters from its cluster to the next one.
+            let mut starts: Vec<usize> = shaped.glyph_infos().iter().map(|info| info.cluster as usize).collect();
+            starts.sort_unstable();
+            starts.dedup();
+            for (info, at) in shaped.glyph_infos().iter().zip(shaped.glyph_positions()) {
+                let start = info.cluster as usize;
+                let end = starts.get(starts.partition_point(|&s| s <= start)).copied().unwrap_or(run.len());
+                glyphs.push(KrillaGlyph::new(
+                    GlyphId::new(info.glyph_id),
+                    em(at.x_advance),
+                    em(at.x_offset),
+                    em(at.y_offset),
+                    em(at.y_advance),
+                    run.start + start..run.start + end,
+                    None,
+                ));
+            }
+        }
+        glyphs
     }
 }
 
@@ -307,13 +360,7 @@ impl Canvas<'_, '_> {
 
     fn glyphs(&mut self, style: Style, x: f32, y: f32, text: &str) {
         let face = style.face();
-        let glyphs: Vec<KrillaGlyph> = text
-            .char_indices()
-            .map(|(at, c)| {
-                let (id, advance) = face.glyph(c);
-                KrillaGlyph::new(GlyphId::new(id.into()), advance, 0.0, 0.0, 0.0, at..at + c.len_utf8(), None)
-            })
-            .collect();
+        let glyphs = face.glyphs(text);
         self.surface.set_stroke(None);
         self.surface.set_fill(Some(Fill { paint: luma::Color::new(style.grey).into(), ..Fill::default() }));
         self.surface.draw_glyphs(Point::from_xy(x, y), &glyphs, face.font.clone(), text, style.size, false);
@@ -566,4 +613,40 @@ fn party_lines(heading: &str, party: &PartyData<'_>, width: f32) -> Vec<(Style, 
 /// From the top of a block of lines to its last baseline.
 fn block_height(lines: &[(Style, String)]) -> f32 {
     lines.iter().enumerate().map(|(i, (style, _))| if i == 0 { style.cap_height() } else { style.pitch() }).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use krilla::text::Glyph;
+
+    fn ids(glyphs: &[KrillaGlyph]) -> Vec<u32> {
+        glyphs.iter().map(|glyph| glyph.glyph_id().to_u32()).collect()
+    }
+
+    #[test]
+    fn latin_text_is_a_glyph_a_character() {
+        let glyphs = REGULAR.glyphs("Zoë R 1.50");
+        assert_eq!(glyphs.len(), 10);
+        assert_eq!(glyphs[2].text_range(), 2..4, "ë is two bytes");
+    }
+
+    #[test]
+    fn joined_scripts_are_shaped_and_right_to_left_text_is_drawn_in_visual_order() {
+        // Arabic "salaam": four letters that join; the character map gives their isolated forms.
+        let text = "سلام";
+        let glyphs = REGULAR.glyphs(text);
+        let isolated: Vec<u32> = text.chars().map(|c| u32::from(REGULAR.glyph(c).0)).collect();
+        assert_ne!(ids(&glyphs), isolated.iter().rev().copied().collect::<Vec<_>>(), "joined forms");
+        assert_eq!(glyphs.first().map(Glyph::text_range), Some(6..8), "the last letter is drawn leftmost");
+        assert_eq!(glyphs.last().map(Glyph::text_range), Some(0..2), "the first letter is drawn rightmost");
+
+        // In a left-to-right reason, a Hebrew word keeps its place and reads right to left.
+        let text = "Refund: שלום today";
+        let glyphs = REGULAR.glyphs(text);
+        let hebrew = text.find('ש').expect("present");
+        let order: Vec<usize> = glyphs.iter().map(|glyph| glyph.text_range().start).collect();
+        assert_eq!(&order[..8], &[0, 1, 2, 3, 4, 5, 6, 7], "'Refund: ' first, in order");
+        assert_eq!(&order[8..12], &[hebrew + 6, hebrew + 4, hebrew + 2, hebrew], "the Hebrew word reversed");
+    }
 }
