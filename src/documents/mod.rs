@@ -23,8 +23,8 @@ pub use statement::statement_pdf;
 const DEJAVU_SANS: &[u8] = include_bytes!("../../templates/pdf/fonts/DejaVuSans.ttf");
 const DEJAVU_SANS_BOLD: &[u8] = include_bytes!("../../templates/pdf/fonts/DejaVuSans-Bold.ttf");
 
-/// Why a PDF could not be made. Each means a bug in a template or in Typst, not bad
-/// data: every string is data to the template.
+/// Why a PDF could not be made. Each means a bug in a template, in Typst or in the
+/// statement's drawing, not bad data: every string is printed as text.
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
     #[error("the document data could not be encoded: {0}")]
