@@ -236,11 +236,7 @@ struct Row {
 
 impl Row {
     fn new(row: &StatementRow) -> Self {
-        let (money_in, money_out) = if row.amount.is_sign_negative() && !row.amount.is_zero() {
-            (String::new(), format_zar(-row.amount))
-        } else {
-            (format_zar(row.amount), String::new())
-        };
+        let (money_in, money_out) = row.money_in_out();
         Self {
             cells: [
                 format_sast(row.at),

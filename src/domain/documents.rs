@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use super::money::round_cents;
+use super::money::{format_zar, round_cents};
 use super::states::InvoiceKind;
 
 /// Over this total (VAT included) a tax invoice must be a full one: the recipient's
@@ -93,6 +93,20 @@ pub struct StatementRow {
     /// Signed: money in positive, money out negative.
     pub amount: Decimal,
     pub balance_after: Decimal,
+}
+
+impl StatementRow {
+    /// The amount as a statement prints it, in its "In" or its "Out" column (the other
+    /// left empty), positive either way.
+    pub fn money_in_out(&self) -> (String, String) {
+        if self.amount > Decimal::ZERO {
+            (format_zar(self.amount), String::new())
+        } else if self.amount < Decimal::ZERO {
+            (String::new(), format_zar(-self.amount))
+        } else {
+            (String::new(), String::new())
+        }
+    }
 }
 
 /// A month of an organisation's wallet.
@@ -215,6 +229,19 @@ pub fn spread_vat(amounts: &[Decimal], total_vat: Decimal) -> Vec<Decimal> {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn a_statement_row_prints_its_amount_in_or_out() {
+        let row = |amount| StatementRow {
+            at: DateTime::UNIX_EPOCH,
+            description: String::new(),
+            document: None,
+            amount,
+            balance_after: dec!(0),
+        };
+        assert_eq!(row(dec!(1000.5)).money_in_out(), ("R 1 000.50".into(), String::new()));
+        assert_eq!(row(dec!(-875.5)).money_in_out(), (String::new(), "R 875.50".into()));
+    }
 
     #[test]
     fn vat_inside_a_gross_amount() {

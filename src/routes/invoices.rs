@@ -328,13 +328,16 @@ pub async fn statement(
             .rows
             .iter()
             .zip(&statement_ids)
-            .map(|(r, id)| StatementLine {
-                date: format_sast(r.at),
-                description: r.description.clone(),
-                document: r.document.clone().zip(*id).map(|(n, id)| (id, n)),
-                money_in: if r.amount > Decimal::ZERO { format_zar(r.amount) } else { String::new() },
-                money_out: if r.amount < Decimal::ZERO { format_zar(-r.amount) } else { String::new() },
-                balance: format_zar(r.balance_after),
+            .map(|(r, id)| {
+                let (money_in, money_out) = r.money_in_out();
+                StatementLine {
+                    date: format_sast(r.at),
+                    description: r.description.clone(),
+                    document: r.document.clone().zip(*id).map(|(n, id)| (id, n)),
+                    money_in,
+                    money_out,
+                    balance: format_zar(r.balance_after),
+                }
             })
             .collect(),
     })
