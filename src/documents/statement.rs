@@ -165,8 +165,11 @@ impl Style {
     }
 
     fn width(self, text: &str) -> f32 {
-        let face = self.face();
-        text.chars().map(|c| face.glyph(c).1).sum::<f32>() * self.size
+        text.chars().map(|c| self.char_width(c)).sum()
+    }
+
+    fn char_width(self, c: char) -> f32 {
+        self.face().glyph(c).1 * self.size
     }
 
     fn cap_height(self) -> f32 {
@@ -220,7 +223,7 @@ fn wrap(style: Style, text: &str, width: f32) -> Vec<String> {
 fn fits(style: Style, word: &str, width: f32) -> usize {
     let mut used = 0.0;
     for (at, c) in word.char_indices() {
-        used += style.width(c.encode_utf8(&mut [0; 4]));
+        used += style.char_width(c);
         if used > width && at > 0 {
             return at;
         }
@@ -278,7 +281,7 @@ fn cell_height(style: Style, lines: usize) -> f32 {
 }
 
 /// Where each column starts and how wide it is: each as wide as its widest cell, the
-/// description taking what is left.
+/// description taking what is left (so its texts are not measured: they wrap to it).
 struct Columns {
     x: [f32; COLUMNS],
     width: [f32; COLUMNS],
@@ -288,7 +291,7 @@ impl Columns {
     fn measure(rows: &[Row]) -> Self {
         let mut width = HEADINGS.map(|heading| STRONG.width(heading) + 2.0 * INSET);
         for row in rows {
-            for (column, text) in row.cells.iter().enumerate() {
+            for (column, text) in row.cells.iter().enumerate().filter(|(column, _)| *column != DESCRIPTION) {
                 width[column] = width[column].max(BODY.width(text) + 2.0 * INSET);
             }
         }
@@ -476,7 +479,7 @@ impl Layout {
         let parties_height = parties.iter().map(|lines| block_height(lines)).fold(0.0, f32::max);
         let opening_baseline = parties_top + parties_height + BLOCK_GAP + BODY.cap_height();
         let table_top = opening_baseline + BLOCK_GAP;
-        let totals_height = totals.len() as f32 * cell_height(BODY, 1);
+        let totals_height = totals.iter().map(|(style, ..)| cell_height(*style, 1)).sum();
         let pages = paginate(&rows, table_top, header_height, totals_height);
         Self {
             title: format!("Statement {month}"),
